@@ -1,0 +1,148 @@
+# dpmlab — one non-recursive Makefile: set-up, build, test, figures, notebooks, bench, install.
+#
+#   make            build build/libdpmlab.a, build/dpmlab, the demos and the tests
+#   make test       install missing packages, build, run the whole test suite
+#   make run        install missing packages, build, regenerate every figure and notebook
+#   make figures    every demo's data and figures (build/figures/*.pdf, *.png)
+#   make notebooks  the same run, then validate notebooks-export/*.ipynb with nbformat
+#   make bench      speed ratios against reference implementations measured in the same run
+#   make install PREFIX=/usr/local DESTDIR=   headers, library, command line and dpmlab.pc
+#   make SANITIZER=address,undefined test     sanitizer build (into build-san/)
+
+-include config.mk
+
+# The Debian packages dpmlab needs, in one place. `make deps` installs the missing ones.
+PACKAGES := build-essential pkg-config libgsl-dev libopenblas-dev libcmocka-dev libjansson-dev gnuplot-nox \
+            python3-nbformat
+BENCH_PACKAGES := python3-numpy python3-scipy python3-pot
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+
+SANITIZER ?=
+ifeq ($(SANITIZER),)
+BUILD ?= build
+SANFLAGS :=
+else
+BUILD ?= build-san
+SAN_BAD := $(filter-out address undefined,$(subst $(comma), ,$(SANITIZER)))
+ifneq ($(SAN_BAD),)
+$(error SANITIZER: unknown value '$(SAN_BAD)' (allowed: address, undefined, address,undefined))
+endif
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+WARN := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Wdouble-promotion -Wmissing-prototypes \
+        -Wstrict-prototypes -Wpointer-arith -Wformat=2 -Wundef
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CPPFLAGS += -Ilib -D_DEFAULT_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
+# GSL's CBLAS calls resolve to OpenBLAS (not gslcblas).
+BLAS_LIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas
+LDLIBS   += -lgsl $(BLAS_LIBS) -ljansson -lm
+LDFLAGS  += -fopenmp $(SANFLAGS)
+
+LIB_SRC  := $(wildcard lib/*.c)
+CLI_SRC  := $(wildcard lib/cli/*.c)
+DEMO_SRC := $(wildcard demos/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_COMMON := tests/testutil.c
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+DEMO_OBJ := $(DEMO_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/demos/common/demo.o
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o) $(TEST_COMMON:%.c=$(BUILD)/obj/%.o)
+
+LIBA  := $(BUILD)/libdpmlab.a
+CLI   := $(BUILD)/dpmlab
+DEMOS := $(DEMO_SRC:demos/%.c=$(BUILD)/demos/%)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DEMO_NAMES := $(DEMO_SRC:demos/%.c=%)
+
+.PHONY: all deps bench-deps test run figures notebooks bench install uninstall clean format check-format gallery
+.DEFAULT_GOAL := all
+
+all: $(LIBA) $(CLI) $(DEMOS) $(TESTS)
+
+# ---- set-up --------------------------------------------------------------------------------------------
+deps:
+	@PACKAGES="$(PACKAGES)" sh .ci/deps.sh
+
+bench-deps:
+	@PACKAGES="$(PACKAGES) $(BENCH_PACKAGES)" sh .ci/deps.sh
+
+# ---- build ---------------------------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests -DDPMLAB_BIN='"$(BUILD)/dpmlab"'
+$(BUILD)/obj/demos/%.o: CPPFLAGS += -Idemos/common
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/demos/%: $(BUILD)/obj/demos/%.o $(BUILD)/obj/demos/common/demo.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/demos/common/demo.o $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(LIBA) $(LDLIBS) -lcmocka
+
+# ---- test ----------------------------------------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# ---- figures and notebooks -----------------------------------------------------------------------------
+# Every demo writes build/data/<demo>*, build/figures/<demo>*.{pdf,png} and notebooks-export/<demo>.ipynb.
+figures: all
+	@mkdir -p $(BUILD)/figures $(BUILD)/data
+	@set -e; for d in $(DEMO_NAMES); do echo "demo $$d"; $(BUILD)/demos/$$d --build $(BUILD); done
+
+notebooks: figures
+	@/usr/bin/python3 tests/validate_notebooks.py notebooks-export/*.ipynb
+
+gallery: figures
+	@mkdir -p plots/gallery
+	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
+
+GALLERY := ideal_denoiser marginals
+
+run: deps
+	@$(MAKE) --no-print-directory notebooks gallery
+
+bench: bench-deps all
+	@sh tests/bench.sh $(BUILD)
+
+# ---- install -------------------------------------------------------------------------------------------
+install: $(LIBA) $(CLI)
+	install -d $(DESTDIR)$(PREFIX)/include/dpmlab $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/dpmlab/
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DPM_VERSION "\(.*\)"/\1/p' lib/dpm_common.h)|g' \
+	    -e 's|@LIBS@|$(LDLIBS) -fopenmp|g' lib/dpmlab.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dpmlab.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/dpmlab $(DESTDIR)$(PREFIX)/lib/libdpmlab.a \
+	       $(DESTDIR)$(PREFIX)/bin/dpmlab $(DESTDIR)$(PREFIX)/lib/pkgconfig/dpmlab.pc
+
+format:
+	clang-format -i lib/*.[ch] lib/cli/*.[ch] demos/*.c demos/common/*.[ch] tests/*.[ch]
+
+clean:
+	rm -rf build build-san build-*
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEMO_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,143 @@
+/* cli.c — option parsing, output files and error reporting shared by every dpmlab subcommand. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_errorf(const char *cmd, int code, const char *fmt, ...)
+{
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "dpmlab %s: %s\n", cmd, buf);
+  return code;
+}
+
+int cli_fail(const char *cmd, int code, const char *what)
+{
+  const char *r = dpm_error_last();
+  return cli_errorf(cmd, code, "%s", r && *r ? r : what);
+}
+
+static void print_usage(const cli_opt *opts, const char *synopsis)
+{
+  printf("%s\n\noptions:\n", synopsis);
+  for (const cli_opt *o = opts; o->name; o++) {
+    const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_STR ? " S" : o->type == OPT_DOUBLE ? " X" : " N";
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s", o->name, arg);
+    printf("  %-22s %s\n", left, o->help);
+  }
+  printf("  %-22s %s\n", "--help", "show this help");
+}
+
+static int parse_value(const char *cmd, cli_opt *o, const char *v)
+{
+  char *end;
+  errno = 0;
+  switch (o->type) {
+  case OPT_STR: *(const char **)o->value = v; return 0;
+  case OPT_DOUBLE: {
+    double x = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE || !isfinite(x))
+      return cli_errorf(cmd, CLI_EUSAGE, "--%s: '%s' is not a finite number", o->name, v);
+    *(double *)o->value = x;
+    return 0;
+  }
+  case OPT_SIZE:
+  case OPT_U64: {
+    while (*v == ' ') v++;
+    if (*v == '-') return cli_errorf(cmd, CLI_EUSAGE, "--%s: '%s' must be a non-negative integer", o->name, v);
+    unsigned long long x = strtoull(v, &end, 10);
+    if (end == v || *end || errno == ERANGE)
+      return cli_errorf(cmd, CLI_EUSAGE, "--%s: '%s' is not a non-negative integer", o->name, v);
+    if (o->type == OPT_SIZE)
+      *(size_t *)o->value = (size_t)x;
+    else
+      *(uint64_t *)o->value = (uint64_t)x;
+    return 0;
+  }
+  case OPT_FLAG: *(int *)o->value = 1; return 0;
+  }
+  return CLI_EUSAGE;
+}
+
+int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis)
+{
+  const char *cmd = argv[0];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      print_usage(opts, synopsis);
+      return -1;
+    }
+    if (strncmp(a, "--", 2) != 0) return cli_errorf(cmd, CLI_EUSAGE, "unexpected argument '%s' (see --help)", a);
+    const char *name = a + 2, *val = NULL;
+    const char *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    cli_opt *o = opts;
+    for (; o->name; o++)
+      if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
+    if (!o->name) return cli_errorf(cmd, CLI_EUSAGE, "unknown option '%.*s' (see --help)", (int)(nlen + 2), a);
+    if (o->type == OPT_FLAG) {
+      if (eq) return cli_errorf(cmd, CLI_EUSAGE, "--%s takes no value", o->name);
+    } else if (eq) {
+      val = eq + 1;
+    } else {
+      if (i + 1 >= argc) return cli_errorf(cmd, CLI_EUSAGE, "--%s needs a value", o->name);
+      val = argv[++i];
+    }
+    int rc = parse_value(cmd, o, val);
+    if (rc) return rc;
+    o->seen = 1;
+  }
+  return 0;
+}
+
+int cli_seen(const cli_opt *opts, const char *name)
+{
+  for (const cli_opt *o = opts; o->name; o++)
+    if (strcmp(o->name, name) == 0) return o->seen;
+  return 0;
+}
+
+int cli_require(const char *cmd, const cli_opt *opts, const char *name)
+{
+  if (cli_seen(opts, name)) return 0;
+  return cli_errorf(cmd, CLI_EUSAGE, "missing --%s (see --help)", name);
+}
+
+dpm_out *cli_out_open(const char *cmd, const char *path, int argc, char **argv, int no_meta)
+{
+  dpm_out *out = dpm_out_open(path);
+  if (!out) {
+    cli_fail(cmd, CLI_EDATA, "cannot open output");
+    return NULL;
+  }
+  if (!no_meta) {
+    FILE *fp = dpm_out_file(out);
+    fprintf(fp, "# dpmlab %s\n# command: dpmlab", DPM_VERSION);
+    for (int i = 0; i < argc; i++) fprintf(fp, " %s", argv[i]);
+    fputc('\n', fp);
+  }
+  return out;
+}
+
+void cli_header_vec(FILE *fp, const char *prefix, size_t d)
+{
+  for (size_t i = 0; i < d; i++) fprintf(fp, i ? ",%s_%zu" : "%s_%zu", prefix, i + 1);
+}
+
+dpm_mixture *cli_load_data(const char *cmd, const char *spec)
+{
+  dpm_mixture *mix = dpm_data_from_spec(spec);
+  if (!mix) cli_fail(cmd, CLI_EDATA, "cannot load data");
+  return mix;
+}

@@ -1,0 +1,63 @@
+/* cli.h — shared plumbing of the dpmlab command line: the command table, option parsing, CSV output with
+ * metadata, and turning a library status into one line on stderr and an exit code. */
+#ifndef DPM_CLI_H
+#define DPM_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "dpmlab.h"
+
+/* Exit codes: 0 success, 1 a runtime/data error (bad file, bad numbers, math domain), 2 a usage error
+ * (unknown command or option, missing or malformed option value). */
+enum { CLI_OK = 0, CLI_EDATA = 1, CLI_EUSAGE = 2 };
+
+/* One subcommand: run(argc, argv) gets argv[0] = the command name; it returns an exit code. */
+typedef struct {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} cli_command;
+
+/* ---- options: "--key value" pairs and "--flag"s, declared up front ------------------------------------ */
+
+typedef enum { OPT_STR, OPT_DOUBLE, OPT_SIZE, OPT_U64, OPT_FLAG } cli_opt_type;
+
+typedef struct {
+  const char *name;  /* without the dashes, e.g. "data" */
+  cli_opt_type type;
+  void *value;       /* const char **, double *, size_t *, uint64_t *, int * (flag: set to 1) */
+  const char *help;  /* one line; "(required)" inside marks a required option for the help text only */
+  int seen;          /* set by cli_parse */
+} cli_opt;
+
+/* Parse argv[1..] against opts (terminated by a {NULL} entry). "--help"/"-h" prints usage (the command's
+ * synopsis line, then one line per option) to stdout and returns -1: the caller exits 0. Unknown options,
+ * missing values and malformed numbers (not finite, trailing junk, negative sizes) print one line to stderr
+ * and return CLI_EUSAGE. Returns 0 on success. */
+int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis);
+/* Error unless option `name` was given: prints "dpmlab CMD: missing --name" and returns CLI_EUSAGE. */
+int cli_require(const char *cmd, const cli_opt *opts, const char *name);
+int cli_seen(const cli_opt *opts, const char *name);
+
+/* Print "dpmlab CMD: <dpm_error_last()>" (or `what` when the library gave no reason) and return code. */
+int cli_fail(const char *cmd, int code, const char *what);
+/* printf-style one-line usage/data error on stderr: "dpmlab CMD: ...". Returns code. */
+int cli_errorf(const char *cmd, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- output ------------------------------------------------------------------------------------------- */
+
+/* Open the output (path NULL or "-" = stdout, else a temporary file renamed by dpm_out_close(out, 1)) and, unless
+ * no_meta, write the metadata lines "# dpmlab VERSION" and "# command: dpmlab <args>". NULL on error (message
+ * printed). */
+dpm_out *cli_out_open(const char *cmd, const char *path, int argc, char **argv, int no_meta);
+/* Write a header row from a comma-separated list (a literal string) or from a prefix + numbered columns. */
+void cli_header_vec(FILE *fp, const char *prefix, size_t d); /* "prefix_1,...,prefix_d" without newline */
+
+/* Load data from a spec, printing the library's reason on failure. */
+dpm_mixture *cli_load_data(const char *cmd, const char *spec);
+
+#endif

@@ -1,0 +1,9 @@
+/* commands.h — the entry point of every dpmlab subcommand (one cmd_<name>.c each). */
+#ifndef DPM_CLI_COMMANDS_H
+#define DPM_CLI_COMMANDS_H
+
+int cmd_oracle(int argc, char **argv);
+int cmd_distance(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+
+#endif

@@ -1,0 +1,67 @@
+/* main.c — the dpmlab command line: a table of subcommands over libdpmlab, each writing CSV. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static int cmd_help(int argc, char **argv);
+
+/* The command table: adding a command is one line here and one cmd_<name>.c file. */
+static const cli_command commands[] = {
+    {"oracle", "exact log q_t, score, E[x0|x], E[eps|x], tr Cov, Laplacian at points", cmd_oracle},
+    {"distance", "smoothed distance, its gradient, ideal denoiser and projection for a point set", cmd_distance},
+    {"data", "a data set as a JSON mixture, or N exact samples as CSV", cmd_data},
+    {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command *find(const char *name)
+{
+  for (const cli_command *c = commands; c->name; c++)
+    if (strcmp(c->name, name) == 0) return c;
+  return NULL;
+}
+
+static void usage(FILE *fp)
+{
+  fprintf(fp, "usage: dpmlab <command> [options]   (dpmlab <command> --help for its options)\n\n"
+              "dpmlab %s: a numerical workbench for diffusion models on toy distributions, with exact oracles.\n\n"
+              "commands:\n",
+          DPM_VERSION);
+  for (const cli_command *c = commands; c->name; c++) fprintf(fp, "  %-11s %s\n", c->name, c->summary);
+  fprintf(fp, "\ndata specs (--data): a built-in name with options, a .json mixture file or a .csv point set:\n%s",
+          dpm_data_builtin_help());
+}
+
+static int cmd_help(int argc, char **argv)
+{
+  if (argc >= 2) {
+    const cli_command *c = find(argv[1]);
+    if (!c || c->run == cmd_help) return cli_errorf("help", CLI_EUSAGE, "unknown command '%s'", argv[1]);
+    char *sub[] = {(char *)c->name, "--help", NULL};
+    return c->run(2, sub);
+  }
+  usage(stdout);
+  return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+  dpm_error_install();
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EUSAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(1, argv);
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("dpmlab %s\n", DPM_VERSION);
+    return CLI_OK;
+  }
+  const cli_command *c = find(argv[1]);
+  if (!c) {
+    fprintf(stderr, "dpmlab: unknown command '%s' (try: dpmlab help)\n", argv[1]);
+    return CLI_EUSAGE;
+  }
+  return c->run(argc - 1, argv + 1);
+}

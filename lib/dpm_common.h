@@ -1,0 +1,40 @@
+/* dpm_common.h — status codes, the one error path, and small numerical helpers shared by every module. */
+#ifndef DPM_COMMON_H
+#define DPM_COMMON_H
+
+#include <stddef.h>
+#include <gsl/gsl_errno.h>
+
+#define DPM_VERSION "0.1.0"
+
+/* Status codes are GSL's: DPM_SUCCESS == GSL_SUCCESS, then GSL_EINVAL (bad argument), GSL_EDOM (outside the
+ * domain, e.g. s <= 0), GSL_EBADLEN (inconsistent dimensions), GSL_ENOMEM, GSL_EFAILED (I/O), GSL_ENOTSQR,
+ * GSL_EBADFUNC (NaN/Inf met). */
+#define DPM_SUCCESS GSL_SUCCESS
+
+/* Raise an error with a formatted one-line reason (names the problem and where), through gsl_error so a single
+ * breakpoint on gsl_error catches every error, then return the status from the calling function. */
+#define DPM_ERROR(status, ...) return dpm_errorf(__FILE__, __LINE__, (status), __VA_ARGS__)
+
+int dpm_errorf(const char *file, int line, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The reason given with the most recent error raised in this thread (through dpm_errorf or, once
+ * dpm_error_install() ran, through any gsl_error). Never NULL; "" when none. */
+const char *dpm_error_last(void);
+
+/* Install a GSL error handler that records the reason (see dpm_error_last) instead of aborting. Programs call
+ * this once at start-up; the library never installs it itself. */
+void dpm_error_install(void);
+
+/* log(sum_i exp(v[i * stride])) for i < n, exact for n = 0 (-inf), for all -inf inputs (-inf) and any +inf. */
+double dpm_logsumexp(const double *v, size_t n, size_t stride);
+
+/* Allocation wrappers: return NULL on failure (after raising GSL_ENOMEM). */
+void *dpm_malloc(size_t nbytes);
+void *dpm_calloc(size_t n, size_t size);
+
+#endif

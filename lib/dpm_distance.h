@@ -1,0 +1,19 @@
+/* dpm_distance.h — finite point sets as Permenter & Yuan (arXiv 2306.04848) see them: the ideal denoiser
+ * eps*(x, sigma), the smoothed squared distance dist^2(x, sigma) = -2 sigma^2 log sum_y exp(-|x-y|^2/(2 sigma^2))
+ * whose gradient obeys 1/2 grad dist^2 = sigma eps* exactly, and the projection (nearest point). MATH.md §2. */
+#ifndef DPM_DISTANCE_H
+#define DPM_DISTANCE_H
+
+#include <stddef.h>
+
+/* For n query points x (n x d) against a set Y of K points (K x d), at sigma > 0. Any output may be NULL:
+ * dist2 (n), grad (n x d, = grad_x dist^2), eps (n x d, = eps*), proj (n x d, the nearest point of Y; ties go to
+ * the lowest index), proj_index (n). Errors: sigma <= 0 or non-finite (GSL_EDOM), K == 0 (GSL_EINVAL),
+ * non-finite x (GSL_EBADFUNC). Stable for any sigma: log-sum-exp, no exp underflow to 0 in a ratio. */
+int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
+                      double *grad, double *eps, double *proj, size_t *proj_index);
+
+/* Exact squared distance to the set, min_y |x - y|^2, and the index of the nearest point. */
+double dpm_distance_min2(size_t K, size_t d, const double *Y, const double *x, size_t *index);
+
+#endif

@@ -1,0 +1,46 @@
+/* dpm_oracle.h — the closed-form oracle: exact quantities of q_t = law of m x_0 + s eps for a Gaussian-mixture
+ * q_0, batched over points, at any (m, s) (MATH.md §2). The single place that knows the closed forms. */
+#ifndef DPM_ORACLE_H
+#define DPM_ORACLE_H
+
+#include <stddef.h>
+#include "dpm_data.h"
+
+/* What to compute for a batch of n points x (n x d, row-major). Every pointer is caller-owned; NULL means "not
+ * wanted" and costs nothing. Shapes: per point a scalar (n), a vector (n x d), a matrix (n x d x d), per
+ * component (n x K) or per label (n x nlabels). */
+typedef struct {
+  double *logq;      /* log q_t(x) */
+  double *score;     /* grad log q_t(x) */
+  double *hess;      /* Hessian of log q_t (n x d x d) */
+  double *lap;       /* Laplacian of log q_t */
+  double *x0;        /* E[x_0 | x] */
+  double *eps;       /* E[eps | x] = -s grad log q_t */
+  double *trcov;     /* tr Cov[x_0 | x] */
+  double *diagcov;   /* diag Cov[x_0 | x] (n x d) */
+  double *cov;       /* Cov[x_0 | x] (n x d x d) */
+  double *resp;      /* responsibilities r_k(x) (n x K) */
+  double *logresp;   /* log r_k(x) (n x K) */
+  double *class_post;     /* p_t(y | x) (n x nlabels) */
+  const int *class_y;     /* with class_grad: the label y_i per point (n) */
+  double *class_grad;     /* grad_x log p_t(y_i | x) (n x d) */
+} dpm_oracle_result;
+
+typedef struct dpm_oracle dpm_oracle;
+
+/* An oracle for mix (borrowed: must outlive the oracle). It owns its scratch; the set-up for a given (m, s)
+ * costs O(K d) and is cached, so repeated calls at one (m, s) are cheap. Not for concurrent use from several
+ * threads: give each thread its own oracle. Eval itself runs parallel over points (OpenMP) with results that do
+ * not depend on the thread count. NULL on ENOMEM. */
+dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix);
+void dpm_oracle_free(dpm_oracle *o); /* NULL is a no-op */
+const dpm_mixture *dpm_oracle_mixture(const dpm_oracle *o);
+
+/* Evaluate at (m, s), m > 0 finite, s > 0 finite, for n points. Returns GSL_EDOM for a bad (m, s), GSL_EBADFUNC
+ * for a non-finite x (naming the point), DPM_SUCCESS otherwise. Outputs are finite wherever the math is. */
+int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x, dpm_oracle_result *res);
+
+/* Convenience: log q_t at one point. */
+double dpm_oracle_logq1(dpm_oracle *o, double m, double s, const double *x);
+
+#endif

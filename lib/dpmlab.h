@@ -1,0 +1,16 @@
+/* dpmlab.h — the whole public API of libdpmlab in one include. */
+#ifndef DPMLAB_H
+#define DPMLAB_H
+
+#include "dpm_common.h"
+#include "dpm_rng.h"
+#include "dpm_process.h"
+#include "dpm_data.h"
+#include "dpm_oracle.h"
+#include "dpm_distance.h"
+#include "dpm_denoiser.h"
+#include "dpm_io.h"
+#include "dpm_plot.h"
+#include "dpm_notebook.h"
+
+#endif

@@ -1,0 +1,671 @@
+/* oracle.c — the closed-form oracle of MATH.md §2: log q_t, score, Hessian, Laplacian, E[x_0|x], Cov[x_0|x],
+ * E[eps|x], responsibilities and class posteriors of q_t = law of m x_0 + s eps for a Gaussian mixture q_0, from
+ * eigen-factored covariances Sigma_k = U_k diag(lambda_k) U_k^T, batched over points.
+ *
+ * Notation (MATH.md §2): c_{k,i} = m^2 lambda_{k,i} + s^2 are the eigenvalues of C_k = m^2 Sigma_k + s^2 I,
+ * z_k = U_k^T (x - m mu_k), v_k = z_k / c_k, so that
+ *   l_k   = log w_k - 1/2 z_k . v_k - 1/2 sum_i log(2 pi c_{k,i}),   log q_t = logsumexp_k l_k,  r_k = softmax
+ * l_k, g_k   = -C_k^{-1}(x - m mu_k) = -U_k v_k,                         score = sum_k r_k g_k = gbar, x0_k  =
+ * mu_k + m Sigma_k C_k^{-1}(x - m mu_k) = mu_k + m U_k (lambda_k v_k), S_k   = Sigma_k - m^2 Sigma_k C_k^{-1}
+ * Sigma_k = U_k diag(lambda_k s^2 / c_k) U_k^T. Every output is formed directly from these without cancellation:
+ * E[eps|x] = -s gbar (never (x - m x0)/s), second moments as sum_k r_k (within-component part + outer product of
+ * the deviation from the mean) in two passes. The per-(m, s) set-up (c, 1/c, log det, lambda s^2/c) costs O(K d)
+ * and is cached; dense d x d matrices C_k^{-1} and S_k of full components are built lazily, once per (m, s), only
+ * when the Hessian or the full covariance is asked for. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <gsl/gsl_cblas.h>
+
+#include "dpm_common.h"
+#include "dpm_oracle.h"
+
+/* Full covariances in dimension >= BLAS_MIN_D rotate blocks of BLAS_BLOCK points with one dgemm each; the block
+ * is always padded to BLAS_BLOCK rows so every point goes through the same call shape whatever the batch. Below
+ * that dimension (and for diagonal kinds) plain loops are faster than a library call. */
+enum { BLAS_MIN_D = 16, BLAS_BLOCK = 16 };
+
+static const double LOG_2PI = 1.83787706640934548356065947281123527;
+
+/* Per-thread scratch, all sized at allocation. B is the number of points per block. */
+typedef struct {
+  double *l;    /* B x K: l_k, then log r_k */
+  double *r;    /* B x K: r_k */
+  double *V;    /* K x B x d: v_k = z_k / c_k (eigen coordinates) */
+  double *G;    /* K x B x d: g_k in x coordinates (full components only; NULL when none) */
+  double *X0;   /* K x B x d: x0_k (full components only; NULL when none) */
+  double *D;    /* B x d: x - m mu_k, later m lambda v */
+  double *Z;    /* B x d: U^T (x - m mu_k) */
+  double *gbar; /* d */
+  double *xbar; /* d */
+  double *gy;   /* d: class-conditional mean of g */
+  double *dev;  /* d */
+  double *buf1; /* d */
+  double *buf2; /* d */
+  double *M;    /* d x d */
+} oracle_ws;
+
+struct dpm_oracle {
+  const dpm_mixture *mix;
+  size_t d, K, B;
+  int any_full, use_blas;
+  /* cache for one (m, s) */
+  int have;
+  double m, s;
+  double *c;        /* K x d: m^2 lambda + s^2 */
+  double *invc;     /* K x d: 1 / c */
+  double *mlam;     /* K x d: m lambda */
+  double *shrink;   /* K x d: lambda s^2 / c, the eigenvalues of S_k */
+  double *logdet;   /* K: sum_i log(2 pi c_i) = log det(2 pi C_k) */
+  double *sum_invc; /* K: tr C_k^{-1} */
+  double *trS;      /* K: tr S_k */
+  /* lazily built per (m, s), full components only */
+  int have_diagS, have_dense;
+  double *diagS; /* K x d: diag S_k in x coordinates */
+  double *Cinv;  /* K x d x d: C_k^{-1} */
+  double *S;     /* K x d x d: S_k */
+  int nthreads;
+  oracle_ws *ws;
+};
+
+/* What an evaluation must compute, from which outputs were asked for. */
+typedef struct {
+  int g;       /* component gradients g_k */
+  int x0k;     /* component posterior means x0_k */
+  int gsecond; /* Hessian / Laplacian: second moments of g */
+  int xsecond; /* posterior covariance: second moments of x0_k */
+} oracle_need;
+
+static void ws_free(oracle_ws *w)
+{
+  free(w->l);
+  free(w->r);
+  free(w->V);
+  free(w->G);
+  free(w->X0);
+  free(w->D);
+  free(w->Z);
+  free(w->gbar);
+  free(w->xbar);
+  free(w->gy);
+  free(w->dev);
+  free(w->buf1);
+  free(w->buf2);
+  free(w->M);
+}
+
+static int ws_alloc(oracle_ws *w, size_t K, size_t B, size_t d, int any_full)
+{
+  memset(w, 0, sizeof *w);
+  w->l = dpm_malloc(B * K * sizeof(double));
+  w->r = dpm_malloc(B * K * sizeof(double));
+  w->V = dpm_calloc(K * B * d, sizeof(double));
+  w->D = dpm_calloc(B * d, sizeof(double));
+  w->Z = dpm_calloc(B * d, sizeof(double));
+  w->gbar = dpm_malloc(d * sizeof(double));
+  w->xbar = dpm_malloc(d * sizeof(double));
+  w->gy = dpm_malloc(d * sizeof(double));
+  w->dev = dpm_malloc(d * sizeof(double));
+  w->buf1 = dpm_malloc(d * sizeof(double));
+  w->buf2 = dpm_malloc(d * sizeof(double));
+  w->M = dpm_malloc(d * d * sizeof(double));
+  int ok =
+      w->l && w->r && w->V && w->D && w->Z && w->gbar && w->xbar && w->gy && w->dev && w->buf1 && w->buf2 && w->M;
+  if (any_full) {
+    w->G = dpm_calloc(K * B * d, sizeof(double));
+    w->X0 = dpm_calloc(K * B * d, sizeof(double));
+    ok = ok && w->G && w->X0;
+  }
+  return ok;
+}
+
+dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
+{
+  if (!mix) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "oracle: mixture is NULL");
+    return NULL;
+  }
+  if (mix->K == 0 || mix->d == 0) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EBADLEN, "oracle: empty mixture (K = %zu, d = %zu)", mix->K, mix->d);
+    return NULL;
+  }
+  size_t K = mix->K, d = mix->d;
+  int any_full = 0;
+  for (size_t k = 0; k < K; k++)
+    if (mix->kind[k] == DPM_COV_FULL) any_full = 1;
+  if (any_full && !mix->U) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "oracle: mixture has full components but no eigenvectors");
+    return NULL;
+  }
+  dpm_oracle *o = dpm_calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->mix = mix;
+  o->K = K;
+  o->d = d;
+  o->any_full = any_full;
+  o->use_blas = any_full && d >= BLAS_MIN_D;
+  o->B = o->use_blas ? BLAS_BLOCK : 1;
+#ifdef _OPENMP
+  o->nthreads = omp_get_max_threads();
+  if (o->nthreads < 1) o->nthreads = 1;
+#else
+  o->nthreads = 1;
+#endif
+  o->c = dpm_malloc(K * d * sizeof(double));
+  o->invc = dpm_malloc(K * d * sizeof(double));
+  o->mlam = dpm_malloc(K * d * sizeof(double));
+  o->shrink = dpm_malloc(K * d * sizeof(double));
+  o->logdet = dpm_malloc(K * sizeof(double));
+  o->sum_invc = dpm_malloc(K * sizeof(double));
+  o->trS = dpm_malloc(K * sizeof(double));
+  o->ws = dpm_calloc((size_t)o->nthreads, sizeof(oracle_ws));
+  int ok = o->c && o->invc && o->mlam && o->shrink && o->logdet && o->sum_invc && o->trS && o->ws;
+  if (ok && any_full) {
+    o->diagS = dpm_malloc(K * d * sizeof(double));
+    o->Cinv = dpm_malloc(K * d * d * sizeof(double));
+    o->S = dpm_malloc(K * d * d * sizeof(double));
+    ok = o->diagS && o->Cinv && o->S;
+  }
+  for (int t = 0; ok && t < o->nthreads; t++)
+    ok = ws_alloc(&o->ws[t], K, o->B, d, any_full);
+  if (!ok) {
+    dpm_oracle_free(o);
+    return NULL;
+  }
+  return o;
+}
+
+void dpm_oracle_free(dpm_oracle *o)
+{
+  if (!o) return;
+  if (o->ws)
+    for (int t = 0; t < o->nthreads; t++)
+      ws_free(&o->ws[t]);
+  free(o->ws);
+  free(o->c);
+  free(o->invc);
+  free(o->mlam);
+  free(o->shrink);
+  free(o->logdet);
+  free(o->sum_invc);
+  free(o->trS);
+  free(o->diagS);
+  free(o->Cinv);
+  free(o->S);
+  free(o);
+}
+
+const dpm_mixture *dpm_oracle_mixture(const dpm_oracle *o) { return o ? o->mix : NULL; }
+
+/* ---- per-(m, s) set-up ------------------------------------------------------------------------------------ */
+
+static void setup(dpm_oracle *o, double m, double s)
+{
+  if (o->have && o->m == m && o->s == s) return;
+  const dpm_mixture *mix = o->mix;
+  size_t K = o->K, d = o->d;
+  double m2 = m * m, s2 = s * s;
+  for (size_t k = 0; k < K; k++) {
+    double ld = 0.0, si = 0.0, ts = 0.0;
+    for (size_t i = 0; i < d; i++) {
+      size_t ki = k * d + i;
+      double lam = mix->lambda[ki];
+      double c = m2 * lam + s2;
+      o->c[ki] = c;
+      o->invc[ki] = 1.0 / c;
+      o->mlam[ki] = m * lam;
+      o->shrink[ki] = lam * (s2 / c); /* lambda s^2 / (m^2 lambda + s^2) in [0, lambda] */
+      ld += LOG_2PI + log(c);
+      si += o->invc[ki];
+      ts += o->shrink[ki];
+    }
+    o->logdet[k] = ld;
+    o->sum_invc[k] = si;
+    o->trS[k] = ts;
+  }
+  o->m = m;
+  o->s = s;
+  o->have = 1;
+  o->have_diagS = 0;
+  o->have_dense = 0;
+}
+
+/* diag(U diag(e) U^T) for each full component. */
+static void setup_diagS(dpm_oracle *o)
+{
+  if (o->have_diagS) return;
+  size_t d = o->d;
+  for (size_t k = 0; k < o->K; k++) {
+    if (o->mix->kind[k] != DPM_COV_FULL) continue;
+    const double *U = o->mix->U + k * d * d, *e = o->shrink + k * d;
+    for (size_t i = 0; i < d; i++) {
+      double acc = 0.0;
+      for (size_t j = 0; j < d; j++)
+        acc += U[i * d + j] * U[i * d + j] * e[j];
+      o->diagS[k * d + i] = acc;
+    }
+  }
+  o->have_diagS = 1;
+}
+
+/* out = U diag(e) U^T (d x d, symmetric by construction). */
+static void sandwich(size_t d, const double *U, const double *e, double *out)
+{
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = i; j < d; j++) {
+      double acc = 0.0;
+      for (size_t l = 0; l < d; l++)
+        acc += U[i * d + l] * e[l] * U[j * d + l];
+      out[i * d + j] = acc;
+      out[j * d + i] = acc;
+    }
+}
+
+/* Dense C_k^{-1} and S_k of the full components. */
+static void setup_dense(dpm_oracle *o)
+{
+  if (o->have_dense) return;
+  size_t d = o->d;
+  for (size_t k = 0; k < o->K; k++) {
+    if (o->mix->kind[k] != DPM_COV_FULL) continue;
+    const double *U = o->mix->U + k * d * d;
+    sandwich(d, U, o->invc + k * d, o->Cinv + k * d * d);
+    sandwich(d, U, o->shrink + k * d, o->S + k * d * d);
+  }
+  o->have_dense = 1;
+}
+
+/* ---- rotations ---------------------------------------------------------------------------------------------- */
+
+/* out = in U (rows x d): row b of out is U^T (row b of in). */
+static void rotate_fwd(const dpm_oracle *o, size_t rows, const double *U, const double *in, double *out)
+{
+  size_t d = o->d;
+  if (o->use_blas) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)d, (int)d, 1.0, in, (int)d, U, (int)d,
+                0.0, out, (int)d);
+    return;
+  }
+  for (size_t b = 0; b < rows; b++) {
+    const double *a = in + b * d;
+    double *z = out + b * d;
+    for (size_t j = 0; j < d; j++)
+      z[j] = 0.0;
+    for (size_t i = 0; i < d; i++) {
+      const double ai = a[i], *Ui = U + i * d;
+      for (size_t j = 0; j < d; j++)
+        z[j] += ai * Ui[j];
+    }
+  }
+}
+
+/* out = alpha in U^T (rows x d): row b of out is alpha U (row b of in). */
+static void rotate_back(const dpm_oracle *o, size_t rows, const double *U, double alpha, const double *in,
+                        double *out)
+{
+  size_t d = o->d;
+  if (o->use_blas) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)d, (int)d, alpha, in, (int)d, U, (int)d,
+                0.0, out, (int)d);
+    return;
+  }
+  for (size_t b = 0; b < rows; b++) {
+    const double *a = in + b * d;
+    double *y = out + b * d;
+    for (size_t i = 0; i < d; i++) {
+      const double *Ui = U + i * d;
+      double acc = 0.0;
+      for (size_t j = 0; j < d; j++)
+        acc += Ui[j] * a[j];
+      y[i] = alpha * acc;
+    }
+  }
+}
+
+/* ---- per-component quantities at point b of the block --------------------------------------------------------
+ */
+
+/* g_k = -U_k v_k. */
+static const double *comp_g(const dpm_oracle *o, const oracle_ws *w, size_t k, size_t b, double *buf)
+{
+  size_t d = o->d, at = (k * o->B + b) * d;
+  if (o->mix->kind[k] == DPM_COV_FULL) return w->G + at;
+  const double *v = w->V + at;
+  for (size_t i = 0; i < d; i++)
+    buf[i] = -v[i];
+  return buf;
+}
+
+/* x0_k = mu_k + m U_k (lambda_k v_k). */
+static const double *comp_x0(const dpm_oracle *o, const oracle_ws *w, size_t k, size_t b, double *buf)
+{
+  size_t d = o->d, at = (k * o->B + b) * d;
+  if (o->mix->kind[k] == DPM_COV_FULL) return w->X0 + at;
+  const double *v = w->V + at, *mu = o->mix->mu + k * d, *ml = o->mlam + k * d;
+  for (size_t i = 0; i < d; i++)
+    buf[i] = mu[i] + ml[i] * v[i];
+  return buf;
+}
+
+/* ---- one block of points ---------------------------------------------------------------------------------- */
+
+static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, const double *x,
+                       const dpm_oracle_result *res, const oracle_need *need)
+{
+  const dpm_mixture *mix = o->mix;
+  const size_t d = o->d, K = o->K, B = o->B;
+  const size_t rows = o->use_blas ? B : nb; /* BLAS blocks are padded with zero rows */
+  const double m = o->m, s = o->s;
+
+  /* Pass 1: z_k, v_k and l_k for every component. */
+  for (size_t k = 0; k < K; k++) {
+    const double *mu = mix->mu + k * d, *ic = o->invc + k * d;
+    double *Vk = w->V + k * B * d;
+    const double base = mix->logw[k] - 0.5 * o->logdet[k];
+    for (size_t b = 0; b < nb; b++) {
+      const double *xb = x + (i0 + b) * d;
+      for (size_t i = 0; i < d; i++)
+        w->D[b * d + i] = xb[i] - m * mu[i];
+    }
+    for (size_t b = nb; b < rows; b++)
+      for (size_t i = 0; i < d; i++)
+        w->D[b * d + i] = 0.0;
+    const double *Z = w->D;
+    if (mix->kind[k] == DPM_COV_FULL) {
+      rotate_fwd(o, rows, mix->U + k * d * d, w->D, w->Z);
+      Z = w->Z;
+    }
+    for (size_t b = 0; b < rows; b++) {
+      double quad = 0.0;
+      for (size_t i = 0; i < d; i++) {
+        double v = Z[b * d + i] * ic[i];
+        Vk[b * d + i] = v;
+        quad += Z[b * d + i] * v;
+      }
+      if (b < nb) w->l[b * K + k] = base - 0.5 * quad;
+    }
+  }
+
+  /* Responsibilities by log-sum-exp: one exp per component. */
+  for (size_t b = 0; b < nb; b++) {
+    double *lb = w->l + b * K, *rb = w->r + b * K;
+    double mx = -HUGE_VAL;
+    for (size_t k = 0; k < K; k++)
+      if (lb[k] > mx) mx = lb[k];
+    double sum = 0.0;
+    for (size_t k = 0; k < K; k++) {
+      double e = exp(lb[k] - mx);
+      rb[k] = e;
+      sum += e;
+    }
+    const double logq = mx + log(sum);
+    for (size_t k = 0; k < K; k++) {
+      rb[k] /= sum;
+      lb[k] -= logq;
+    }
+    const size_t i = i0 + b;
+    if (res->logq) res->logq[i] = logq;
+    if (res->resp) memcpy(res->resp + i * K, rb, K * sizeof(double));
+    if (res->logresp) memcpy(res->logresp + i * K, lb, K * sizeof(double));
+    if (res->class_post && mix->labels) {
+      double *cp = res->class_post + i * (size_t)mix->nlabels;
+      for (int y = 0; y < mix->nlabels; y++)
+        cp[y] = 0.0;
+      for (size_t k = 0; k < K; k++)
+        cp[mix->labels[k]] += rb[k];
+    }
+  }
+  if (!need->g && !need->x0k) return;
+
+  /* Pass 2: rotate v back to x coordinates for full components (whole block at once). */
+  if (o->any_full) {
+    for (size_t k = 0; k < K; k++) {
+      if (mix->kind[k] != DPM_COV_FULL) continue;
+      const double *U = mix->U + k * d * d, *Vk = w->V + k * B * d;
+      if (need->g) rotate_back(o, rows, U, -1.0, Vk, w->G + k * B * d);
+      if (need->x0k) {
+        const double *ml = o->mlam + k * d, *mu = mix->mu + k * d;
+        double *X0k = w->X0 + k * B * d;
+        for (size_t b = 0; b < rows; b++)
+          for (size_t j = 0; j < d; j++)
+            w->D[b * d + j] = ml[j] * Vk[b * d + j];
+        rotate_back(o, rows, U, 1.0, w->D, X0k);
+        for (size_t b = 0; b < nb; b++)
+          for (size_t j = 0; j < d; j++)
+            X0k[b * d + j] += mu[j];
+      }
+    }
+  }
+
+  /* Pass 3, per point: means, then second moments about them. */
+  for (size_t b = 0; b < nb; b++) {
+    const size_t i = i0 + b;
+    const double *rb = w->r + b * K, *lb = w->l + b * K;
+    double *gbar = w->gbar, *xbar = w->xbar;
+    for (size_t j = 0; j < d; j++)
+      gbar[j] = xbar[j] = 0.0;
+    for (size_t k = 0; k < K; k++) {
+      const double r = rb[k];
+      if (r == 0.0) continue;
+      if (need->g) {
+        const double *g = comp_g(o, w, k, b, w->buf1);
+        for (size_t j = 0; j < d; j++)
+          gbar[j] += r * g[j];
+      }
+      if (need->x0k) {
+        const double *x0 = comp_x0(o, w, k, b, w->buf2);
+        for (size_t j = 0; j < d; j++)
+          xbar[j] += r * x0[j];
+      }
+    }
+    if (res->score) memcpy(res->score + i * d, gbar, d * sizeof(double));
+    if (res->eps)
+      for (size_t j = 0; j < d; j++)
+        res->eps[i * d + j] = -s * gbar[j];
+    if (res->x0) memcpy(res->x0 + i * d, xbar, d * sizeof(double));
+
+    /* Hessian = sum_k r_k (g_k - gbar)(g_k - gbar)^T - sum_k r_k C_k^{-1}; Laplacian its trace. */
+    if (need->gsecond) {
+      double *H = res->hess ? res->hess + i * d * d : NULL;
+      double spread = 0.0, curv = 0.0;
+      if (H)
+        for (size_t j = 0; j < d * d; j++)
+          H[j] = w->M[j] = 0.0;
+      for (size_t k = 0; k < K; k++) {
+        const double r = rb[k];
+        if (r == 0.0) continue;
+        const double *g = comp_g(o, w, k, b, w->buf1);
+        double n2 = 0.0;
+        for (size_t j = 0; j < d; j++) {
+          w->dev[j] = g[j] - gbar[j];
+          n2 += w->dev[j] * w->dev[j];
+        }
+        spread += r * n2;
+        curv += r * o->sum_invc[k];
+        if (!H) continue;
+        for (size_t p = 0; p < d; p++)
+          for (size_t q = p; q < d; q++)
+            H[p * d + q] += r * w->dev[p] * w->dev[q];
+        if (mix->kind[k] == DPM_COV_FULL) {
+          const double *Ci = o->Cinv + k * d * d;
+          for (size_t p = 0; p < d; p++)
+            for (size_t q = p; q < d; q++)
+              w->M[p * d + q] += r * Ci[p * d + q];
+        } else {
+          const double *ic = o->invc + k * d;
+          for (size_t p = 0; p < d; p++)
+            w->M[p * d + p] += r * ic[p];
+        }
+      }
+      if (res->lap) res->lap[i] = spread - curv;
+      if (H)
+        for (size_t p = 0; p < d; p++)
+          for (size_t q = p; q < d; q++)
+            H[q * d + p] = H[p * d + q] = H[p * d + q] - w->M[p * d + q];
+    }
+
+    /* Cov[x0|x] = sum_k r_k (S_k + (x0_k - x0)(x0_k - x0)^T), with its trace and diagonal. */
+    if (need->xsecond) {
+      double *C = res->cov ? res->cov + i * d * d : NULL;
+      double *dg = res->diagcov ? res->diagcov + i * d : NULL;
+      double tr = 0.0;
+      if (C)
+        for (size_t j = 0; j < d * d; j++)
+          C[j] = 0.0;
+      if (dg)
+        for (size_t j = 0; j < d; j++)
+          dg[j] = 0.0;
+      for (size_t k = 0; k < K; k++) {
+        const double r = rb[k];
+        if (r == 0.0) continue;
+        const double *x0 = comp_x0(o, w, k, b, w->buf2);
+        double n2 = 0.0;
+        for (size_t j = 0; j < d; j++) {
+          w->dev[j] = x0[j] - xbar[j];
+          n2 += w->dev[j] * w->dev[j];
+        }
+        tr += r * (o->trS[k] + n2);
+        const int full = mix->kind[k] == DPM_COV_FULL;
+        if (dg) {
+          const double *sd = full ? o->diagS + k * d : o->shrink + k * d;
+          for (size_t j = 0; j < d; j++)
+            dg[j] += r * (sd[j] + w->dev[j] * w->dev[j]);
+        }
+        if (C) {
+          for (size_t p = 0; p < d; p++)
+            for (size_t q = p; q < d; q++)
+              C[p * d + q] += r * w->dev[p] * w->dev[q];
+          if (full) {
+            const double *Sk = o->S + k * d * d;
+            for (size_t p = 0; p < d; p++)
+              for (size_t q = p; q < d; q++)
+                C[p * d + q] += r * Sk[p * d + q];
+          } else {
+            const double *sh = o->shrink + k * d;
+            for (size_t p = 0; p < d; p++)
+              C[p * d + p] += r * sh[p];
+          }
+        }
+      }
+      if (res->trcov) res->trcov[i] = tr;
+      if (C)
+        for (size_t p = 0; p < d; p++)
+          for (size_t q = p + 1; q < d; q++)
+            C[q * d + p] = C[p * d + q];
+    }
+
+    /* grad log p(y|x) = sum_{k in y} (r_k / R_y) g_k - gbar = sum_{k not in y} r_k (gbar_y - g_k), where
+     * gbar_y = sum_{k in y} (r_k / R_y) g_k with weights from a within-class log-sum-exp (exact also when R_y
+     * underflows) and the second form has no cancellation as R_y -> 1. */
+    if (res->class_grad) {
+      const int y = res->class_y[i];
+      double lmx = -HUGE_VAL;
+      for (size_t k = 0; k < K; k++)
+        if (mix->labels[k] == y && lb[k] > lmx) lmx = lb[k];
+      double sum = 0.0;
+      for (size_t k = 0; k < K; k++)
+        if (mix->labels[k] == y) sum += exp(lb[k] - lmx);
+      const double logRy = lmx + log(sum);
+      double *gy = w->gy, *out = res->class_grad + i * d;
+      for (size_t j = 0; j < d; j++)
+        gy[j] = out[j] = 0.0;
+      for (size_t k = 0; k < K; k++) {
+        if (mix->labels[k] != y) continue;
+        const double wk = exp(lb[k] - logRy);
+        if (wk == 0.0) continue;
+        const double *g = comp_g(o, w, k, b, w->buf1);
+        for (size_t j = 0; j < d; j++)
+          gy[j] += wk * g[j];
+      }
+      for (size_t k = 0; k < K; k++) {
+        const double r = rb[k];
+        if (mix->labels[k] == y || r == 0.0) continue;
+        const double *g = comp_g(o, w, k, b, w->buf1);
+        for (size_t j = 0; j < d; j++)
+          out[j] += r * (gy[j] - g[j]);
+      }
+    }
+  }
+}
+
+/* ---- the public entry points ------------------------------------------------------------------------------- */
+
+int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x, dpm_oracle_result *res)
+{
+  if (!o) DPM_ERROR(GSL_EINVAL, "oracle: oracle is NULL");
+  if (!(isfinite(m) && m > 0.0)) DPM_ERROR(GSL_EDOM, "oracle: m must be > 0 and finite (got %g)", m);
+  if (!(isfinite(s) && s > 0.0)) DPM_ERROR(GSL_EDOM, "oracle: s must be > 0 and finite (got %g)", s);
+  if (!(s * s >= DBL_MIN && isfinite(s * s) && isfinite(m * m)))
+    DPM_ERROR(GSL_EDOM, "oracle: (m, s) = (%g, %g) out of range (m^2 and s^2 must be finite, s^2 normal)", m, s);
+  if (n == 0) return DPM_SUCCESS;
+  if (!x) DPM_ERROR(GSL_EINVAL, "oracle: x is NULL for %zu points", n);
+  const dpm_mixture *mix = o->mix;
+  const size_t d = o->d, K = o->K;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < d; j++)
+      if (!isfinite(x[i * d + j]))
+        DPM_ERROR(GSL_EBADFUNC, "oracle: point %zu is not finite (coordinate %zu = %g)", i, j, x[i * d + j]);
+  dpm_oracle_result none;
+  if (!res) {
+    memset(&none, 0, sizeof none);
+    res = &none;
+  }
+  if ((res->class_post || res->class_grad) && (!mix->labels || mix->nlabels <= 0))
+    DPM_ERROR(GSL_EINVAL, "oracle: class posterior asked of a mixture without labels");
+  if (res->class_grad) {
+    if (!res->class_y) DPM_ERROR(GSL_EINVAL, "oracle: class_grad needs class_y (the label of each point)");
+    for (size_t i = 0; i < n; i++) {
+      const int y = res->class_y[i];
+      if (y < 0 || y >= mix->nlabels)
+        DPM_ERROR(GSL_EINVAL, "oracle: point %zu: class label %d out of range [0, %d)", i, y, mix->nlabels);
+      int present = 0;
+      for (size_t k = 0; k < K && !present; k++)
+        present = mix->labels[k] == y && mix->logw[k] > -HUGE_VAL;
+      if (!present) DPM_ERROR(GSL_EDOM, "oracle: point %zu: class %d has no component of positive weight", i, y);
+    }
+  }
+
+  oracle_need need;
+  need.gsecond = res->hess || res->lap;
+  need.g = res->score || res->eps || need.gsecond || res->class_grad;
+  need.xsecond = res->trcov || res->diagcov || res->cov;
+  need.x0k = res->x0 || need.xsecond;
+
+  setup(o, m, s);
+  if (o->any_full && res->diagcov) setup_diagS(o);
+  if (o->any_full && (res->hess || res->cov)) setup_dense(o);
+
+  const size_t B = o->B, nblocks = (n + B - 1) / B;
+  int nt = 1;
+#ifdef _OPENMP
+  nt = omp_get_max_threads();
+  if (nt > o->nthreads) nt = o->nthreads;
+  if (nt < 1) nt = 1;
+#endif
+  const dpm_oracle_result *cres = res;
+  (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nblocks > 1 && nt > 1)
+  for (size_t blk = 0; blk < nblocks; blk++) {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    const size_t i0 = blk * B, nb = n - i0 < B ? n - i0 : B;
+    eval_block(o, &o->ws[tid], i0, nb, x, cres, &need);
+  }
+  return DPM_SUCCESS;
+}
+
+double dpm_oracle_logq1(dpm_oracle *o, double m, double s, const double *x)
+{
+  double lq = NAN;
+  dpm_oracle_result res;
+  memset(&res, 0, sizeof res);
+  res.logq = &lq;
+  if (dpm_oracle_eval(o, m, s, 1, x, &res) != DPM_SUCCESS) return NAN;
+  return lq;
+}

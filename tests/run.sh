@@ -1,0 +1,21 @@
+#!/bin/sh
+# Run every cmocka test program, then print one closing line "N passed, N failed" over all of them.
+build=$1; shift
+pass=0; fail=0; bad=""
+for t in "$@"; do
+  log="$build/tests/$(basename "$t").log"
+  "$t" >"$log" 2>&1; rc=$?
+  cat "$log"
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
+  pass=$((pass + p)); fail=$((fail + f))
+  [ $rc -eq 0 ] || bad="$bad $(basename "$t")"
+done
+if [ -f tests/validate_notebooks.py ] && ls notebooks-export/*.ipynb >/dev/null 2>&1; then
+  if /usr/bin/python3 tests/validate_notebooks.py notebooks-export/*.ipynb; then pass=$((pass + 1));
+  else fail=$((fail + 1)); bad="$bad validate_notebooks"; fi
+fi
+[ -z "$bad" ] || echo "failing:$bad"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
