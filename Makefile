@@ -20,6 +20,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
+comma := ,
 SANITIZER ?=
 ifeq ($(SANITIZER),)
 BUILD ?= build
@@ -32,7 +33,6 @@ $(error SANITIZER: unknown value '$(SAN_BAD)' (allowed: address, undefined, addr
 endif
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-comma := ,
 
 WARN := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Wdouble-promotion -Wmissing-prototypes \
         -Wstrict-prototypes -Wpointer-arith -Wformat=2 -Wundef
@@ -51,6 +51,7 @@ LIB_SRC  := $(wildcard lib/*.c)
 CLI_SRC  := $(wildcard lib/cli/*.c)
 DEMO_SRC := $(wildcard demos/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard tests/bench_*.c)
 TEST_COMMON := tests/testutil.c
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -62,10 +63,12 @@ LIBA  := $(BUILD)/libdpmlab.a
 CLI   := $(BUILD)/dpmlab
 DEMOS := $(DEMO_SRC:demos/%.c=$(BUILD)/demos/%)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 DEMO_NAMES := $(DEMO_SRC:demos/%.c=%)
 
 .PHONY: all deps bench-deps test run figures notebooks bench install uninstall clean format check-format gallery
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(LIBA) $(CLI) $(DEMOS) $(TESTS)
 
@@ -96,6 +99,10 @@ $(BUILD)/demos/%: $(BUILD)/obj/demos/%.o $(BUILD)/obj/demos/common/demo.o $(LIBA
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/demos/common/demo.o $(LIBA) $(LDLIBS)
 
+$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench_%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(LIBA) $(LDLIBS) -lcmocka
@@ -123,7 +130,7 @@ GALLERY := ideal_denoiser marginals
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
 
-bench: bench-deps all
+bench: bench-deps all $(BENCHES)
 	@sh tests/bench.sh $(BUILD)
 
 # ---- install -------------------------------------------------------------------------------------------

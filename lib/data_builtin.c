@@ -47,18 +47,16 @@ typedef enum {
   OPT_NONNEG, /* real >= 0 */
   OPT_UNIT,   /* real in (0, 1) */
   OPT_COUNT,  /* integer in [1, max] */
-  OPT_SEED,   /* unsigned 64-bit integer */
-  OPT_SPEC    /* a string (the inner spec of sample) */
+  OPT_SEED    /* unsigned 64-bit integer */
 } opt_type;
 
 typedef struct {
   const char *key;
   opt_type type;
-  double def;    /* default (real or count) */
-  double max;    /* OPT_COUNT: largest allowed */
-  double val;    /* parsed value */
-  uint64_t u;    /* OPT_SEED value */
-  const char *s; /* OPT_SPEC value (points into the caller's copy) */
+  double def; /* default (real or count) */
+  double max; /* OPT_COUNT: largest allowed */
+  double val; /* parsed value */
+  uint64_t u; /* OPT_SEED value */
   int seen;
 } opt;
 
@@ -66,11 +64,6 @@ typedef struct {
 static int parse_value(const char *set, opt *o, const char *v)
 {
   char *end;
-  if (o->type == OPT_SPEC) {
-    if (!*v) DPM_ERROR(GSL_EINVAL, "%s: option '%s': empty value", set, o->key);
-    o->s = v;
-    return DPM_SUCCESS;
-  }
   if (!*v || isspace((unsigned char)*v)) DPM_ERROR(GSL_EINVAL, "%s: option '%s': empty value", set, o->key);
   if (o->type == OPT_SEED) {
     if (*v == '-' || *v == '+')
@@ -132,7 +125,6 @@ static int parse_options(const char *set, char *args, opt *opts, size_t nopt)
   for (size_t i = 0; i < nopt; i++) {
     opts[i].val = opts[i].def;
     opts[i].u = 0;
-    opts[i].s = NULL;
     opts[i].seen = 0;
   }
   if (!args) return DPM_SUCCESS;
@@ -410,29 +402,27 @@ static dpm_mixture *from_builtin(char *name, char *args)
 {
   dpm_mixture *mix = NULL;
   if (strcmp(name, "gmm1d") == 0) {
-    opt o[] = {{"sep", OPT_NONNEG, 4.0, 0, 0, 0, NULL, 0},
-               {"sd", OPT_POS, 0.5, 0, 0, 0, NULL, 0},
-               {"w", OPT_UNIT, 0.3, 0, 0, 0, NULL, 0}};
+    opt o[] = {
+        {"sep", OPT_NONNEG, 4.0, 0, 0, 0, 0}, {"sd", OPT_POS, 0.5, 0, 0, 0, 0}, {"w", OPT_UNIT, 0.3, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 3) == 0) mix = make_gmm1d(o);
   } else if (strcmp(name, "ring8") == 0) {
-    opt o[] = {{"r", OPT_NONNEG, 4.0, 0, 0, 0, NULL, 0}, {"sd", OPT_POS, 0.2, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"r", OPT_NONNEG, 4.0, 0, 0, 0, 0}, {"sd", OPT_POS, 0.2, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 2) == 0) mix = make_ring8(o);
   } else if (strcmp(name, "grid25") == 0) {
-    opt o[] = {{"spacing", OPT_NONNEG, 2.0, 0, 0, 0, NULL, 0}, {"sd", OPT_POS, 0.1, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"spacing", OPT_NONNEG, 2.0, 0, 0, 0, 0}, {"sd", OPT_POS, 0.1, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 2) == 0) mix = make_grid25(o);
   } else if (strcmp(name, "gauss") == 0) {
-    opt o[] = {{"d", OPT_COUNT, 2.0, (double)MAX_DIM, 0, 0, NULL, 0}, {"sd", OPT_POS, 1.0, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"d", OPT_COUNT, 2.0, (double)MAX_DIM, 0, 0, 0}, {"sd", OPT_POS, 1.0, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 2) == 0) mix = make_gauss(o);
   } else if (strcmp(name, "swissroll") == 0 || strcmp(name, "moons") == 0) {
     int moons = name[0] == 'm';
-    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, NULL, 0},
-               {"noise", OPT_NONNEG, moons ? 0.05 : 0.0, 0, 0, 0, NULL, 0},
-               {"seed", OPT_SEED, 0, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0},
+               {"noise", OPT_NONNEG, moons ? 0.05 : 0.0, 0, 0, 0, 0},
+               {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 3) == 0)
       mix = make_points((size_t)o[0].val, o[2].u, o[1].val, moons ? fill_moons : fill_swissroll, moons);
   } else if (strcmp(name, "checkerboard") == 0) {
-    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, NULL, 0},
-               {"seed", OPT_SEED, 0, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0}, {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 2) == 0)
       mix = make_points((size_t)o[0].val, o[1].u, 0.0, fill_checkerboard, 0);
   } else if (strcmp(name, "sample") == 0) {
@@ -443,8 +433,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
     }
     size_t cap = strlen(args) + 1;
     char *inner = dpm_malloc(cap), *own = dpm_malloc(cap);
-    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, NULL, 0},
-               {"seed", OPT_SEED, 0, 0, 0, 0, NULL, 0}};
+    opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0}, {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
     if (inner && own && split_sample(args, inner, own) == 0 && parse_options(name, own[0] ? own : NULL, o, 2) == 0)
       mix = make_sample(inner, (size_t)o[0].val, o[1].u);
     free(inner);

@@ -79,15 +79,24 @@ static int parse_means(dpm_mixture **out, const json_t *means, const char *what)
   return DPM_SUCCESS;
 }
 
+/* The optional per-component lists (weights, covariances, labels) hold one entry per mean. */
+static int check_list(const json_t *a, size_t K, const char *key, const char *items, const char *what)
+{
+  if (!json_is_array(a))
+    DPM_ERROR(GSL_EINVAL, "%s: %s: expected a list of %zu %s (one per mean)", what, key, K, items);
+  if (json_array_size(a) != K)
+    DPM_ERROR(GSL_EBADLEN, "%s: %s: expected a list of %zu %s (one per mean), got %zu", what, key, K, items,
+              json_array_size(a));
+  return DPM_SUCCESS;
+}
+
 static int parse_weights(dpm_mixture *mix, const json_t *weights, const char *what)
 {
-  if (!json_is_array(weights) || json_array_size(weights) != mix->K)
-    DPM_ERROR(GSL_EBADLEN, "%s: weights: expected a list of %zu numbers (one per mean), got %s%zu", what, mix->K,
-              json_is_array(weights) ? "" : "no list, size ",
-              json_is_array(weights) ? json_array_size(weights) : (size_t)0);
+  int st = check_list(weights, mix->K, "weights", "numbers", what);
+  if (st) return st;
   double *w = dpm_malloc(mix->K * sizeof *w);
   if (!w) return GSL_ENOMEM;
-  int st = get_vector(weights, mix->K, w, what, "weights");
+  st = get_vector(weights, mix->K, w, what, "weights");
   if (!st && (st = dpm_mixture_set_weights(mix, w)) != 0) st = reraise(what, st);
   free(w);
   return st;
@@ -126,13 +135,10 @@ static int parse_cov(dpm_mixture *mix, size_t k, const json_t *c, double *work, 
 
 static int parse_covariances(dpm_mixture *mix, const json_t *covs, const char *what)
 {
-  if (!json_is_array(covs) || json_array_size(covs) != mix->K)
-    DPM_ERROR(GSL_EBADLEN, "%s: covariances: expected a list of %zu entries (one per mean), got %s%zu", what,
-              mix->K, json_is_array(covs) ? "" : "no list, size ",
-              json_is_array(covs) ? json_array_size(covs) : (size_t)0);
+  int st = check_list(covs, mix->K, "covariances", "entries", what);
+  if (st) return st;
   double *work = dpm_malloc(mix->d * mix->d * sizeof *work);
   if (!work) return GSL_ENOMEM;
-  int st = DPM_SUCCESS;
   for (size_t k = 0; k < mix->K && !st; k++)
     st = parse_cov(mix, k, json_array_get(covs, k), work, what);
   free(work);
@@ -141,10 +147,8 @@ static int parse_covariances(dpm_mixture *mix, const json_t *covs, const char *w
 
 static int parse_labels(dpm_mixture *mix, const json_t *labels, const char *what)
 {
-  if (!json_is_array(labels) || json_array_size(labels) != mix->K)
-    DPM_ERROR(GSL_EBADLEN, "%s: labels: expected a list of %zu integers (one per mean), got %s%zu", what, mix->K,
-              json_is_array(labels) ? "" : "no list, size ",
-              json_is_array(labels) ? json_array_size(labels) : (size_t)0);
+  int st = check_list(labels, mix->K, "labels", "integers", what);
+  if (st) return st;
   int *lab = dpm_malloc(mix->K * sizeof *lab);
   if (!lab) return GSL_ENOMEM;
   for (size_t k = 0; k < mix->K; k++) {
@@ -156,7 +160,7 @@ static int parse_labels(dpm_mixture *mix, const json_t *labels, const char *what
     }
     lab[k] = (int)x;
   }
-  int st = dpm_mixture_set_labels(mix, lab);
+  st = dpm_mixture_set_labels(mix, lab);
   free(lab);
   return st ? reraise(what, st) : DPM_SUCCESS;
 }

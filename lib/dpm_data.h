@@ -56,7 +56,9 @@ void dpm_mixture_cov(const dpm_mixture *mix, size_t k, double *out);
 /* Exact mixture moments: mean (d) and covariance (d x d), and E||x_0||^2. Any output may be NULL. */
 void dpm_mixture_moments(const dpm_mixture *mix, double *mean, double *cov, double *e_norm2);
 /* Smallest box [lo, hi]^d per coordinate holding all but `tail` mass: for point masses the exact hull, for
- * Gaussian components mean +- z sd with z from a union bound over K d coordinates (lo, hi each d). */
+ * Gaussian components mean +- z sd with z from a union bound over the d coordinates of each component, averaged
+ * with the weights: z = Q^{-1}(tail / 2d), never looser than the bound over all K d coordinates; components of
+ * zero weight are left out (lo, hi each d). */
 void dpm_mixture_box(const dpm_mixture *mix, double tail, double *lo, double *hi);
 
 /* Exact samples: n draws from q_0 into x (n x d); when comp != NULL, the component index of each. */
