@@ -11,10 +11,9 @@ int dpm_denoiser_eval(dpm_denoiser *dn, double m, double s, size_t n, const doub
                       double *score)
 {
   if (!dn || !dn->type || !dn->type->eval) DPM_ERROR(GSL_EINVAL, "denoiser: NULL denoiser or type");
-  if (!(isfinite(m) && m > 0.0))
-    DPM_ERROR(GSL_EDOM, "denoiser %s: m must be > 0 and finite (got %g)", dn->type->name, m);
-  if (!(isfinite(s) && s > 0.0))
-    DPM_ERROR(GSL_EDOM, "denoiser %s: s must be > 0 and finite (got %g)", dn->type->name, s);
+  const char *name = dn->type->name ? dn->type->name : "(unnamed)";
+  if (!(isfinite(m) && m > 0.0)) DPM_ERROR(GSL_EDOM, "denoiser %s: m must be > 0 and finite (got %g)", name, m);
+  if (!(isfinite(s) && s > 0.0)) DPM_ERROR(GSL_EDOM, "denoiser %s: s must be > 0 and finite (got %g)", name, s);
   int st = dn->type->eval(dn, m, s, n, x, eps, x0, score);
   if (st != DPM_SUCCESS) return st;
   dn->nfe++;

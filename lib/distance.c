@@ -60,7 +60,10 @@ int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t 
 
   const double two_s2 = 2.0 * sigma * sigma;
   const int want_w = grad || eps;
-#pragma omp parallel for schedule(static) if (n > 1)
+  /* threads only when the batch outweighs the cost of a parallel region */
+  const int par = n > 1 && (double)n * (double)K * (double)(d + 8) >= 65536.0;
+  (void)par;
+#pragma omp parallel for schedule(static) if (par)
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
     size_t best = 0;

@@ -25,7 +25,8 @@ struct dpm_denoiser {
   unsigned long npoints; /* number of point evaluations */
 };
 
-/* Evaluate (counts NFE). Outputs related by eps = (x - m x0)/s, score = -eps/s whatever the type. */
+/* Evaluate (counts NFE). Outputs related by eps = (x - m x0)/s, score = -eps/s whatever the type. Checks m, s
+ * (finite, > 0; GSL_EDOM) before calling the type; nfe and npoints advance only on success. */
 int dpm_denoiser_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
                       double *score);
 void dpm_denoiser_free(dpm_denoiser *dn); /* NULL is a no-op; frees the state through the type */
@@ -36,7 +37,9 @@ dpm_denoiser *dpm_denoiser_oracle_alloc(const dpm_mixture *mix);
 /* Helper for wrappers: a denoiser from a type and a state. */
 dpm_denoiser *dpm_denoiser_alloc(const dpm_denoiser_type *type, void *state, size_t d);
 
-/* Fill the two missing predictions from the one given (which: 0 = eps given, 1 = x0 given). */
+/* Fill the missing predictions from the one given (which: 0 = eps given, 1 = x0 given; any other value does
+ * nothing); NULL outputs are skipped. x0 from eps is (x - s eps)/m, eps from x0 is (x - m x0)/s, which cancels as
+ * s -> 0: a denoiser that has eps should give eps. Can't fail. */
 void dpm_denoiser_complete(double m, double s, size_t n, size_t d, const double *x, int which, double *eps,
                            double *x0, double *score);
 

@@ -8,12 +8,16 @@
 
 /* For n query points x (n x d) against a set Y of K points (K x d), at sigma > 0. Any output may be NULL:
  * dist2 (n), grad (n x d, = grad_x dist^2), eps (n x d, = eps*), proj (n x d, the nearest point of Y; ties go to
- * the lowest index), proj_index (n). Errors: sigma <= 0 or non-finite (GSL_EDOM), K == 0 (GSL_EINVAL),
- * non-finite x (GSL_EBADFUNC). Stable for any sigma: log-sum-exp, no exp underflow to 0 in a ratio. */
+ * the lowest index), proj_index (n). Errors: sigma <= 0 or non-finite (GSL_EDOM), K == 0 or Y == NULL or x == NULL
+ * with n > 0 (GSL_EINVAL), d == 0 (GSL_EBADLEN), a non-finite x or Y (GSL_EBADFUNC, naming the point). Stable for
+ * any sigma: log-sum-exp about the nearest point, so no exp underflow to 0 in a ratio, dist^2 within the exact
+ * bounds [min - 2 sigma^2 log K, min], and as 2 sigma^2 underflows the limit (min, nearest point, ties averaged).
+ * Parallel over points (OpenMP), same bits for any thread count. */
 int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                       double *grad, double *eps, double *proj, size_t *proj_index);
 
-/* Exact squared distance to the set, min_y |x - y|^2, and the index of the nearest point. */
+/* Exact squared distance to the set, min_y |x - y|^2, and the index of the nearest point (lowest on ties; index
+ * may be NULL). Can't fail: +inf and index 0 for K == 0. */
 double dpm_distance_min2(size_t K, size_t d, const double *Y, const double *x, size_t *index);
 
 #endif

@@ -7,7 +7,7 @@
 
 typedef struct dpm_notebook dpm_notebook;
 
-dpm_notebook *dpm_notebook_alloc(void); /* NULL on ENOMEM */
+dpm_notebook *dpm_notebook_alloc(void);   /* NULL on ENOMEM */
 void dpm_notebook_free(dpm_notebook *nb); /* NULL is a no-op */
 
 /* A markdown cell (printf-style). */

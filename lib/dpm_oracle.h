@@ -28,19 +28,26 @@ typedef struct {
 
 typedef struct dpm_oracle dpm_oracle;
 
-/* An oracle for mix (borrowed: must outlive the oracle). It owns its scratch; the set-up for a given (m, s)
- * costs O(K d) and is cached, so repeated calls at one (m, s) are cheap. Not for concurrent use from several
- * threads: give each thread its own oracle. Eval itself runs parallel over points (OpenMP) with results that do
- * not depend on the thread count. NULL on ENOMEM. */
+/* An oracle for mix (borrowed: must outlive the oracle and must not be modified while the oracle lives, since the
+ * set-up for (m, s) is cached). It owns its scratch, sized for omp_get_max_threads() at allocation; the set-up for
+ * a given (m, s) costs O(K d) and is cached, so repeated calls at one (m, s) are cheap. Not for concurrent use
+ * from several threads: give each thread its own oracle. Eval itself runs parallel over points (OpenMP) with
+ * results that do not depend on the thread count (nor on the batch a point comes in). NULL on ENOMEM or for an
+ * empty mixture (raising the error). */
 dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix);
 void dpm_oracle_free(dpm_oracle *o); /* NULL is a no-op */
 const dpm_mixture *dpm_oracle_mixture(const dpm_oracle *o);
 
-/* Evaluate at (m, s), m > 0 finite, s > 0 finite, for n points. Returns GSL_EDOM for a bad (m, s), GSL_EBADFUNC
- * for a non-finite x (naming the point), DPM_SUCCESS otherwise. Outputs are finite wherever the math is. */
+/* Evaluate at (m, s), m > 0 finite, s > 0 finite (with s^2 a normal double and m^2 finite), for n points. Returns
+ * GSL_EDOM for a bad (m, s), GSL_EBADFUNC for a non-finite x (naming the point), GSL_EINVAL for x == NULL with
+ * n > 0 or for class outputs on an unlabelled mixture, without class_y, or with a label out of range (naming the
+ * point), GSL_EDOM when class_grad asks about a class with no component of positive weight; DPM_SUCCESS
+ * otherwise (res == NULL validates only). Nothing is written on error. Outputs are finite wherever the math is
+ * representable (|x - m mu_k|^2 / s^2 below ~1e300): every output is formed without cancellation, e.g.
+ * eps = s sum_k r_k C_k^{-1}(x - m mu_k), never (x - m x0)/s, and second moments in two passes. */
 int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x, dpm_oracle_result *res);
 
-/* Convenience: log q_t at one point. */
+/* Convenience: log q_t at one point; NaN on error (after raising it as dpm_oracle_eval does). */
 double dpm_oracle_logq1(dpm_oracle *o, double m, double s, const double *x);
 
 #endif

@@ -122,12 +122,12 @@ dpm_notebook *dpm_notebook_alloc(void)
 {
   dpm_notebook *nb = dpm_calloc(1, sizeof *nb);
   if (!nb) return NULL;
-  nb->root = json_pack("{s:[], s:{s:{s:s, s:s, s:s}, s:{s:{s:s, s:i}, s:s, s:s, s:s, s:s, s:s}, s:{s:s}}, s:i, s:i}",
-                       "cells", "metadata", "kernelspec", "display_name", "Python 3", "language", "python", "name",
-                       "python3", "language_info", "codemirror_mode", "name", "ipython", "version", 3,
-                       "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
-                       "nbconvert_exporter", "python", "pygments_lexer", "ipython3", "dpmlab", "version",
-                       DPM_VERSION, "nbformat", 4, "nbformat_minor", 4);
+  nb->root = json_pack(
+      "{s:[], s:{s:{s:s, s:s, s:s}, s:{s:{s:s, s:i}, s:s, s:s, s:s, s:s, s:s}, s:{s:s}}, s:i, s:i}", "cells",
+      "metadata", "kernelspec", "display_name", "Python 3", "language", "python", "name", "python3",
+      "language_info", "codemirror_mode", "name", "ipython", "version", 3, "file_extension", ".py", "mimetype",
+      "text/x-python", "name", "python", "nbconvert_exporter", "python", "pygments_lexer", "ipython3", "dpmlab",
+      "version", DPM_VERSION, "nbformat", 4, "nbformat_minor", 4);
   if (!nb->root) {
     free(nb);
     dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "notebook: out of memory");
@@ -167,8 +167,8 @@ int dpm_notebook_command(dpm_notebook *nb, const char *command, const char *outp
   memcpy(source + 1, command, n + 1);
   json_t *outputs = json_array();
   if (outputs && output && *output) {
-    json_t *stream = json_pack("{s:s, s:s, s:o}", "output_type", "stream", "name", "stdout", "text",
-                               multiline(output));
+    json_t *stream =
+        json_pack("{s:s, s:s, s:o}", "output_type", "stream", "name", "stdout", "text", multiline(output));
     if (!stream || json_array_append_new(outputs, stream) != 0) {
       json_decref(outputs);
       outputs = NULL;
@@ -189,17 +189,21 @@ int dpm_notebook_table(dpm_notebook *nb, size_t ncols, const char *const *names,
     if (!names[j]) DPM_ERROR(GSL_EINVAL, "notebook table: column %zu has no name", j);
   /* every cell fits in 32 bytes ("%.17g" is at most 24); names are measured */
   size_t cap = 16 + (nrows + 1) * (ncols * 40 + 4);
-  for (size_t j = 0; j < ncols; j++) cap += strlen(names[j]) + 4;
+  for (size_t j = 0; j < ncols; j++)
+    cap += strlen(names[j]) + 4;
   char *text = dpm_malloc(cap);
   if (!text) return GSL_ENOMEM;
   size_t len = 0;
 #define APPEND(...) len += (size_t)snprintf(text + len, cap - len, __VA_ARGS__)
-  for (size_t j = 0; j < ncols; j++) APPEND("| %s ", names[j]);
+  for (size_t j = 0; j < ncols; j++)
+    APPEND("| %s ", names[j]);
   APPEND("|\n");
-  for (size_t j = 0; j < ncols; j++) APPEND("| ---: ");
+  for (size_t j = 0; j < ncols; j++)
+    APPEND("| ---: ");
   APPEND("|\n");
   for (size_t i = 0; i < nrows; i++) {
-    for (size_t j = 0; j < ncols; j++) APPEND("| %.*g ", digits, v[i * ncols + j]);
+    for (size_t j = 0; j < ncols; j++)
+      APPEND("| %.*g ", digits, v[i * ncols + j]);
     APPEND("|\n");
   }
 #undef APPEND
@@ -272,8 +276,8 @@ int dpm_notebook_figure(dpm_notebook *nb, const char *png_path, const char *capt
   /* The source (code that shows the figure again) is written by dpm_notebook_write, which knows where the
    * notebook goes and so the figure's path relative to it; the path as given is kept in the cell metadata. */
   json_t *cell = code_cell("", outputs);
-  if (cell && json_object_set_new(json_object_get(cell, "metadata"), "dpmlab", json_pack("{s:s}", "figure",
-                                                                                         png_path)) != 0) {
+  if (cell && json_object_set_new(json_object_get(cell, "metadata"), "dpmlab",
+                                  json_pack("{s:s}", "figure", png_path)) != 0) {
     json_decref(cell);
     cell = NULL;
   }
@@ -282,31 +286,65 @@ int dpm_notebook_figure(dpm_notebook *nb, const char *png_path, const char *capt
   return status;
 }
 
-/* The path of `target` (relative to the working directory, or absolute) as seen from the directory of the
- * file `from`: "../" per component of from's directory when both are plain relative paths, else absolute. */
+/* Split a path into components (no empty ones, no "."); returns the count, or -1 when there are more than max
+ * or a ".." (which cannot be resolved without the file system). */
+static int split_path(char *path, char **comp, int max)
+{
+  int n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+    if (strcmp(tok, ".") == 0) continue;
+    if (strcmp(tok, "..") == 0 || n == max) return -1;
+    comp[n++] = tok;
+  }
+  return n;
+}
+
+/* The path of `target` (absolute or relative to the working directory) as seen from the folder holding the file
+ * `from`: the shortest "../../x/y" form. Falls back to target as given (made absolute when relative) when a ".."
+ * makes the relation unknowable. NULL on ENOMEM. */
 static char *path_from(const char *from, const char *target)
 {
-  size_t up = 0;
-  int plain = target[0] != '/' && from[0] != '/';
-  for (const char *p = from, *slash; plain && (slash = strchr(p, '/')) != NULL; p = slash + 1) {
-    size_t n = (size_t)(slash - p);
-    if (n == 0) continue;
-    if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) plain = 0;
-    up++;
-  }
-  if (target[0] == '/') return strdup(target);
-  if (plain) {
-    char *s = dpm_malloc(3 * up + strlen(target) + 1);
-    if (!s) return NULL;
-    for (size_t i = 0; i < up; i++) memcpy(s + 3 * i, "../", 3);
-    strcpy(s + 3 * up, target);
-    return s;
-  }
+  enum { MAXC = 128 };
   char cwd[4096];
-  if (!getcwd(cwd, sizeof cwd)) return strdup(target);
-  char *s = dpm_malloc(strlen(cwd) + strlen(target) + 2);
-  if (s) sprintf(s, "%s/%s", cwd, target);
-  return s;
+  if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+  size_t nf = strlen(cwd) + strlen(from) + 2, nt = strlen(cwd) + strlen(target) + 2;
+  char *f = dpm_malloc(nf), *t = dpm_malloc(nt), *out = NULL;
+  char *fc[MAXC], *tc[MAXC];
+  if (!f || !t) goto done;
+  /* both absolute (relative ones against the working directory) */
+  snprintf(f, nf, "%s%s%s", from[0] == '/' ? "" : cwd, from[0] == '/' ? "" : "/", from);
+  snprintf(t, nt, "%s%s%s", target[0] == '/' ? "" : cwd, target[0] == '/' ? "" : "/", target);
+  int kf = split_path(f, fc, MAXC), kt = split_path(t, tc, MAXC);
+  if (kf < 1 || kt < 1 || !cwd[0]) {
+    out = dpm_malloc(strlen(target) + strlen(cwd) + 2);
+    if (out)
+      snprintf(out, strlen(target) + strlen(cwd) + 2, "%s%s%s", target[0] == '/' || !cwd[0] ? "" : cwd,
+               target[0] == '/' || !cwd[0] ? "" : "/", target);
+    goto done;
+  }
+  kf--; /* the folder of `from` */
+  int common = 0;
+  while (common < kf && common < kt - 1 && strcmp(fc[common], tc[common]) == 0)
+    common++;
+  size_t len = 1;
+  for (int i = common; i < kf; i++)
+    len += 3;
+  for (int i = common; i < kt; i++)
+    len += strlen(tc[i]) + 1;
+  out = dpm_malloc(len);
+  if (!out) goto done;
+  out[0] = '\0';
+  for (int i = common; i < kf; i++)
+    strcat(out, "../");
+  for (int i = common; i < kt; i++) {
+    strcat(out, tc[i]);
+    if (i + 1 < kt) strcat(out, "/");
+  }
+done:
+  free(f);
+  free(t);
+  return out;
 }
 
 /* Give every figure cell its source: Python that shows the PNG again, by its path relative to the notebook. */
@@ -316,8 +354,8 @@ static int figure_sources(const dpm_notebook *nb, const char *nb_path)
   json_t *cell;
   json_array_foreach(nb->cells, i, cell)
   {
-    const char *png = json_string_value(json_object_get(json_object_get(json_object_get(cell, "metadata"),
-                                                                         "dpmlab"), "figure"));
+    const char *png =
+        json_string_value(json_object_get(json_object_get(json_object_get(cell, "metadata"), "dpmlab"), "figure"));
     if (!png) continue;
     char *rel = path_from(nb_path, png);
     if (!rel) DPM_ERROR(GSL_ENOMEM, "notebook: out of memory");
@@ -331,7 +369,8 @@ static int figure_sources(const dpm_notebook *nb, const char *nb_path)
     free(rel);
     json_t *lines = multiline(source);
     free(source);
-    if (!lines || json_object_set_new(cell, "source", lines) != 0) DPM_ERROR(GSL_ENOMEM, "notebook: out of memory");
+    if (!lines || json_object_set_new(cell, "source", lines) != 0)
+      DPM_ERROR(GSL_ENOMEM, "notebook: out of memory");
   }
   return DPM_SUCCESS;
 }

@@ -29,6 +29,9 @@
  * that dimension (and for diagonal kinds) plain loops are faster than a library call. */
 enum { BLAS_MIN_D = 16, BLAS_BLOCK = 16 };
 
+/* Work (points x components x (d + 8), the 8 standing for an exp) below which a batch runs on one thread. */
+#define PAR_MIN_WORK 65536.0
+
 static const double LOG_2PI = 1.83787706640934548356065947281123527;
 
 /* Per-thread scratch, all sized at allocation. B is the number of points per block. */
@@ -59,6 +62,7 @@ struct dpm_oracle {
   double *c;        /* K x d: m^2 lambda + s^2 */
   double *invc;     /* K x d: 1 / c */
   double *mlam;     /* K x d: m lambda */
+  double *mmu;      /* K x d: m mu */
   double *shrink;   /* K x d: lambda s^2 / c, the eigenvalues of S_k */
   double *logdet;   /* K: sum_i log(2 pi c_i) = log det(2 pi C_k) */
   double *sum_invc; /* K: tr C_k^{-1} */
@@ -158,12 +162,13 @@ dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
   o->c = dpm_malloc(K * d * sizeof(double));
   o->invc = dpm_malloc(K * d * sizeof(double));
   o->mlam = dpm_malloc(K * d * sizeof(double));
+  o->mmu = dpm_malloc(K * d * sizeof(double));
   o->shrink = dpm_malloc(K * d * sizeof(double));
   o->logdet = dpm_malloc(K * sizeof(double));
   o->sum_invc = dpm_malloc(K * sizeof(double));
   o->trS = dpm_malloc(K * sizeof(double));
   o->ws = dpm_calloc((size_t)o->nthreads, sizeof(oracle_ws));
-  int ok = o->c && o->invc && o->mlam && o->shrink && o->logdet && o->sum_invc && o->trS && o->ws;
+  int ok = o->c && o->invc && o->mlam && o->mmu && o->shrink && o->logdet && o->sum_invc && o->trS && o->ws;
   if (ok && any_full) {
     o->diagS = dpm_malloc(K * d * sizeof(double));
     o->Cinv = dpm_malloc(K * d * d * sizeof(double));
@@ -189,6 +194,7 @@ void dpm_oracle_free(dpm_oracle *o)
   free(o->c);
   free(o->invc);
   free(o->mlam);
+  free(o->mmu);
   free(o->shrink);
   free(o->logdet);
   free(o->sum_invc);
@@ -218,6 +224,7 @@ static void setup(dpm_oracle *o, double m, double s)
       o->c[ki] = c;
       o->invc[ki] = 1.0 / c;
       o->mlam[ki] = m * lam;
+      o->mmu[ki] = m * mix->mu[ki];
       o->shrink[ki] = lam * (s2 / c); /* lambda s^2 / (m^2 lambda + s^2) in [0, lambda] */
       ld += LOG_2PI + log(c);
       si += o->invc[ki];
@@ -359,30 +366,42 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
   const dpm_mixture *mix = o->mix;
   const size_t d = o->d, K = o->K, B = o->B;
   const size_t rows = o->use_blas ? B : nb; /* BLAS blocks are padded with zero rows */
-  const double m = o->m, s = o->s;
+  const double s = o->s;
 
   /* Pass 1: z_k, v_k and l_k for every component. */
   for (size_t k = 0; k < K; k++) {
-    const double *mu = mix->mu + k * d, *ic = o->invc + k * d;
-    double *Vk = w->V + k * B * d;
+    const double *restrict mmu = o->mmu + k * d, *restrict ic = o->invc + k * d;
+    double *restrict Vk = w->V + k * B * d;
     const double base = mix->logw[k] - 0.5 * o->logdet[k];
+    if (mix->kind[k] != DPM_COV_FULL) { /* eigenvectors = identity: z = x - m mu */
+      for (size_t b = 0; b < nb; b++) {
+        const double *restrict xb = x + (i0 + b) * d;
+        double *restrict vb = Vk + b * d;
+        double quad = 0.0;
+        for (size_t i = 0; i < d; i++) {
+          const double z = xb[i] - mmu[i], v = z * ic[i];
+          vb[i] = v;
+          quad += z * v;
+        }
+        w->l[b * K + k] = base - 0.5 * quad;
+      }
+      continue;
+    }
+    double *restrict D = w->D;
     for (size_t b = 0; b < nb; b++) {
-      const double *xb = x + (i0 + b) * d;
+      const double *restrict xb = x + (i0 + b) * d;
       for (size_t i = 0; i < d; i++)
-        w->D[b * d + i] = xb[i] - m * mu[i];
+        D[b * d + i] = xb[i] - mmu[i];
     }
     for (size_t b = nb; b < rows; b++)
       for (size_t i = 0; i < d; i++)
-        w->D[b * d + i] = 0.0;
-    const double *Z = w->D;
-    if (mix->kind[k] == DPM_COV_FULL) {
-      rotate_fwd(o, rows, mix->U + k * d * d, w->D, w->Z);
-      Z = w->Z;
-    }
+        D[b * d + i] = 0.0;
+    rotate_fwd(o, rows, mix->U + k * d * d, D, w->Z);
+    const double *restrict Z = w->Z;
     for (size_t b = 0; b < rows; b++) {
       double quad = 0.0;
       for (size_t i = 0; i < d; i++) {
-        double v = Z[b * d + i] * ic[i];
+        const double v = Z[b * d + i] * ic[i];
         Vk[b * d + i] = v;
         quad += Z[b * d + i] * v;
       }
@@ -402,9 +421,9 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
       rb[k] = e;
       sum += e;
     }
-    const double logq = mx + log(sum);
+    const double logq = mx + log(sum), inv = 1.0 / sum;
     for (size_t k = 0; k < K; k++) {
-      rb[k] /= sum;
+      rb[k] *= inv;
       lb[k] -= logq;
     }
     const size_t i = i0 + b;
@@ -445,22 +464,25 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
   for (size_t b = 0; b < nb; b++) {
     const size_t i = i0 + b;
     const double *rb = w->r + b * K, *lb = w->l + b * K;
-    double *gbar = w->gbar, *xbar = w->xbar;
-    for (size_t j = 0; j < d; j++)
-      gbar[j] = xbar[j] = 0.0;
-    for (size_t k = 0; k < K; k++) {
-      const double r = rb[k];
-      if (r == 0.0) continue;
-      if (need->g) {
-        const double *g = comp_g(o, w, k, b, w->buf1);
-        for (size_t j = 0; j < d; j++)
-          gbar[j] += r * g[j];
+    /* coordinate by coordinate, so each sum over components runs in a register */
+    double *restrict gbar = w->gbar, *restrict xbar = w->xbar;
+    for (size_t j = 0; j < d; j++) {
+      double ga = 0.0, xa = 0.0;
+      for (size_t k = 0; k < K; k++) {
+        const double r = rb[k];
+        if (r == 0.0) continue;
+        const size_t at = (k * B + b) * d + j;
+        if (mix->kind[k] == DPM_COV_FULL) {
+          if (need->g) ga += r * w->G[at];
+          if (need->x0k) xa += r * w->X0[at];
+        } else { /* g_k = -v_k, x0_k = mu_k + m lambda_k v_k */
+          const double v = w->V[at];
+          ga -= r * v;
+          xa += r * (mix->mu[k * d + j] + o->mlam[k * d + j] * v);
+        }
       }
-      if (need->x0k) {
-        const double *x0 = comp_x0(o, w, k, b, w->buf2);
-        for (size_t j = 0; j < d; j++)
-          xbar[j] += r * x0[j];
-      }
+      gbar[j] = ga;
+      xbar[j] = xa;
     }
     if (res->score) memcpy(res->score + i * d, gbar, d * sizeof(double));
     if (res->eps)
@@ -646,9 +668,12 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
   if (nt > o->nthreads) nt = o->nthreads;
   if (nt < 1) nt = 1;
 #endif
+  /* Threads only when the batch outweighs the cost of a parallel region (~ a few microseconds). */
+  const int par = nblocks > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= PAR_MIN_WORK;
   const dpm_oracle_result *cres = res;
   (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nblocks > 1 && nt > 1)
+  (void)par;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
   for (size_t blk = 0; blk < nblocks; blk++) {
     int tid = 0;
 #ifdef _OPENMP

@@ -152,8 +152,8 @@ int dpm_plot_run(const char *script, const char *data, const char *out)
       status = dpm_errorf(__FILE__, __LINE__, GSL_EFAILED, "plot %s: gnuplot on %s wrote nothing to %s", script,
                           script_path, out);
     else if (tmp && rename(tmp, out) != 0)
-      status = dpm_errorf(__FILE__, __LINE__, GSL_EFAILED, "plot %s: cannot rename %s to %s: %s", script, tmp,
-                          out, strerror(errno));
+      status = dpm_errorf(__FILE__, __LINE__, GSL_EFAILED, "plot %s: cannot rename %s to %s: %s", script, tmp, out,
+                          strerror(errno));
   }
   if (status != DPM_SUCCESS) unlink(target);
   if (reserve) unlink(reserve);

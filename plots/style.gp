@@ -30,9 +30,10 @@ dpm_png_dpi = 192.0
 dpm_ext(o) = strlen(o) > 4 ? o[strlen(o) - 3:] : ""
 dpm_tex = 0
 # Measured behaviour of gnuplot 5.4's cairo terminals: text is (size x fontscale x 4/3) px or pt, line width 1 is
-# 0.5 pt (pdf) and 1 px (png); the factors below undo that so the requested point sizes come out exactly.
+# 0.5 pt (pdf) and 1 px (png), a point of size 1 is 1 px in png against 1 pt in pdf; the factors below undo that so
+# the requested sizes come out the same in every terminal.
 dpm_term_pdf(w, h) = sprintf("set terminal pdfcairo enhanced color font '%s,%g' fontscale 0.75 linewidth 1 rounded dashlength 2.5 size %gin,%gin", dpm_font, dpm_fontsize, w, h)
-dpm_term_png(w, h) = sprintf("set terminal pngcairo enhanced color font '%s,%g' fontscale %g linewidth %g rounded dashlength 3.75 size %d,%d", dpm_font, dpm_fontsize, dpm_png_dpi / 96.0, dpm_png_dpi / 144.0, int(w * dpm_png_dpi + 0.5), int(h * dpm_png_dpi + 0.5))
+dpm_term_png(w, h) = sprintf("set terminal pngcairo enhanced color font '%s,%g' fontscale %g linewidth %g pointscale %g rounded dashlength 3.75 size %d,%d", dpm_font, dpm_fontsize, dpm_png_dpi / 96.0, dpm_png_dpi / 144.0, dpm_png_dpi / 72.0, int(w * dpm_png_dpi + 0.5), int(h * dpm_png_dpi + 0.5))
 dpm_term_svg(w, h) = sprintf("set terminal svg enhanced font '%s,%g' linewidth %g rounded dashlength 2.5 size %d,%d", dpm_font, dpm_fontsize * 96.0 / 72.0, 96.0 / 144.0, int(w * 96 + 0.5), int(h * 96 + 0.5))
 dpm_term_tex(w, h) = sprintf("set terminal cairolatex pdf input color colortext linewidth 1 rounded dashlength 2.5 size %gin,%gin", w, h)
 dpm_term(o, w, h) = dpm_ext(o) eq ".pdf" ? dpm_term_pdf(w, h) : \

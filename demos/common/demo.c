@@ -1,0 +1,254 @@
+/* demo.c — the frame every demo program shares (see demo.h): command line, output paths, provenance headers,
+ * rendering through gnuplot and the notebook's standard opening. */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo.h"
+
+extern char **environ;
+
+int demo_pathf(char *buf, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, DEMO_PATH_MAX, fmt, ap);
+  va_end(ap);
+  if (n < 0 || n >= DEMO_PATH_MAX)
+    DPM_ERROR(GSL_EINVAL, "path too long (%d characters, at most %d)", n, DEMO_PATH_MAX - 1);
+  return DPM_SUCCESS;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+  char buf[DEMO_PATH_MAX];
+  if (demo_pathf(buf, "%s", path) != DPM_SUCCESS) return GSL_EINVAL;
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        DPM_ERROR(GSL_EFAILED, "cannot make folder %s: %s", buf, strerror(errno));
+      *p = c;
+      if (c == '\0') break;
+    }
+  }
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) DPM_ERROR(GSL_EFAILED, "%s is not a folder", path);
+  return DPM_SUCCESS;
+}
+
+/* `git rev-parse --short HEAD` into out, or "unknown" on any failure (no git, not a repository, no commit). */
+static void git_commit(char *out, size_t n)
+{
+  snprintf(out, n, "unknown");
+  int fd[2];
+  if (pipe(fd) != 0) return;
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa) != 0) {
+    close(fd[0]);
+    close(fd[1]);
+    return;
+  }
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclose(&fa, fd[0]);
+  posix_spawn_file_actions_addclose(&fa, fd[1]);
+  char *argv[] = {(char *)"git", (char *)"rev-parse", (char *)"--short", (char *)"HEAD", NULL};
+  pid_t pid;
+  int rc = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd[1]);
+  if (rc != 0) {
+    close(fd[0]);
+    return;
+  }
+  char buf[64];
+  size_t len = 0;
+  ssize_t k;
+  while (len < sizeof buf - 1 &&
+         ((k = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0 || (k < 0 && errno == EINTR)))
+    if (k > 0) len += (size_t)k;
+  close(fd[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  buf[len] = '\0';
+  buf[strcspn(buf, "\r\n")] = '\0';
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || buf[0] == '\0') return;
+  for (const char *p = buf; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return;
+  snprintf(out, n, "%s", buf);
+}
+
+static void usage(const char *name, const char *summary, FILE *fp)
+{
+  fprintf(fp,
+          "usage: %s [--build DIR] [--seed S] [--notebooks DIR]\n"
+          "%s\n"
+          "  --build DIR      build folder: data in DIR/data, figures in DIR/figures (default build)\n"
+          "  --seed S         random seed, a non-negative integer (default 1)\n"
+          "  --notebooks DIR  folder of the exported notebook (default notebooks-export)\n"
+          "  --help           this text\n",
+          name, summary);
+}
+
+/* the value of option `opt` at argv[*i] ("--opt VALUE" or "--opt=VALUE"), or NULL when argv[*i] is not it */
+static const char *option_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+  size_t n = strlen(opt);
+  const char *a = argv[*i];
+  if (strncmp(a, opt, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != '\0') return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, char **argv)
+{
+  dpm_error_install();
+  memset(ctx, 0, sizeof *ctx);
+  ctx->name = name;
+  ctx->build = "build";
+  ctx->notebooks = "notebooks-export";
+  ctx->seed = 1;
+  for (int i = 1; i < argc; i++) {
+    int missing = 0;
+    const char *v;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(name, summary, stdout);
+      return -1;
+    } else if ((v = option_value(argc, argv, &i, "--build", &missing)) != NULL) {
+      if (!*v) return fprintf(stderr, "%s: --build: empty folder name\n", name), 2;
+      ctx->build = v;
+    } else if ((v = option_value(argc, argv, &i, "--notebooks", &missing)) != NULL) {
+      if (!*v) return fprintf(stderr, "%s: --notebooks: empty folder name\n", name), 2;
+      ctx->notebooks = v;
+    } else if ((v = option_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+      char *end;
+      errno = 0;
+      unsigned long long s = strtoull(v, &end, 10);
+      if (!*v || *v == '-' || *v == '+' || *end || errno == ERANGE)
+        return fprintf(stderr, "%s: --seed: '%s' is not a non-negative integer\n", name, v), 2;
+      ctx->seed = (uint64_t)s;
+    } else if (missing) {
+      return fprintf(stderr, "%s: %s needs a value (see --help)\n", name, argv[i]), 2;
+    } else {
+      return fprintf(stderr, "%s: unknown argument '%s' (see --help)\n", name, argv[i]), 2;
+    }
+  }
+  git_commit(ctx->commit, sizeof ctx->commit);
+  int st = DPM_SUCCESS;
+  if (strcmp(ctx->build, "build") == 0)
+    st = demo_pathf(ctx->command, "build/demos/%s --seed %llu", name, (unsigned long long)ctx->seed);
+  else
+    st = demo_pathf(ctx->command, "%s/demos/%s --build %s --seed %llu", ctx->build, name, ctx->build,
+                    (unsigned long long)ctx->seed);
+  if (!st) st = demo_pathf(ctx->data_path, "%s/data/%s.dat", ctx->build, name);
+  if (!st) st = demo_pathf(ctx->figure_stem, "%s/figures/%s", ctx->build, name);
+  if (!st) st = demo_pathf(ctx->png_path, "%s/figures/%s.png", ctx->build, name);
+  if (!st) st = demo_pathf(ctx->notebook_path, "%s/%s.ipynb", ctx->notebooks, name);
+  char dir[DEMO_PATH_MAX];
+  if (!st) st = demo_pathf(dir, "%s/data", ctx->build);
+  if (!st) st = make_dirs(dir);
+  if (!st) st = demo_pathf(dir, "%s/figures", ctx->build);
+  if (!st) st = make_dirs(dir);
+  if (!st) st = make_dirs(ctx->notebooks);
+  if (st) return demo_fail(ctx, "set-up");
+  return 0;
+}
+
+dpm_out *demo_dat_open(const demo_ctx *ctx, const char *path, const char *description)
+{
+  dpm_out *out = dpm_out_open(path);
+  if (!out) return NULL;
+  FILE *fp = dpm_out_file(out);
+  fprintf(fp, "# dpmlab %s demo %s: %s\n", DPM_VERSION, ctx->name, description);
+  fprintf(fp, "# command: %s\n", ctx->command);
+  fprintf(fp, "# seed: %llu  commit: %s\n", (unsigned long long)ctx->seed, ctx->commit);
+  return out;
+}
+
+void demo_dat_block(FILE *fp, const char *block, const char *columns)
+{
+  fprintf(fp, "\n\n# %s: %s\n", block, columns);
+}
+
+void demo_dat_row(FILE *fp, size_t n, const double *v)
+{
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, i ? " %.17g" : "%.17g", v[i]);
+  fputc('\n', fp);
+}
+
+int demo_dat_close(dpm_out *out, int commit) { return dpm_out_close(out, commit); }
+
+int demo_render(const demo_ctx *ctx, const char *script, const char *data, const char *figure)
+{
+  char stem[DEMO_PATH_MAX];
+  int st = demo_pathf(stem, "%s/figures/%s", ctx->build, figure);
+  if (st) return st;
+  demo_progress(ctx, "rendering plots/%s.gp -> %s.{pdf,png}", script, stem);
+  return dpm_plot_figure(script, data, stem);
+}
+
+dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what)
+{
+  dpm_notebook *nb = dpm_notebook_alloc();
+  if (!nb) return NULL;
+  int st = dpm_notebook_markdown(nb, "# %s\n\n%s", title, what);
+  if (!st)
+    st = dpm_notebook_markdown(nb,
+                               "Every number and figure below is regenerated from the repository root by the "
+                               "command in the next cell (`make figures` runs every demo). The data behind the "
+                               "figure is in `%s`; the figure is drawn by `plots/%s.gp`.",
+                               ctx->data_path, ctx->name);
+  if (!st) st = dpm_notebook_command(nb, ctx->command, NULL);
+  if (!st)
+    st = dpm_notebook_markdown(nb, "*Provenance:* dpmlab %s, seed %llu, commit `%s`.", DPM_VERSION,
+                               (unsigned long long)ctx->seed, ctx->commit);
+  if (st) {
+    dpm_notebook_free(nb);
+    return NULL;
+  }
+  return nb;
+}
+
+int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb)
+{
+  int st = dpm_notebook_write(nb, ctx->notebook_path);
+  dpm_notebook_free(nb);
+  if (!st) demo_progress(ctx, "wrote %s", ctx->notebook_path);
+  return st;
+}
+
+void demo_progress(const demo_ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", ctx->name);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int demo_fail(const demo_ctx *ctx, const char *what)
+{
+  const char *reason = dpm_error_last();
+  fprintf(stderr, "%s: %s: %s\n", ctx->name, what, reason && *reason ? reason : "failed");
+  return 1;
+}

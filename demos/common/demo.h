@@ -1,0 +1,79 @@
+/* demo.h — the frame every demo program shares: its command line (--build DIR, --seed S, --notebooks DIR, --help),
+ * the paths of what it writes (DIR/data/<name>.dat, DIR/figures/<name>.{pdf,png}, notebooks-export/<name>.ipynb),
+ * .dat files with a provenance header (columns, seed, git commit), rendering through plots/<script>.gp, the
+ * notebook's standard opening, and one-line failure messages. */
+#ifndef DPM_DEMO_H
+#define DPM_DEMO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dpmlab.h"
+
+#define DEMO_PATH_MAX 1024
+
+typedef struct {
+  const char *name;            /* the demo's name: build/demos/<name>, plots/<name>.gp, <notebooks>/<name>.ipynb */
+  const char *build;           /* --build DIR (default "build") */
+  const char *notebooks;       /* --notebooks DIR (default "notebooks-export") */
+  uint64_t seed;               /* --seed S (default 1) */
+  char commit[64];             /* `git rev-parse --short HEAD`, or "unknown" */
+  char command[DEMO_PATH_MAX]; /* the command line that regenerates the outputs */
+  char data_path[DEMO_PATH_MAX];     /* DIR/data/<name>.dat */
+  char figure_stem[DEMO_PATH_MAX];   /* DIR/figures/<name> */
+  char png_path[DEMO_PATH_MAX];      /* DIR/figures/<name>.png */
+  char notebook_path[DEMO_PATH_MAX]; /* <notebooks>/<name>.ipynb */
+} demo_ctx;
+
+/* Parse the command line and prepare the output folders (DIR/data, DIR/figures, the notebooks folder). Returns
+ * 0 to go on; -1 after --help (printed on stdout: the caller exits 0); 2 on a usage error and 1 when a folder
+ * cannot be made (one line on stderr in both cases: the caller exits with that code). Installs the library's
+ * error handler. summary is the one-line description --help prints. */
+int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, char **argv);
+
+/* snprintf into buf[DEMO_PATH_MAX]; returns 0, or an error (status, reason set) when the result is truncated. */
+int demo_pathf(char *buf, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- data files ------------------------------------------------------------------------------------------ */
+
+/* Open a .dat file (written atomically: it appears only on demo_dat_close(out, 1)) and write its header:
+ *   # dpmlab VERSION demo NAME: description
+ *   # command: build/demos/NAME --seed S
+ *   # seed: S  commit: C
+ * NULL on error (reason set). */
+dpm_out *demo_dat_open(const demo_ctx *ctx, const char *path, const char *description);
+/* Start a data block named `block` (selectable in gnuplot with `index 'block'`): two blank lines, then the
+ * comment line "# block: columns" that names each column. */
+void demo_dat_block(FILE *fp, const char *block, const char *columns);
+/* One row of n numbers, %.17g, space separated. */
+void demo_dat_row(FILE *fp, size_t n, const double *v);
+/* Close: commit != 0 renames the file into place; 0 removes it. Returns a status. */
+int demo_dat_close(dpm_out *out, int commit);
+
+/* ---- figures and notebooks ------------------------------------------------------------------------------- */
+
+/* Render plots/<script>.gp on data to DIR/figures/<figure>.{pdf,png} (dpm_plot_figure). */
+int demo_render(const demo_ctx *ctx, const char *script, const char *data, const char *figure);
+
+/* A new notebook with the standard opening: "# title", what the demo shows (markdown), the command that
+ * regenerates everything (a code cell) and the provenance (seed, commit, version). NULL on error. */
+dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what);
+/* Write the notebook to <notebooks>/<name>.ipynb and free it (also on error). Returns a status. */
+int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb);
+
+/* ---- messages -------------------------------------------------------------------------------------------- */
+
+/* Progress on stderr: "NAME: message". */
+void demo_progress(const demo_ctx *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* One line on stderr, "NAME: what: <the library's reason>", and the exit code 1. */
+int demo_fail(const demo_ctx *ctx, const char *what);
+
+#endif
