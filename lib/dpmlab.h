@@ -8,9 +8,12 @@
 #include "dpm_data.h"
 #include "dpm_oracle.h"
 #include "dpm_distance.h"
+#include "dpm_metrics.h"
 #include "dpm_denoiser.h"
 #include "dpm_io.h"
 #include "dpm_plot.h"
 #include "dpm_notebook.h"
+#include "dpm_analytic.h"
+#include "dpm_imperfect.h"
 
 #endif

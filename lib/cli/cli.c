@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -43,7 +44,9 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v)
   char *end;
   errno = 0;
   switch (o->type) {
-  case OPT_STR: *(const char **)o->value = v; return 0;
+  case OPT_STR:
+    *(const char **)o->value = v;
+    return 0;
   case OPT_DOUBLE: {
     double x = strtod(v, &end);
     if (end == v || *end || errno == ERANGE || !isfinite(x))
@@ -53,7 +56,8 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v)
   }
   case OPT_SIZE:
   case OPT_U64: {
-    while (*v == ' ') v++;
+    while (*v == ' ')
+      v++;
     if (*v == '-') return cli_errorf(cmd, CLI_EUSAGE, "--%s: '%s' must be a non-negative integer", o->name, v);
     unsigned long long x = strtoull(v, &end, 10);
     if (end == v || *end || errno == ERANGE)
@@ -64,7 +68,9 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v)
       *(uint64_t *)o->value = (uint64_t)x;
     return 0;
   }
-  case OPT_FLAG: *(int *)o->value = 1; return 0;
+  case OPT_FLAG:
+    *(int *)o->value = 1;
+    return 0;
   }
   return CLI_EUSAGE;
 }
@@ -124,7 +130,8 @@ dpm_out *cli_out_open(const char *cmd, const char *path, int argc, char **argv, 
   if (!no_meta) {
     FILE *fp = dpm_out_file(out);
     fprintf(fp, "# dpmlab %s\n# command: dpmlab", DPM_VERSION);
-    for (int i = 0; i < argc; i++) fprintf(fp, " %s", argv[i]);
+    for (int i = 0; i < argc; i++)
+      fprintf(fp, " %s", argv[i]);
     fputc('\n', fp);
   }
   return out;
@@ -132,7 +139,8 @@ dpm_out *cli_out_open(const char *cmd, const char *path, int argc, char **argv, 
 
 void cli_header_vec(FILE *fp, const char *prefix, size_t d)
 {
-  for (size_t i = 0; i < d; i++) fprintf(fp, i ? ",%s_%zu" : "%s_%zu", prefix, i + 1);
+  for (size_t i = 0; i < d; i++)
+    fprintf(fp, i ? ",%s_%zu" : "%s_%zu", prefix, i + 1);
 }
 
 dpm_mixture *cli_load_data(const char *cmd, const char *spec)
@@ -140,4 +148,52 @@ dpm_mixture *cli_load_data(const char *cmd, const char *spec)
   dpm_mixture *mix = dpm_data_from_spec(spec);
   if (!mix) cli_fail(cmd, CLI_EDATA, "cannot load data");
   return mix;
+}
+
+/* Above this much work Gamma_n takes several seconds: say so on stderr (two lines, before and after). Monte Carlo:
+ * N M oracle points; 2-D adaptive quadrature: N K component integrals of ~10^5 points each (1-D ones are cheap).
+ */
+#define PROGRESS_MC   20000000.0
+#define PROGRESS_QUAD 400.0
+
+double cli_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Gamma_n for n = 1..N (per-n arrays) by adaptive quadrature (d <= 2; gamma_se = 0 by contract) or by Monte Carlo
+ * with M samples per step (gamma_se = its standard error); se may be NULL. Returns an exit code, message printed.
+ */
+int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, int quad, double rel_tol,
+                    size_t M, uint64_t seed, double *gamma, double *se)
+{
+  int st, loud;
+  double t0 = cli_now();
+  if (quad) {
+    if (mix->d > 2)
+      return cli_errorf(cmd, CLI_EDATA, "--quad needs data in d <= 2 (the data is %zu-dimensional); use --mc M",
+                        mix->d);
+    dpm_analytic_gamma_quad *w = dpm_analytic_gamma_quad_alloc(mix, rel_tol);
+    if (!w) return cli_fail(cmd, CLI_EDATA, "cannot set up the quadrature");
+    loud = mix->d == 2 && (double)sch->N * (double)mix->K >= PROGRESS_QUAD;
+    if (loud)
+      fprintf(stderr, "dpmlab %s: Gamma_n by 2-D quadrature, %zu steps x %zu components ...\n", cmd, sch->N,
+              mix->K);
+    st = dpm_analytic_gamma_quad_schedule(w, sch, gamma, NULL);
+    dpm_analytic_gamma_quad_free(w);
+    if (se)
+      for (size_t n = 0; n <= sch->N; n++)
+        se[n] = 0.0;
+  } else {
+    dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, M);
+    if (!w) return cli_fail(cmd, CLI_EDATA, "cannot set up the Monte Carlo estimate");
+    loud = (double)sch->N * (double)M >= PROGRESS_MC;
+    if (loud) fprintf(stderr, "dpmlab %s: Gamma_n by Monte Carlo, %zu steps x %zu samples ...\n", cmd, sch->N, M);
+    st = dpm_analytic_gamma_mc_schedule(w, sch, seed, gamma, se);
+    dpm_analytic_gamma_mc_free(w);
+  }
+  if (loud && !st) fprintf(stderr, "dpmlab %s: Gamma_n done in %.1f s\n", cmd, cli_now() - t0);
+  return st ? cli_fail(cmd, CLI_EDATA, "Gamma_n failed") : CLI_OK;
 }

@@ -4,6 +4,7 @@
 #define DPM_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "dpmlab.h"
 
@@ -23,11 +24,11 @@ typedef struct {
 typedef enum { OPT_STR, OPT_DOUBLE, OPT_SIZE, OPT_U64, OPT_FLAG } cli_opt_type;
 
 typedef struct {
-  const char *name;  /* without the dashes, e.g. "data" */
+  const char *name; /* without the dashes, e.g. "data" */
   cli_opt_type type;
-  void *value;       /* const char **, double *, size_t *, uint64_t *, int * (flag: set to 1) */
-  const char *help;  /* one line; "(required)" inside marks a required option for the help text only */
-  int seen;          /* set by cli_parse */
+  void *value;      /* const char **, double *, size_t *, uint64_t *, int * (flag: set to 1) */
+  const char *help; /* one line; "(required)" inside marks a required option for the help text only */
+  int seen;         /* set by cli_parse */
 } cli_opt;
 
 /* Parse argv[1..] against opts (terminated by a {NULL} entry). "--help"/"-h" prints usage (the command's
@@ -59,5 +60,14 @@ void cli_header_vec(FILE *fp, const char *prefix, size_t d); /* "prefix_1,...,pr
 
 /* Load data from a spec, printing the library's reason on failure. */
 dpm_mixture *cli_load_data(const char *cmd, const char *spec);
+
+/* Seconds on a monotonic clock (for progress lines). */
+double cli_now(void);
+
+/* Gamma_n for n = 1..N (per-n arrays) by adaptive quadrature (d <= 2, relative tolerance rel_tol; se = 0) or by
+ * Monte Carlo with M samples per step, stream (seed, n) (se = its standard error; se may be NULL). Prints
+ * progress on stderr for long runs. Returns an exit code, message printed. */
+int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, int quad, double rel_tol,
+                    size_t M, uint64_t seed, double *gamma, double *se);
 
 #endif

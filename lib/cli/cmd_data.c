@@ -64,7 +64,8 @@ int cmd_data(int argc, char **argv)
   if (cli_seen(opts, "s")) {
     /* draw x_0 with its component first, so --labels reports the component of each x_t */
     dpm_mixture_sample(mix, r, n, x, comp);
-    for (size_t i = 0; i < n * d; i++) x[i] = m * x[i] + s * gsl_ran_gaussian_ziggurat(r, 1.0);
+    for (size_t i = 0; i < n * d; i++)
+      x[i] = m * x[i] + s * gsl_ran_gaussian_ziggurat(r, 1.0);
   } else {
     dpm_mixture_sample(mix, r, n, x, comp);
   }
@@ -75,7 +76,8 @@ int cmd_data(int argc, char **argv)
   if (labels) fputs(mix->labels ? ",component,label" : ",component", fp);
   fputc('\n', fp);
   for (size_t i = 0; i < n; i++) {
-    for (size_t k = 0; k < d; k++) fprintf(fp, k ? ",%.17g" : "%.17g", x[i * d + k]);
+    for (size_t k = 0; k < d; k++)
+      fprintf(fp, k ? ",%.17g" : "%.17g", x[i * d + k]);
     if (labels) {
       fprintf(fp, ",%zu", comp[i]);
       if (mix->labels) fprintf(fp, ",%d", mix->labels[comp[i]]);

@@ -11,8 +11,8 @@ int cmd_distance(int argc, char **argv)
   double sigma = 0.0;
   int meta = 0;
   cli_opt opts[] = {
-      {"data", OPT_STR, &data, "a point set: a .csv file or a built-in point set (swissroll, sample:...) (required)",
-       0},
+      {"data", OPT_STR, &data,
+       "a point set: a .csv file or a built-in point set (swissroll, sample:...) (required)", 0},
       {"sigma", OPT_DOUBLE, &sigma, "noise level sigma > 0 (required)", 0},
       {"at", OPT_STR, &at, "CSV file of query points, d columns; - for stdin (required)", 0},
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
@@ -36,8 +36,10 @@ int cmd_distance(int argc, char **argv)
   size_t n = 0, cols = 0, d = mix->d;
   dpm_out *out = NULL;
   if (!dpm_mixture_is_pointset(mix)) {
-    cli_errorf(cmd, CLI_EDATA, "'%s' is not a point set (it has non-zero covariances); use a .csv file, a point "
-                               "set such as swissroll, or sample:of=...,n=N", data);
+    cli_errorf(cmd, CLI_EDATA,
+               "'%s' is not a point set (it has non-zero covariances); use a .csv file, a point "
+               "set such as swissroll, or sample:of=...,n=N",
+               data);
     goto done;
   }
   if (dpm_csv_read(at, &x, &n, &cols, NULL)) {
@@ -69,9 +71,12 @@ int cmd_distance(int argc, char **argv)
   fputc('\n', fp);
   for (size_t i = 0; i < n; i++) {
     fprintf(fp, "%.17g", dist2[i]);
-    for (size_t k = 0; k < d; k++) fprintf(fp, ",%.17g", grad[i * d + k]);
-    for (size_t k = 0; k < d; k++) fprintf(fp, ",%.17g", eps[i * d + k]);
-    for (size_t k = 0; k < d; k++) fprintf(fp, ",%.17g", proj[i * d + k]);
+    for (size_t k = 0; k < d; k++)
+      fprintf(fp, ",%.17g", grad[i * d + k]);
+    for (size_t k = 0; k < d; k++)
+      fprintf(fp, ",%.17g", eps[i * d + k]);
+    for (size_t k = 0; k < d; k++)
+      fprintf(fp, ",%.17g", proj[i * d + k]);
     fputc('\n', fp);
   }
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;

@@ -20,10 +20,11 @@ int cmd_oracle(int argc, char **argv)
       {"meta", OPT_FLAG, &meta, "begin the output with '#' metadata lines (version, command)", 0},
       {NULL, 0, NULL, NULL, 0},
   };
-  int rc = cli_parse(argc, argv, opts,
-                     "usage: dpmlab oracle --data SPEC (--m M --s S | --process P --t T) --at POINTS.csv [--out F]\n"
-                     "columns: logq,score_1..d,x0_1..d,eps_1..d,trcov,lap  (x0 = E[x0|x], eps = E[eps|x],\n"
-                     "trcov = tr Cov[x0|x], lap = Laplacian of log q_t), one row per input point, in order");
+  int rc =
+      cli_parse(argc, argv, opts,
+                "usage: dpmlab oracle --data SPEC (--m M --s S | --process P --t T) --at POINTS.csv [--out F]\n"
+                "columns: logq,score_1..d,x0_1..d,eps_1..d,trcov,lap  (x0 = E[x0|x], eps = E[eps|x],\n"
+                "trcov = tr Cov[x0|x], lap = Laplacian of log q_t), one row per input point, in order");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "data")) || (rc = cli_require(cmd, opts, "at"))) return rc;
   if (cli_seen(opts, "process")) {
@@ -91,9 +92,12 @@ int cmd_oracle(int argc, char **argv)
   for (size_t i = 0; i < n; i++) {
     size_t j = 0;
     row[j++] = res.logq[i];
-    for (size_t k = 0; k < d; k++) row[j++] = res.score[i * d + k];
-    for (size_t k = 0; k < d; k++) row[j++] = res.x0[i * d + k];
-    for (size_t k = 0; k < d; k++) row[j++] = res.eps[i * d + k];
+    for (size_t k = 0; k < d; k++)
+      row[j++] = res.score[i * d + k];
+    for (size_t k = 0; k < d; k++)
+      row[j++] = res.x0[i * d + k];
+    for (size_t k = 0; k < d; k++)
+      row[j++] = res.eps[i * d + k];
     row[j++] = res.trcov[i];
     row[j++] = res.lap[i];
     dpm_csv_write_row(fp, row, j);

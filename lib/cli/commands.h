@@ -5,5 +5,8 @@
 int cmd_oracle(int argc, char **argv);
 int cmd_distance(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_variance(int argc, char **argv);
+int cmd_trajectory(int argc, char **argv);
+int cmd_elbo(int argc, char **argv);
 
 #endif

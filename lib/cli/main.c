@@ -12,6 +12,9 @@ static const cli_command commands[] = {
     {"oracle", "exact log q_t, score, E[x0|x], E[eps|x], tr Cov, Laplacian at points", cmd_oracle},
     {"distance", "smoothed distance, its gradient, ideal denoiser and projection for a point set", cmd_distance},
     {"data", "a data set as a JSON mixture, or N exact samples as CSV", cmd_data},
+    {"variance", "Analytic-DPM: Gamma_n, optimal reverse variance, bounds and ELBO terms per step", cmd_variance},
+    {"trajectory", "Analytic-DPM: optimal (dp), even or quadratic K-step trajectory and its cost", cmd_trajectory},
+    {"elbo", "Analytic-DPM: negative ELBO, bits/dim, entropy and gap of a K-step model", cmd_elbo},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };
@@ -25,11 +28,13 @@ static const cli_command *find(const char *name)
 
 static void usage(FILE *fp)
 {
-  fprintf(fp, "usage: dpmlab <command> [options]   (dpmlab <command> --help for its options)\n\n"
-              "dpmlab %s: a numerical workbench for diffusion models on toy distributions, with exact oracles.\n\n"
-              "commands:\n",
+  fprintf(fp,
+          "usage: dpmlab <command> [options]   (dpmlab <command> --help for its options)\n\n"
+          "dpmlab %s: a numerical workbench for diffusion models on toy distributions, with exact oracles.\n\n"
+          "commands:\n",
           DPM_VERSION);
-  for (const cli_command *c = commands; c->name; c++) fprintf(fp, "  %-11s %s\n", c->name, c->summary);
+  for (const cli_command *c = commands; c->name; c++)
+    fprintf(fp, "  %-11s %s\n", c->name, c->summary);
   fprintf(fp, "\ndata specs (--data): a built-in name with options, a .json mixture file or a .csv point set:\n%s",
           dpm_data_builtin_help());
 }

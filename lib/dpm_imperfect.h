@@ -1,0 +1,34 @@
+/* dpm_imperfect.h — imperfect denoisers as wrappers over the denoiser interface, so Analytic-DPM (Bao et al.
+ * ICLR 2022, MATH.md §3) and the samplers can be studied with a model that is not the exact E[eps|x]: a
+ * controlled relative error, a scaled noise prediction, and the memorising ideal denoiser of a finite sample. */
+#ifndef DPM_IMPERFECT_H
+#define DPM_IMPERFECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+
+#include "dpm_data.h"
+#include "dpm_denoiser.h"
+
+/* Relative error: eps-hat(x) = eps(x) + delta(x) with |delta| = eta_err |eps(x)| and the direction of delta a
+ * unit vector that is a deterministic function of (seed, s, x) (a splitmix64 hash of their bits seeds a
+ * Box-Muller Gaussian vector, normalised), so the model is a function of its input, and over random x the
+ * direction is uniform and independent of eps: E|eps-hat|^2 = (1 + eta_err^2) E|eps|^2, i.e. Gamma-hat =
+ * (1 + eta_err^2) Gamma in expectation. eps is the inner denoiser's prediction (borrowed; must outlive the
+ * wrapper). Not for concurrent use (it owns a scratch buffer). NULL on error (NULL inner, eta_err < 0 or not
+ * finite, ENOMEM). */
+dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uint64_t seed);
+
+/* Scaled noise prediction: eps-hat = c eps (so Gamma-hat = c^2 Gamma exactly in expectation). inner borrowed.
+ * NULL on error (NULL inner, c not finite). */
+dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c);
+
+/* The memorising model: the ideal (exact) denoiser of a finite training sample of n_train points drawn from mix
+ * with r — a point-set mixture with equal weights — which the caller then evaluates on the population q_t.
+ * Owns its point set. NULL on error (NULL mix or r, n_train = 0, ENOMEM). */
+dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train, gsl_rng *r);
+/* Its training set (a point-set mixture), or NULL when dn is not a memorising denoiser. */
+const dpm_mixture *dpm_denoiser_memorise_points(const dpm_denoiser *dn);
+
+#endif

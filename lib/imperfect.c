@@ -1,0 +1,257 @@
+/* imperfect.c — imperfect denoisers over the denoiser interface (MATH.md §2-3; the relative-error model of
+ * Permenter & Yuan, seed 003, and the memorising ideal denoiser of a finite training set): eps-hat = eps + delta
+ * with |delta| = eta |eps|, eps-hat = c eps, and the exact denoiser of n i.i.d. training points. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpm_common.h"
+#include "dpm_imperfect.h"
+#include "dpm_rng.h"
+
+/* Ensure a scratch buffer of at least n doubles (grown geometrically; reused across calls). */
+static int ensure(double **buf, size_t *cap, size_t n)
+{
+  if (n <= *cap) return DPM_SUCCESS;
+  size_t c = *cap ? *cap : 1024;
+  while (c < n)
+    c *= 2;
+  double *nb = realloc(*buf, c * sizeof(double));
+  if (!nb) DPM_ERROR(GSL_ENOMEM, "imperfect denoiser: out of memory for %zu doubles", n);
+  *buf = nb;
+  *cap = c;
+  return DPM_SUCCESS;
+}
+
+static uint64_t bits_of(double v)
+{
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+/* A uniform in (0, 1) from the top 53 bits. */
+static double unit_open(uint64_t h) { return ((double)(h >> 11) + 0.5) * 0x1p-53; }
+
+/* ---- relative error ------------------------------------------------------------------------------------------
+ */
+
+typedef struct {
+  dpm_denoiser *inner;
+  double eta;
+  uint64_t seed;
+  double *buf;
+  size_t cap;
+  double *dir; /* d */
+} relerr_state;
+
+/* Unit vector in R^d, a deterministic function of the key h: Box-Muller normals from splitmix64 counters. */
+static void hashed_direction(uint64_t h, size_t d, double *u)
+{
+  double nrm = 0.0;
+  for (size_t j = 0; j < d; j++) {
+    const double u1 = unit_open(dpm_rng_mix64(h ^ (0x9E3779B97F4A7C15ULL * (2 * (uint64_t)j + 1))));
+    const double u2 = unit_open(dpm_rng_mix64(h ^ (0x9E3779B97F4A7C15ULL * (2 * (uint64_t)j + 2))));
+    u[j] = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    nrm += u[j] * u[j];
+  }
+  nrm = sqrt(nrm);
+  if (!(nrm > 0.0)) { /* probability zero; keep a valid direction */
+    memset(u, 0, d * sizeof(double));
+    u[0] = 1.0;
+    return;
+  }
+  for (size_t j = 0; j < d; j++)
+    u[j] /= nrm;
+}
+
+static int relerr_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
+                       double *score)
+{
+  relerr_state *S = dn->state;
+  const size_t d = dn->d;
+  double *e = eps;
+  if (!e) {
+    const int st = ensure(&S->buf, &S->cap, n * d);
+    if (st != DPM_SUCCESS) return st;
+    e = S->buf;
+  }
+  int st = dpm_denoiser_eval(S->inner, m, s, n, x, e, NULL, NULL);
+  if (st != DPM_SUCCESS) return st;
+  const uint64_t hs = dpm_rng_mix64(dpm_rng_mix64(S->seed) ^ bits_of(s)) ^ bits_of(m);
+  for (size_t i = 0; i < n; i++) {
+    const double *xi = x + i * d;
+    double *ei = e + i * d;
+    uint64_t h = dpm_rng_mix64(hs);
+    for (size_t j = 0; j < d; j++)
+      h = dpm_rng_mix64(h ^ bits_of(xi[j]));
+    double nrm = 0.0;
+    for (size_t j = 0; j < d; j++)
+      nrm += ei[j] * ei[j];
+    nrm = sqrt(nrm);
+    if (nrm == 0.0 || S->eta == 0.0) continue;
+    hashed_direction(h, d, S->dir);
+    for (size_t j = 0; j < d; j++)
+      ei[j] += S->eta * nrm * S->dir[j];
+  }
+  dpm_denoiser_complete(m, s, n, d, x, 0, e, x0, score);
+  return DPM_SUCCESS;
+}
+
+static void relerr_free(void *state)
+{
+  relerr_state *S = state;
+  if (!S) return;
+  free(S->buf);
+  free(S->dir);
+  free(S);
+}
+
+static const dpm_denoiser_type relerr_type = {"relerr", relerr_eval, relerr_free};
+
+dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uint64_t seed)
+{
+  if (!inner) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "relerr denoiser: inner denoiser is NULL");
+    return NULL;
+  }
+  if (!(isfinite(eta_err) && eta_err >= 0.0)) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EDOM, "relerr denoiser: relative error must be >= 0 and finite (got %g)",
+               eta_err);
+    return NULL;
+  }
+  relerr_state *S = dpm_calloc(1, sizeof *S);
+  if (!S) return NULL;
+  S->inner = inner;
+  S->eta = eta_err;
+  S->seed = seed;
+  S->dir = dpm_malloc(inner->d * sizeof(double));
+  if (!S->dir) {
+    relerr_free(S);
+    return NULL;
+  }
+  dpm_denoiser *dn = dpm_denoiser_alloc(&relerr_type, S, inner->d);
+  if (!dn) relerr_free(S);
+  return dn;
+}
+
+/* ---- scaled noise prediction
+ * ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  dpm_denoiser *inner;
+  double c;
+  double *buf;
+  size_t cap;
+} scaled_state;
+
+static int scaled_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
+                       double *score)
+{
+  scaled_state *S = dn->state;
+  const size_t nd = n * dn->d;
+  double *e = eps;
+  if (!e) {
+    const int st = ensure(&S->buf, &S->cap, nd);
+    if (st != DPM_SUCCESS) return st;
+    e = S->buf;
+  }
+  const int st = dpm_denoiser_eval(S->inner, m, s, n, x, e, NULL, NULL);
+  if (st != DPM_SUCCESS) return st;
+  for (size_t i = 0; i < nd; i++)
+    e[i] *= S->c;
+  dpm_denoiser_complete(m, s, n, dn->d, x, 0, e, x0, score);
+  return DPM_SUCCESS;
+}
+
+static void scaled_free(void *state)
+{
+  scaled_state *S = state;
+  if (!S) return;
+  free(S->buf);
+  free(S);
+}
+
+static const dpm_denoiser_type scaled_type = {"scaled", scaled_eval, scaled_free};
+
+dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c)
+{
+  if (!inner) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "scaled denoiser: inner denoiser is NULL");
+    return NULL;
+  }
+  if (!isfinite(c)) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EDOM, "scaled denoiser: scale c must be finite (got %g)", c);
+    return NULL;
+  }
+  scaled_state *S = dpm_calloc(1, sizeof *S);
+  if (!S) return NULL;
+  S->inner = inner;
+  S->c = c;
+  dpm_denoiser *dn = dpm_denoiser_alloc(&scaled_type, S, inner->d);
+  if (!dn) scaled_free(S);
+  return dn;
+}
+
+/* ---- memorising model
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  dpm_mixture *points;
+  dpm_denoiser *exact; /* the exact denoiser of the point set */
+} memorise_state;
+
+static int memorise_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
+                         double *score)
+{
+  memorise_state *S = dn->state;
+  return dpm_denoiser_eval(S->exact, m, s, n, x, eps, x0, score);
+}
+
+static void memorise_free(void *state)
+{
+  memorise_state *S = state;
+  if (!S) return;
+  dpm_denoiser_free(S->exact);
+  dpm_mixture_free(S->points);
+  free(S);
+}
+
+static const dpm_denoiser_type memorise_type = {"memorise", memorise_eval, memorise_free};
+
+dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train, gsl_rng *r)
+{
+  if (!mix || !r) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "memorising denoiser: NULL mixture or generator");
+    return NULL;
+  }
+  if (n_train == 0) {
+    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "memorising denoiser: need at least one training point");
+    return NULL;
+  }
+  const size_t d = mix->d;
+  memorise_state *S = dpm_calloc(1, sizeof *S);
+  double *pts = dpm_malloc(n_train * d * sizeof(double));
+  if (!S || !pts) goto fail;
+  if (!(S->points = dpm_mixture_alloc(n_train, d))) goto fail;
+  dpm_mixture_sample(mix, r, n_train, pts, NULL);
+  for (size_t k = 0; k < n_train; k++)
+    if (dpm_mixture_set_mean(S->points, k, pts + k * d) != DPM_SUCCESS) goto fail;
+  snprintf(S->points->name, sizeof S->points->name, "memorised:%zu", n_train);
+  if (!(S->exact = dpm_denoiser_oracle_alloc(S->points))) goto fail;
+  free(pts);
+  dpm_denoiser *dn = dpm_denoiser_alloc(&memorise_type, S, d);
+  if (!dn) memorise_free(S);
+  return dn;
+fail:
+  free(pts);
+  memorise_free(S);
+  return NULL;
+}
+
+const dpm_mixture *dpm_denoiser_memorise_points(const dpm_denoiser *dn)
+{
+  if (!dn || dn->type != &memorise_type) return NULL;
+  return ((const memorise_state *)dn->state)->points;
+}
