@@ -125,7 +125,7 @@ gallery: figures
 	@mkdir -p plots/gallery
 	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
 
-GALLERY := ideal_denoiser marginals
+GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
