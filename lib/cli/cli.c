@@ -163,19 +163,30 @@ double cli_now(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Gamma_n for n = 1..N (per-n arrays) by adaptive quadrature (d <= 2; gamma_se = 0 by contract) or by Monte Carlo
- * with M samples per step (gamma_se = its standard error); se may be NULL. Returns an exit code, message printed.
- */
-int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, int quad, double rel_tol,
-                    size_t M, uint64_t seed, double *gamma, double *se)
+int cli_gamma_check(const char *cmd, const cli_opt *opts, const cli_gamma_opts *g, int optional)
+{
+  int mc = cli_seen(opts, "mc");
+  if (g->quad && mc)
+    return cli_errorf(cmd, CLI_EUSAGE, "give %s one of --quad or --mc M", optional ? "at most" : "exactly");
+  if (!optional && !g->quad && !mc) return cli_errorf(cmd, CLI_EUSAGE, "give exactly one of --quad or --mc M");
+  if (mc && g->M < 2)
+    return cli_errorf(cmd, CLI_EUSAGE, "--mc needs M >= 2 samples for a standard error (got %zu)", g->M);
+  if (!(g->rel_tol >= 1e-14 && g->rel_tol <= 0.1))
+    return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol must be in [1e-14, 0.1] (got %g)", g->rel_tol);
+  if (mc && cli_seen(opts, "rel-tol")) return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol goes with --quad");
+  return 0;
+}
+
+int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
+                    double *gamma, double *se)
 {
   int st, loud;
   double t0 = cli_now();
-  if (quad) {
+  if (g->quad) {
     if (mix->d > 2)
       return cli_errorf(cmd, CLI_EDATA, "--quad needs data in d <= 2 (the data is %zu-dimensional); use --mc M",
                         mix->d);
-    dpm_analytic_gamma_quad *w = dpm_analytic_gamma_quad_alloc(mix, rel_tol);
+    dpm_analytic_gamma_quad *w = dpm_analytic_gamma_quad_alloc(mix, g->rel_tol);
     if (!w) return cli_fail(cmd, CLI_EDATA, "cannot set up the quadrature");
     loud = mix->d == 2 && (double)sch->N * (double)mix->K >= PROGRESS_QUAD;
     if (loud)
@@ -187,11 +198,12 @@ int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule 
       for (size_t n = 0; n <= sch->N; n++)
         se[n] = 0.0;
   } else {
-    dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, M);
+    dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, g->M);
     if (!w) return cli_fail(cmd, CLI_EDATA, "cannot set up the Monte Carlo estimate");
-    loud = (double)sch->N * (double)M >= PROGRESS_MC;
-    if (loud) fprintf(stderr, "dpmlab %s: Gamma_n by Monte Carlo, %zu steps x %zu samples ...\n", cmd, sch->N, M);
-    st = dpm_analytic_gamma_mc_schedule(w, sch, seed, gamma, se);
+    loud = (double)sch->N * (double)g->M >= PROGRESS_MC;
+    if (loud)
+      fprintf(stderr, "dpmlab %s: Gamma_n by Monte Carlo, %zu steps x %zu samples ...\n", cmd, sch->N, g->M);
+    st = dpm_analytic_gamma_mc_schedule(w, sch, g->seed, gamma, se);
     dpm_analytic_gamma_mc_free(w);
   }
   if (loud && !st) fprintf(stderr, "dpmlab %s: Gamma_n done in %.1f s\n", cmd, cli_now() - t0);

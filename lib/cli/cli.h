@@ -64,10 +64,32 @@ dpm_mixture *cli_load_data(const char *cmd, const char *spec);
 /* Seconds on a monotonic clock (for progress lines). */
 double cli_now(void);
 
-/* Gamma_n for n = 1..N (per-n arrays) by adaptive quadrature (d <= 2, relative tolerance rel_tol; se = 0) or by
- * Monte Carlo with M samples per step, stream (seed, n) (se = its standard error; se may be NULL). Prints
- * progress on stderr for long runs. Returns an exit code, message printed. */
-int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, int quad, double rel_tol,
-                    size_t M, uint64_t seed, double *gamma, double *se);
+/* How Gamma_n is computed (the --quad / --rel-tol / --mc / --seed options shared by variance, trajectory and
+ * elbo). */
+typedef struct {
+  int quad;       /* 1: adaptive cubature (d <= 2) */
+  double rel_tol; /* its relative tolerance */
+  size_t M;       /* Monte Carlo samples per step */
+  uint64_t seed;  /* Monte Carlo seed: step n uses stream (seed, n) */
+} cli_gamma_opts;
+
+/* The four option rows of a cli_gamma_opts g, with command-specific help for --quad and --mc. */
+#define CLI_GAMMA_OPTIONS(g, quad_help, mc_help)                                                                  \
+  {"quad", OPT_FLAG, &(g).quad, quad_help, 0},                                                                    \
+      {"rel-tol", OPT_DOUBLE, &(g).rel_tol, "relative tolerance of --quad, in [1e-14, 0.1] (default 1e-10)", 0},  \
+      {"mc", OPT_SIZE, &(g).M, mc_help, 0},                                                                       \
+  {                                                                                                               \
+    "seed", OPT_U64, &(g).seed, "seed of --mc (step n uses stream (seed, n)); default 0", 0                       \
+  }
+
+/* Validate the Gamma options after cli_parse: exactly one of --quad / --mc (at most one when optional), M >= 2,
+ * rel_tol in [1e-14, 0.1], --rel-tol only with --quad. Returns 0 or a printed usage error. */
+int cli_gamma_check(const char *cmd, const cli_opt *opts, const cli_gamma_opts *g, int optional);
+
+/* Gamma_n for n = 1..N (per-n arrays) by adaptive quadrature (d <= 2; se = 0) or by Monte Carlo (se = its
+ * standard error; se may be NULL). Prints progress on stderr for long runs. Returns an exit code, message
+ * printed. */
+int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
+                    double *gamma, double *se);
 
 #endif

@@ -37,10 +37,11 @@ static int has_point_mass(const dpm_mixture *mix)
 int cmd_elbo(int argc, char **argv)
 {
   const char *cmd = "elbo", *data = NULL, *sched = NULL, *outp = NULL, *traj = NULL, *varname = NULL;
-  size_t N = 0, K = 0, M = 0, Mhat = 100;
-  double eta = 1.0, rel_tol = 1e-10;
-  uint64_t seed = 0, hat_seed = 0;
-  int quad = 0, meta = 0;
+  size_t N = 0, K = 0, Mhat = 100;
+  double eta = 1.0;
+  uint64_t hat_seed = 0;
+  int meta = 0;
+  cli_gamma_opts g = {0, 1e-10, 0, 0};
   cli_opt opts[] = {
       {"data", OPT_STR, &data, "data spec: built-in name[:opts], FILE.json or FILE.csv (required)", 0},
       {"schedule", OPT_STR, &sched, "beta schedule: linear (1e-4 .. 0.02) or cosine (required)", 0},
@@ -49,10 +50,8 @@ int cmd_elbo(int argc, char **argv)
       {"trajectory", OPT_STR, &traj, "dp (least J cost), even or quadratic (required)", 0},
       {"variance", OPT_STR, &varname, "beta, betatilde, analytic or clipped (required)", 0},
       {"eta", OPT_DOUBLE, &eta, "DDIM family: lambda^2 = eta^2 beta~, eta in (0, 1] (default 1 = DDPM)", 0},
-      {"quad", OPT_FLAG, &quad, "Gamma_n by adaptive quadrature (d <= 2; the default when d <= 2)", 0},
-      {"rel-tol", OPT_DOUBLE, &rel_tol, "relative tolerance of --quad, in [1e-14, 0.1] (default 1e-10)", 0},
-      {"mc", OPT_SIZE, &M, "Gamma_n by Monte Carlo with M >= 2 samples per step (default 1000 when d > 2)", 0},
-      {"seed", OPT_U64, &seed, "seed of --mc (step n uses stream (seed, n)); default 0", 0},
+      CLI_GAMMA_OPTIONS(g, "Gamma_n by adaptive quadrature (d <= 2; the default when d <= 2)",
+                        "Gamma_n by Monte Carlo with M >= 2 samples per step (default 1000 when d > 2)"),
       {"hat-mc", OPT_SIZE, &Mhat, "clipped: samples per step of the estimate Gamma-hat_n (default 100)", 0},
       {"hat-seed", OPT_U64, &hat_seed, "clipped: seed of Gamma-hat_n (default seed + 1)", 0},
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
@@ -92,15 +91,12 @@ int cmd_elbo(int argc, char **argv)
   dpm_variance_kind var;
   if (variance_from_name(varname, &var))
     return cli_errorf(cmd, CLI_EUSAGE, "unknown --variance '%s' (beta, betatilde, analytic, clipped)", varname);
-  if (quad && cli_seen(opts, "mc")) return cli_errorf(cmd, CLI_EUSAGE, "give at most one of --quad or --mc M");
-  if (cli_seen(opts, "mc") && M < 2) return cli_errorf(cmd, CLI_EUSAGE, "--mc needs M >= 2 samples (got %zu)", M);
+  if ((rc = cli_gamma_check(cmd, opts, &g, 1))) return rc;
   if (!(eta > 0.0 && eta <= 1.0))
     return cli_errorf(cmd, CLI_EUSAGE, "--eta must be in (0, 1] for an ELBO (got %g; eta = 0 makes it infinite)",
                       eta);
-  if (!(rel_tol >= 1e-14 && rel_tol <= 0.1))
-    return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol must be in [1e-14, 0.1] (got %g)", rel_tol);
   if (Mhat < 2) return cli_errorf(cmd, CLI_EUSAGE, "--hat-mc needs M >= 2 samples (got %zu)", Mhat);
-  if (!cli_seen(opts, "hat-seed")) hat_seed = seed + 1;
+  if (!cli_seen(opts, "hat-seed")) hat_seed = g.seed + 1;
   dpm_schedule *sch = dpm_schedule_alloc_by_name(sched, N);
   if (!sch) return cli_fail(cmd, CLI_EUSAGE, "bad --schedule");
   dpm_mixture *mix = cli_load_data(cmd, data);
@@ -109,12 +105,13 @@ int cmd_elbo(int argc, char **argv)
     return CLI_EDATA;
   }
   const size_t d = mix->d;
-  if (!quad && !cli_seen(opts, "mc")) {
+  if (!g.quad && !cli_seen(opts, "mc")) {
     if (d <= 2)
-      quad = 1;
+      g.quad = 1;
     else
-      M = 1000;
+      g.M = 1000;
   }
+  const cli_gamma_opts ghat = {0, g.rel_tol, Mhat, hat_seed};
   dpm_out *out = NULL;
   double *gamma = calloc(2 * (N + 1) + 2 * d, sizeof *gamma);
   double *gamma_hat = gamma ? gamma + N + 1 : NULL, *lo = gamma ? gamma + 2 * (N + 1) : NULL,
@@ -124,9 +121,8 @@ int cmd_elbo(int argc, char **argv)
     rc = cli_errorf(cmd, CLI_EDATA, "out of memory (N = %zu, K = %zu)", N, K);
     goto done;
   }
-  if ((rc = cli_gamma_route(cmd, mix, sch, quad, rel_tol, M, seed, gamma, NULL))) goto done;
-  if (var == DPM_VAR_CLIPPED && (rc = cli_gamma_route(cmd, mix, sch, 0, rel_tol, Mhat, hat_seed, gamma_hat, NULL)))
-    goto done;
+  if ((rc = cli_gamma_route(cmd, mix, sch, &g, gamma, NULL))) goto done;
+  if (var == DPM_VAR_CLIPPED && (rc = cli_gamma_route(cmd, mix, sch, &ghat, gamma_hat, NULL))) goto done;
   rc = CLI_EDATA;
   if (dpm_analytic_trajectory(sch, gamma, traj, K, tau, NULL)) {
     cli_fail(cmd, CLI_EDATA, "trajectory failed");

@@ -12,20 +12,17 @@
 int cmd_trajectory(int argc, char **argv)
 {
   const char *cmd = "trajectory", *data = NULL, *sched = NULL, *outp = NULL, *kind = "dp";
-  size_t N = 0, K = 0, M = 0;
-  double rel_tol = 1e-10;
-  uint64_t seed = 0;
-  int quad = 0, meta = 0;
+  size_t N = 0, K = 0;
+  int meta = 0;
+  cli_gamma_opts g = {0, 1e-10, 0, 0};
   cli_opt opts[] = {
       {"data", OPT_STR, &data, "data spec: built-in name[:opts], FILE.json or FILE.csv (required)", 0},
       {"schedule", OPT_STR, &sched, "beta schedule: linear (1e-4 .. 0.02) or cosine (required)", 0},
       {"N", OPT_SIZE, &N, "number of steps N of the schedule (required)", 0},
       {"K", OPT_SIZE, &K, "number of trajectory points, 2 <= K <= N (required)", 0},
       {"kind", OPT_STR, &kind, "dp (least total cost), even or quadratic (default dp)", 0},
-      {"quad", OPT_FLAG, &quad, "Gamma_n by adaptive quadrature (d <= 2)", 0},
-      {"rel-tol", OPT_DOUBLE, &rel_tol, "relative tolerance of --quad, in [1e-14, 0.1] (default 1e-10)", 0},
-      {"mc", OPT_SIZE, &M, "Gamma_n by Monte Carlo with M >= 2 exact samples of q_n per step", 0},
-      {"seed", OPT_U64, &seed, "seed of --mc (step n uses stream (seed, n)); default 0", 0},
+      CLI_GAMMA_OPTIONS(g, "Gamma_n by adaptive quadrature (d <= 2)",
+                        "Gamma_n by Monte Carlo with M >= 2 exact samples of q_n per step"),
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
       {"meta", OPT_FLAG, &meta, "begin the output with '#' metadata lines (version, command)", 0},
       {NULL, 0, NULL, NULL, 0},
@@ -48,11 +45,7 @@ int cmd_trajectory(int argc, char **argv)
   if (K < 2 || K > N) return cli_errorf(cmd, CLI_EUSAGE, "--K must be in [2, N] (got K = %zu, N = %zu)", K, N);
   if (strcmp(kind, "dp") != 0 && strcmp(kind, "even") != 0 && strcmp(kind, "quadratic") != 0)
     return cli_errorf(cmd, CLI_EUSAGE, "unknown --kind '%s' (dp, even, quadratic)", kind);
-  if (quad == cli_seen(opts, "mc")) return cli_errorf(cmd, CLI_EUSAGE, "give exactly one of --quad or --mc M");
-  if (!quad && M < 2) return cli_errorf(cmd, CLI_EUSAGE, "--mc needs M >= 2 samples (got %zu)", M);
-  if (quad && !(rel_tol >= 1e-14 && rel_tol <= 0.1))
-    return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol must be in [1e-14, 0.1] (got %g)", rel_tol);
-  if (!quad && cli_seen(opts, "rel-tol")) return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol goes with --quad");
+  if ((rc = cli_gamma_check(cmd, opts, &g, 0))) return rc;
   dpm_schedule *sch = dpm_schedule_alloc_by_name(sched, N);
   if (!sch) return cli_fail(cmd, CLI_EUSAGE, "bad --schedule");
   dpm_mixture *mix = cli_load_data(cmd, data);
@@ -67,7 +60,7 @@ int cmd_trajectory(int argc, char **argv)
     rc = cli_errorf(cmd, CLI_EDATA, "out of memory (N = %zu, K = %zu)", N, K);
     goto done;
   }
-  if ((rc = cli_gamma_route(cmd, mix, sch, quad, rel_tol, M, seed, gamma, NULL))) goto done;
+  if ((rc = cli_gamma_route(cmd, mix, sch, &g, gamma, NULL))) goto done;
   rc = CLI_EDATA;
   if (dpm_analytic_trajectory(sch, gamma, kind, K, tau, cum)) {
     cli_fail(cmd, CLI_EDATA, "trajectory failed");

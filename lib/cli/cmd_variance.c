@@ -11,19 +11,17 @@
 int cmd_variance(int argc, char **argv)
 {
   const char *cmd = "variance", *data = NULL, *sched = NULL, *outp = NULL;
-  size_t N = 0, M = 0;
-  double eta = 1.0, rel_tol = 1e-10;
-  uint64_t seed = 0;
-  int quad = 0, meta = 0;
+  size_t N = 0;
+  double eta = 1.0;
+  int meta = 0;
+  cli_gamma_opts g = {0, 1e-10, 0, 0};
   cli_opt opts[] = {
       {"data", OPT_STR, &data, "data spec: built-in name[:opts], FILE.json or FILE.csv (required)", 0},
       {"schedule", OPT_STR, &sched, "beta schedule: linear (1e-4 .. 0.02) or cosine (required)", 0},
       {"N", OPT_SIZE, &N, "number of steps N >= 1 (required)", 0},
       {"eta", OPT_DOUBLE, &eta, "DDIM family: lambda_n^2 = eta^2 beta~_n, eta in [0, 1] (default 1 = DDPM)", 0},
-      {"quad", OPT_FLAG, &quad, "Gamma_n by adaptive quadrature (d <= 2); gamma_se is then 0", 0},
-      {"rel-tol", OPT_DOUBLE, &rel_tol, "relative tolerance of --quad, in [1e-14, 0.1] (default 1e-10)", 0},
-      {"mc", OPT_SIZE, &M, "Gamma_n by Monte Carlo with M >= 2 exact samples of q_n per step", 0},
-      {"seed", OPT_U64, &seed, "seed of --mc (step n uses stream (seed, n)); default 0", 0},
+      CLI_GAMMA_OPTIONS(g, "Gamma_n by adaptive quadrature (d <= 2); gamma_se is then 0",
+                        "Gamma_n by Monte Carlo with M >= 2 exact samples of q_n per step"),
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
       {"meta", OPT_FLAG, &meta, "begin the output with '#' metadata lines (version, command)", 0},
       {NULL, 0, NULL, NULL, 0},
@@ -49,13 +47,8 @@ int cmd_variance(int argc, char **argv)
       (rc = cli_require(cmd, opts, "N")))
     return rc;
   if (N < 1) return cli_errorf(cmd, CLI_EUSAGE, "--N must be >= 1 (got %zu)", N);
-  if (quad == cli_seen(opts, "mc")) return cli_errorf(cmd, CLI_EUSAGE, "give exactly one of --quad or --mc M");
-  if (!quad && M < 2)
-    return cli_errorf(cmd, CLI_EUSAGE, "--mc needs M >= 2 samples for a standard error (got %zu)", M);
+  if ((rc = cli_gamma_check(cmd, opts, &g, 0))) return rc;
   if (!(eta >= 0.0 && eta <= 1.0)) return cli_errorf(cmd, CLI_EUSAGE, "--eta must be in [0, 1] (got %g)", eta);
-  if (quad && !(rel_tol >= 1e-14 && rel_tol <= 0.1))
-    return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol must be in [1e-14, 0.1] (got %g)", rel_tol);
-  if (!quad && cli_seen(opts, "rel-tol")) return cli_errorf(cmd, CLI_EUSAGE, "--rel-tol goes with --quad");
   dpm_schedule *sch = dpm_schedule_alloc_by_name(sched, N);
   if (!sch) return cli_fail(cmd, CLI_EUSAGE, "bad --schedule");
   dpm_mixture *mix = cli_load_data(cmd, data);
@@ -70,7 +63,7 @@ int cmd_variance(int argc, char **argv)
     goto done;
   }
   double *gamma = buf, *se = buf + (N + 1), *c = buf + 2 * (N + 1);
-  if ((rc = cli_gamma_route(cmd, mix, sch, quad, rel_tol, M, seed, gamma, se))) goto done;
+  if ((rc = cli_gamma_route(cmd, mix, sch, &g, gamma, se))) goto done;
   rc = CLI_EDATA;
   double e_norm2;
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
