@@ -5,7 +5,6 @@
  * the full chain and on a 10-step trajectory, and what each variance costs in ELBO and sample quality with the
  * imperfect mean. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,54 +46,6 @@ typedef struct {
   double w1[NMOD][NVAR];                                  /* W1 of K_TRAJ-step samples (NAN: not a variance) */
   double w1_floor, H;
 } results;
-
-/* ---- a growing markdown buffer (tables with text labels) ------------------------------------------------- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} md_buf;
-
-static void md_add(md_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void md_add(md_buf *b, const char *fmt, ...)
-{
-  if (b->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = 2 * (b->cap + (size_t)n + 256);
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->failed = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-static int md_emit(dpm_notebook *nb, md_buf *b)
-{
-  int st = b->failed ? GSL_ENOMEM : dpm_notebook_markdown(nb, "%s", b->s);
-  free(b->s);
-  memset(b, 0, sizeof *b);
-  return st;
-}
 
 /* ---- the variances of one step ----------------------------------------------------------------------------- */
 
@@ -325,28 +276,49 @@ static int write_data(const demo_ctx *ctx, const dpm_schedule *sch, const result
 }
 
 /* A negative ELBO: "∞" when infinite, with the finite rest (prior + transitions) when only the decoder is. */
-static void md_nelbo(md_buf *b, double v, double rest)
+static void md_nelbo(demo_md *b, double v, double rest)
 {
   if (isinf(v) && isfinite(rest))
-    md_add(b, " ∞ (decoder; rest %.4f) |", rest);
+    demo_md_add(b, " ∞ (decoder; rest %.4f) |", rest);
   else if (isinf(v))
-    md_add(b, " ∞ |");
+    demo_md_add(b, " ∞ |");
   else
-    md_add(b, " %.4f |", v);
+    demo_md_add(b, " %.4f |", v);
 }
 
-static void md_num(md_buf *b, double v)
+static void md_num(demo_md *b, double v)
 {
   if (isinf(v))
-    md_add(b, " ∞ |");
+    demo_md_add(b, " ∞ |");
   else if (isnan(v))
-    md_add(b, " — |");
+    demo_md_add(b, " — |");
   else
-    md_add(b, " %.4f |", v);
+    demo_md_add(b, " %.4f |", v);
 }
 
-static int write_notebook(const demo_ctx *ctx, const dpm_schedule *sch, const results *R)
+/* A table with a row per model and a column per variance: negative ELBOs (with rest, the same without the
+ * decoder term) or plain numbers (rest NULL). */
+static void md_model_table(demo_md *b, const double (*val)[NVAR], const double (*rest)[NVAR])
 {
+  demo_md_add(b, "| model |");
+  for (size_t v = 0; v < NVAR; v++)
+    demo_md_add(b, " %s |", VAR_NAME[v]);
+  demo_md_rule(b, "| :--- |", NVAR);
+  for (size_t m = 0; m < NMOD; m++) {
+    demo_md_add(b, "| %s |", MOD_NAME[m]);
+    for (size_t v = 0; v < NVAR; v++) {
+      if (rest)
+        md_nelbo(b, val[m][v], rest[m][v]);
+      else
+        md_num(b, val[m][v]);
+    }
+    demo_md_add(b, "\n");
+  }
+}
+
+static int write_notebook(const demo_ctx *ctx, const void *arg)
+{
+  const results *R = arg;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "Analytic-DPM: why the variance estimate is clipped",
       "Analytic-DPM estimates $\\Gamma_n = \\mathbb E_{q_n}\\|\\mathbb E[\\epsilon\\mid x_n]\\|^2/d$ with a "
@@ -395,52 +367,47 @@ static int write_notebook(const demo_ctx *ctx, const dpm_schedule *sch, const re
     st =
         dpm_notebook_markdown(nb, "The estimate with a Monte Carlo $\\hat\\Gamma$ from the command line (clipped, "
                                   "as Analytic-DPM uses it):");
-  char cmd[DEMO_PATH_MAX];
-  if (!st) {
-    st = demo_pathf(cmd, "%s/dpmlab variance --data %s --schedule linear --N %d --mc %d --seed %llu", ctx->build,
-                    DATA_SPEC, N_STEPS, MC_M, (unsigned long long)(ctx->seed + 100));
-    if (!st) st = dpm_notebook_command(nb, cmd, NULL);
-  }
+  if (!st)
+    st = demo_notebook_command(nb, "%s/dpmlab variance --data %s --schedule linear --N %d --mc %d --seed %llu",
+                               ctx->build, DATA_SPEC, N_STEPS, MC_M, (unsigned long long)(ctx->seed + 100));
 
   /* the numbers at selected n */
   if (!st) {
-    md_buf b = {0};
-    md_add(&b,
-           "## The estimates\n\n"
-           "$\\hat\\Gamma_n$ of each model from the same $M = %d$ exact samples $x_n \\sim q_n$ per step, against "
-           "the "
-           "true $\\Gamma_n$ (cubature). The memorising model is the exact denoiser of %d i.i.d. draws from `%s`, "
-           "evaluated on the population $q_n$.\n\n| $n$ | $\\Gamma_n$ |",
-           MC_M, N_TRAIN, DATA_SPEC);
+    demo_md b = {0};
+    demo_md_add(
+        &b,
+        "## The estimates\n\n"
+        "$\\hat\\Gamma_n$ of each model from the same $M = %d$ exact samples $x_n \\sim q_n$ per step, against "
+        "the "
+        "true $\\Gamma_n$ (cubature). The memorising model is the exact denoiser of %d i.i.d. draws from `%s`, "
+        "evaluated on the population $q_n$.\n\n| $n$ | $\\Gamma_n$ |",
+        MC_M, N_TRAIN, DATA_SPEC);
     for (size_t m = 0; m < NMOD; m++)
-      md_add(&b, " $\\hat\\Gamma_n$ %s |", MOD_NAME[m]);
-    md_add(&b, "\n| ---: | ---: |");
-    for (size_t m = 0; m < NMOD; m++)
-      md_add(&b, " ---: |");
-    md_add(&b, "\n");
+      demo_md_add(&b, " $\\hat\\Gamma_n$ %s |", MOD_NAME[m]);
+    demo_md_rule(&b, "| ---: | ---: |", NMOD);
     for (size_t i = 0; i < NSHOW; i++) {
       const size_t n = SHOW_N[i];
-      md_add(&b, "| %zu | %.5f |", n, R->gamma[n]);
+      demo_md_add(&b, "| %zu | %.5f |", n, R->gamma[n]);
       for (size_t m = 0; m < NMOD; m++)
-        md_add(&b, " %.4g ± %.2g |", R->ghat[m][n], R->ghat_se[m][n]);
-      md_add(&b, "\n");
+        demo_md_add(&b, " %.4g ± %.2g |", R->ghat[m][n], R->ghat_se[m][n]);
+      demo_md_add(&b, "\n");
     }
-    md_add(
+    demo_md_add(
         &b,
         "\nSteps where the unclipped $\\hat\\sigma^2$ leaves $[\\lambda^2, \\lambda^2 + \\kappa]$ (and where it "
         "is not even positive), on the full chain of %d steps and on the even trajectory of K = %d steps "
         "($\\tau$ = ",
         N_STEPS, K_TRAJ);
     for (size_t k = 0; k < K_TRAJ; k++)
-      md_add(&b, k ? ", %zu" : "%zu", R->tau[k]);
-    md_add(&b,
-           "):\n\n| model | full chain: outside | full chain: ≤ 0 | K = %d: outside | K = %d: ≤ 0 |\n"
-           "| :--- | ---: | ---: | ---: | ---: |\n",
-           K_TRAJ, K_TRAJ);
+      demo_md_add(&b, k ? ", %zu" : "%zu", R->tau[k]);
+    demo_md_add(&b,
+                "):\n\n| model | full chain: outside | full chain: ≤ 0 | K = %d: outside | K = %d: ≤ 0 |\n"
+                "| :--- | ---: | ---: | ---: | ---: |\n",
+                K_TRAJ, K_TRAJ);
     for (size_t m = 0; m < NMOD; m++)
-      md_add(&b, "| %s | %zu | %zu | %zu | %zu |\n", MOD_NAME[m], R->nout_chain[m], R->nneg_chain[m],
-             R->nout_traj[m], R->nneg_traj[m]);
-    st = md_emit(nb, &b);
+      demo_md_add(&b, "| %s | %zu | %zu | %zu | %zu |\n", MOD_NAME[m], R->nout_chain[m], R->nneg_chain[m],
+                  R->nout_traj[m], R->nneg_traj[m]);
+    st = demo_md_emit(nb, &b);
   }
   if (!st)
     st = dpm_notebook_markdown(
@@ -466,8 +433,8 @@ static int write_notebook(const demo_ctx *ctx, const dpm_schedule *sch, const re
 
   /* costs */
   if (!st) {
-    md_buf b = {0};
-    md_add(
+    demo_md b = {0};
+    demo_md_add(
         &b,
         "## What each variance costs with the model's own mean\n\n"
         "Negative ELBO (nats; $H(q_0) = %.4f$) of the model whose mean uses the imperfect $\\hat x_0$, for four "
@@ -479,53 +446,22 @@ static int write_notebook(const demo_ctx *ctx, const dpm_schedule *sch, const re
         "whose likelihood is $-\\infty$ (harmless for sampling, fatal for the ELBO): here $\\hat\\Gamma_1$ = ",
         R->H);
     for (size_t m = 0; m < NMOD; m++)
-      md_add(&b, "%s%.4g (%s, clipped decoder variance %.3g)", m ? "; " : "", R->ghat1[m], MOD_NAME[m],
-             R->dec_clip[m]);
-    md_add(&b, ".\n\n");
-    for (size_t pass = 0; pass < 2; pass++) {
-      md_add(&b,
-             pass == 0 ? "**Full chain, %d steps**\n\n| model |" : "\n**Even trajectory, K = %d**\n\n| model |",
-             pass == 0 ? N_STEPS : K_TRAJ);
-      for (size_t v = 0; v < NVAR; v++)
-        md_add(&b, " %s |", VAR_NAME[v]);
-      md_add(&b, "\n| :--- |");
-      for (size_t v = 0; v < NVAR; v++)
-        md_add(&b, " ---: |");
-      md_add(&b, "\n");
-      for (size_t m = 0; m < NMOD; m++) {
-        md_add(&b, "| %s |", MOD_NAME[m]);
-        for (size_t v = 0; v < NVAR; v++)
-          md_nelbo(&b, pass == 0 ? R->nelbo_chain[m][v] : R->nelbo_traj[m][v],
-                   pass == 0 ? R->rest_chain[m][v] : R->rest_traj[m][v]);
-        md_add(&b, "\n");
-      }
-    }
-    md_add(&b,
-           "\n**Sample quality**, K = %d: exact $W_1$ to $q_0$ of %d samples drawn with the model's mean and each "
-           "variance (— : a negative variance, no sampler). For scale, %d exact samples of $q_0$ have $W_1$ = "
-           "%.4f.\n\n"
-           "| model |",
-           K_TRAJ, N_SAMPLE, N_SAMPLE, R->w1_floor);
-    for (size_t v = 0; v < NVAR; v++)
-      md_add(&b, " %s |", VAR_NAME[v]);
-    md_add(&b, "\n| :--- |");
-    for (size_t v = 0; v < NVAR; v++)
-      md_add(&b, " ---: |");
-    md_add(&b, "\n");
-    for (size_t m = 0; m < NMOD; m++) {
-      md_add(&b, "| %s |", MOD_NAME[m]);
-      for (size_t v = 0; v < NVAR; v++)
-        md_num(&b, R->w1[m][v]);
-      md_add(&b, "\n");
-    }
-    st = md_emit(nb, &b);
+      demo_md_add(&b, "%s%.4g (%s, clipped decoder variance %.3g)", m ? "; " : "", R->ghat1[m], MOD_NAME[m],
+                  R->dec_clip[m]);
+    demo_md_add(&b, ".\n\n");
+    demo_md_add(&b, "**Full chain, %d steps**\n\n", N_STEPS);
+    md_model_table(&b, R->nelbo_chain, R->rest_chain);
+    demo_md_add(&b, "\n**Even trajectory, K = %d**\n\n", K_TRAJ);
+    md_model_table(&b, R->nelbo_traj, R->rest_traj);
+    demo_md_add(&b,
+                "\n**Sample quality**, K = %d: exact $W_1$ to $q_0$ of %d samples drawn with the model's mean and "
+                "each variance (— : a negative variance, no sampler). For scale, %d exact samples of $q_0$ have "
+                "$W_1$ = %.4f.\n\n",
+                K_TRAJ, N_SAMPLE, N_SAMPLE, R->w1_floor);
+    md_model_table(&b, R->w1, NULL);
+    st = demo_md_emit(nb, &b);
   }
-  (void)sch;
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -546,11 +482,8 @@ int main(int argc, char **argv)
   else if (write_data(&ctx, sch, &R))
     rc = demo_fail(&ctx, "writing the data");
   else {
-    demo_progress(&ctx, "wrote %s", ctx.data_path);
-    if (demo_render(&ctx, "analytic_clipping", ctx.data_path, ctx.name))
-      rc = demo_fail(&ctx, "rendering the figure");
-    else if (write_notebook(&ctx, sch, &R))
-      rc = demo_fail(&ctx, "writing the notebook");
+    static const char *const figures[1] = {"analytic_clipping"};
+    rc = demo_publish(&ctx, 1, figures, write_notebook, &R);
   }
   results_free(&R);
   dpm_schedule_free(sch);

@@ -3,7 +3,6 @@
  * and on dynamic-programming trajectories of K = 10 ... 1000 steps, linear and cosine schedules, with the gap
  * -ELBO - H(q_0) = KL(q || p) >= 0. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,55 +36,8 @@ typedef struct {
   double cost[NSCH][NTRAJ][NK]; /* sum of J along the trajectory (d/2 times it is the KL up to a constant) */
   double H, H_err;
   double max_gamma_err[NSCH];
+  char csv_path[DEMO_PATH_MAX]; /* the full table as CSV: DIR/data/<name>.csv */
 } results;
-
-/* ---- a growing markdown buffer (tables with text labels) ------------------------------------------------- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} md_buf;
-
-static void md_add(md_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void md_add(md_buf *b, const char *fmt, ...)
-{
-  if (b->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = 2 * (b->cap + (size_t)n + 256);
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->failed = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-static int md_emit(dpm_notebook *nb, md_buf *b)
-{
-  int st = b->failed ? GSL_ENOMEM : dpm_notebook_markdown(nb, "%s", b->s);
-  free(b->s);
-  memset(b, 0, sizeof *b);
-  return st;
-}
 
 /* ---- computation ------------------------------------------------------------------------------------------ */
 
@@ -201,8 +153,31 @@ static double ddpm_steps_for_gap(const results *res, size_t c, double target)
   return 0.0;
 }
 
-static int write_notebook(const demo_ctx *ctx, const results *res, const char *csv_path)
+/* One table of schedule c, a row per (variance, trajectory) and a column per K: the negative ELBO (bits/dim in
+ * parentheses, Analytic-DPM in bold), or with `gap` set the gap and its error. */
+static void md_elbo_table(demo_md *b, const results *res, size_t c, int gap)
 {
+  demo_md_add(b, "| method | trajectory |");
+  for (size_t k = 0; k < NK; k++)
+    demo_md_add(b, " K = %zu |", KS[k]);
+  demo_md_rule(b, "| :--- | :--- |", NK);
+  for (size_t t = 0; t < NTRAJ; t++)
+    for (size_t v = 0; v < NVAR; v++) {
+      demo_md_add(b, "| %s | %s |", VAR_LABEL[v], TRAJ_LABEL[t]);
+      for (size_t k = 0; k < NK; k++) {
+        const dpm_elbo_result *e = &res->r[c][t][v][k];
+        if (gap)
+          demo_md_add(b, " %.4f ± %.0e |", e->gap, e->gap_err);
+        else
+          demo_md_add(b, v == NVAR - 1 ? " **%.4f** (%.4f) |" : " %.4f (%.4f) |", e->nelbo, e->bpd);
+      }
+      demo_md_add(b, "\n");
+    }
+}
+
+static int write_notebook(const demo_ctx *ctx, const void *arg)
+{
+  const results *res = arg;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "Analytic-DPM: the negative ELBO against the number of steps",
       "The likelihood table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1) on data whose entropy is "
@@ -247,81 +222,44 @@ static int write_notebook(const demo_ctx *ctx, const results *res, const char *c
   if (!st)
     st = dpm_notebook_markdown(nb, "The same numbers from the command line, e.g. the two extremes at $K = 10$ "
                                    "(linear schedule):");
-  char cmd[DEMO_PATH_MAX];
-  if (!st) {
-    st = demo_pathf(cmd,
-                    "%s/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory dp --variance "
-                    "analytic --rel-tol %g",
-                    ctx->build, DATA_SPEC, N_STEPS, QUAD_TOL);
-    if (!st) st = dpm_notebook_command(nb, cmd, NULL);
-  }
-  if (!st) {
-    st = demo_pathf(cmd,
-                    "%s/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory even --variance "
-                    "betatilde --rel-tol %g",
-                    ctx->build, DATA_SPEC, N_STEPS, QUAD_TOL);
-    if (!st) st = dpm_notebook_command(nb, cmd, NULL);
-  }
+  /* the extremes: Analytic-DPM on the DP trajectory, DDPM with beta~ on the even one */
+  static const size_t extreme_traj[2] = {1, 0}, extreme_var[2] = {2, 1};
+  for (size_t i = 0; i < 2 && !st; i++)
+    st = demo_notebook_command(
+        nb, "%s/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory %s --variance %s --rel-tol %g",
+        ctx->build, DATA_SPEC, N_STEPS, TRAJS[extreme_traj[i]], VAR_CLI[extreme_var[i]], QUAD_TOL);
   if (!st)
     st = dpm_notebook_markdown(nb,
                                "The full table (every schedule, trajectory, $K$ and variance, with the prior, "
                                "transition and decoder terms) is written to `%s`.",
-                               csv_path);
+                               res->csv_path);
 
   for (size_t c = 0; c < NSCH && !st; c++) {
-    md_buf b = {0};
-    md_add(&b, "## %s schedule\n\n**Negative ELBO**, nats (bits/dim in parentheses); $H(q_0) = %.4f$ nats.\n\n",
-           c == 0 ? "Linear" : "Cosine", res->H);
-    md_add(&b, "| method | trajectory |");
-    for (size_t k = 0; k < NK; k++)
-      md_add(&b, " K = %zu |", KS[k]);
-    md_add(&b, "\n| :--- | :--- |");
-    for (size_t k = 0; k < NK; k++)
-      md_add(&b, " ---: |");
-    md_add(&b, "\n");
-    for (size_t t = 0; t < NTRAJ; t++)
-      for (size_t v = 0; v < NVAR; v++) {
-        md_add(&b, "| %s | %s |", VAR_LABEL[v], TRAJ_LABEL[t]);
-        for (size_t k = 0; k < NK; k++) {
-          const dpm_elbo_result *e = &res->r[c][t][v][k];
-          md_add(&b, v == NVAR - 1 ? " **%.4f** (%.4f) |" : " %.4f (%.4f) |", e->nelbo, e->bpd);
-        }
-        md_add(&b, "\n");
-      }
-    md_add(&b, "\n**Gap** $-\\mathrm{ELBO} - H(q_0)$, nats (the KL divergence of the model from the data):\n\n");
-    md_add(&b, "| method | trajectory |");
-    for (size_t k = 0; k < NK; k++)
-      md_add(&b, " K = %zu |", KS[k]);
-    md_add(&b, "\n| :--- | :--- |");
-    for (size_t k = 0; k < NK; k++)
-      md_add(&b, " ---: |");
-    md_add(&b, "\n");
-    for (size_t t = 0; t < NTRAJ; t++)
-      for (size_t v = 0; v < NVAR; v++) {
-        md_add(&b, "| %s | %s |", VAR_LABEL[v], TRAJ_LABEL[t]);
-        for (size_t k = 0; k < NK; k++) {
-          const dpm_elbo_result *e = &res->r[c][t][v][k];
-          md_add(&b, " %.4f ± %.0e |", e->gap, e->gap_err);
-        }
-        md_add(&b, "\n");
-      }
+    demo_md b = {0};
+    demo_md_add(&b,
+                "## %s schedule\n\n**Negative ELBO**, nats (bits/dim in parentheses); $H(q_0) = %.4f$ nats.\n\n",
+                c == 0 ? "Linear" : "Cosine", res->H);
+    md_elbo_table(&b, res, c, 0);
+    demo_md_add(&b,
+                "\n**Gap** $-\\mathrm{ELBO} - H(q_0)$, nats (the KL divergence of the model from the data):\n\n");
+    md_elbo_table(&b, res, c, 1);
     /* the speed-up: steps DDPM (ET, better variance) needs for the gap of Analytic-DPM (OT) with K steps */
-    md_add(&b, "\n**Speed-up.** The number of steps DDPM on the even trajectory (the better of $\\beta$ and "
-               "$\\tilde\\beta$) needs to match the gap of Analytic-DPM on the OT trajectory with $K$ steps "
-               "(log-log interpolation in the table above):\n\n"
-               "| $K$ (Analytic-DPM, OT) | its gap (nats) | DDPM steps for that gap | speed-up |\n"
-               "| ---: | ---: | ---: | ---: |\n");
+    demo_md_add(&b, "\n**Speed-up.** The number of steps DDPM on the even trajectory (the better of $\\beta$ and "
+                    "$\\tilde\\beta$) needs to match the gap of Analytic-DPM on the OT trajectory with $K$ steps "
+                    "(log-log interpolation in the table above):\n\n"
+                    "| $K$ (Analytic-DPM, OT) | its gap (nats) | DDPM steps for that gap | speed-up |\n"
+                    "| ---: | ---: | ---: | ---: |\n");
     for (size_t k = 0; k + 1 < NK; k++) {
       const double g = res->r[c][1][2][k].gap, kd = ddpm_steps_for_gap(res, c, g);
       if (kd > 0)
-        md_add(&b, "| %zu | %.4f | %.0f | %.1f× |\n", KS[k], g, kd, kd / (double)KS[k]);
+        demo_md_add(&b, "| %zu | %.4f | %.0f | %.1f× |\n", KS[k], g, kd, kd / (double)KS[k]);
       else if (kd == 0)
-        md_add(&b, "| %zu | %.4f | more than %d | more than %.0f× |\n", KS[k], g, N_STEPS,
-               (double)N_STEPS / (double)KS[k]);
+        demo_md_add(&b, "| %zu | %.4f | more than %d | more than %.0f× |\n", KS[k], g, N_STEPS,
+                    (double)N_STEPS / (double)KS[k]);
       else
-        md_add(&b, "| %zu | %.4f | fewer than %zu | — |\n", KS[k], g, KS[0]);
+        demo_md_add(&b, "| %zu | %.4f | fewer than %zu | — |\n", KS[k], g, KS[0]);
     }
-    st = md_emit(nb, &b);
+    st = demo_md_emit(nb, &b);
   }
   if (!st)
     st = dpm_notebook_markdown(nb,
@@ -333,11 +271,7 @@ static int write_notebook(const demo_ctx *ctx, const results *res, const char *c
         nb, ctx->png_path,
         "Gap $-\\mathrm{ELBO} - H(q_0)$ (nats) against $K$ for DDPM-$\\beta$, "
         "DDPM-$\\tilde\\beta$ and Analytic-DPM on even and DP trajectories; gmm1d, $N = 1000$.");
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -350,19 +284,16 @@ int main(int argc, char **argv)
   if (rc) return rc < 0 ? 0 : rc;
   results *res = calloc(1, sizeof *res);
   if (!res) return fprintf(stderr, "analytic_elbo: out of memory\n"), 1;
-  char csv_path[DEMO_PATH_MAX];
-  if (demo_pathf(csv_path, "%s/data/%s.csv", ctx.build, ctx.name))
+  if (demo_pathf(res->csv_path, "%s/data/%s.csv", ctx.build, ctx.name))
     rc = demo_fail(&ctx, "naming the table");
   else if (compute(&ctx, res))
     rc = demo_fail(&ctx, "computing the ELBOs");
-  else if (write_csv(&ctx, res, csv_path) || write_dat(&ctx, res))
+  else if (write_csv(&ctx, res, res->csv_path) || write_dat(&ctx, res))
     rc = demo_fail(&ctx, "writing the data");
   else {
-    demo_progress(&ctx, "wrote %s and %s", csv_path, ctx.data_path);
-    if (demo_render(&ctx, "analytic_elbo", ctx.data_path, ctx.name))
-      rc = demo_fail(&ctx, "rendering the figure");
-    else if (write_notebook(&ctx, res, csv_path))
-      rc = demo_fail(&ctx, "writing the notebook");
+    static const char *const figures[1] = {"analytic_elbo"};
+    demo_progress(&ctx, "wrote %s", res->csv_path);
+    rc = demo_publish(&ctx, 1, figures, write_notebook, res);
   }
   free(res);
   return rc;

@@ -3,7 +3,6 @@
  * on J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}) against the even and quadratic ones, and the quality of samples
  * (exact W1 in 1-D, closed-form MMD in 2-D) of Analytic-DDPM, DDPM (beta~), DDIM and Analytic-DDIM against K. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,8 @@ static const double QUAD_TOL[NSETS] = {1e-13, 1e-5}; /* adaptive cubature tolera
 static const size_t NSAMP[NSETS] = {20000, 2000};    /* samples per set: W1 is O(n log n), MMD O(n^2) */
 static const size_t TK[NTK] = {10, 25, 50, 100};
 static const size_t QK[NQK] = {10, 25, 50, 100};
+/* the two figures, each drawn by plots/<figure>.gp from the one data file */
+static const char *const FIGURES[2] = {"analytic_trajectory", "analytic_quality"};
 
 typedef struct {
   const char *name, *label;
@@ -50,54 +51,6 @@ typedef struct {
   double q_mean[NMETH][NQK], q_se[NMETH][NQK];         /* metric over NREP sample sets */
   double floor_mean, floor_se;                         /* the metric of NSAMP exact samples of q_0 */
 } set_result;
-
-/* ---- a growing markdown buffer (tables with text labels) ------------------------------------------------- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} md_buf;
-
-static void md_add(md_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void md_add(md_buf *b, const char *fmt, ...)
-{
-  if (b->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = 2 * (b->cap + (size_t)n + 256);
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->failed = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-static int md_emit(dpm_notebook *nb, md_buf *b)
-{
-  int st = b->failed ? GSL_ENOMEM : dpm_notebook_markdown(nb, "%s", b->s);
-  free(b->s);
-  memset(b, 0, sizeof *b);
-  return st;
-}
 
 /* ---- computation ------------------------------------------------------------------------------------------ */
 
@@ -261,8 +214,9 @@ static int write_data(const demo_ctx *ctx, const set_result *res)
   return demo_dat_close(out, 1);
 }
 
-static int write_notebook(const demo_ctx *ctx, const set_result *res)
+static int write_notebook(const demo_ctx *ctx, const void *arg)
 {
+  const set_result *res = arg;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "Analytic-DPM: the optimal trajectory and sample quality against the number of steps",
       "With the optimal variance the KL divergence between the forward process restricted to a sub-sequence of "
@@ -291,55 +245,50 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
       "trajectory. Here $\\Gamma_t$ comes from adaptive cubature (tolerance %g for `%s`, %g for `%s`) and the "
       "schedule is linear with $N = %d$.",
       QUAD_TOL[0], SETS[0], QUAD_TOL[1], SETS[1], N_STEPS);
-  char cmd[DEMO_PATH_MAX];
   if (!st)
     st = dpm_notebook_markdown(nb,
                                "The trajectories from the command line (CSV: $k$, $\\tau_k$, cumulative cost):");
-  for (size_t s = 0; s < NSETS && !st; s++) {
-    st = demo_pathf(cmd,
-                    "%s/dpmlab trajectory --data %s --schedule linear --N %d --K %d --quad --rel-tol %g --kind dp",
-                    ctx->build, SETS[s], N_STEPS, TAB_K, QUAD_TOL[s]);
-    if (!st) st = dpm_notebook_command(nb, cmd, NULL);
-  }
+  for (size_t s = 0; s < NSETS && !st; s++)
+    st = demo_notebook_command(
+        nb, "%s/dpmlab trajectory --data %s --schedule linear --N %d --K %d --quad --rel-tol %g --kind dp",
+        ctx->build, SETS[s], N_STEPS, TAB_K, QUAD_TOL[s]);
 
   /* the table of tau for K = TAB_K and the costs */
   size_t ti = 0;
   while (ti < NTK && TK[ti] != TAB_K)
     ti++;
   if (!st && ti < NTK) {
-    md_buf b = {0};
-    md_add(&b, "### The trajectories for $K = %d$\n\n| trajectory | cost $\\sum_k J$ |", TAB_K);
+    demo_md b = {0};
+    demo_md_add(&b, "### The trajectories for $K = %d$\n\n| trajectory | cost $\\sum_k J$ |", TAB_K);
     for (size_t k = 0; k < TAB_K; k++)
-      md_add(&b, " $\\tau_{%zu}$ |", k + 1);
-    md_add(&b, "\n| :--- | ---: |");
-    for (size_t k = 0; k < TAB_K; k++)
-      md_add(&b, " ---: |");
-    md_add(&b, "\n");
+      demo_md_add(&b, " $\\tau_{%zu}$ |", k + 1);
+    demo_md_rule(&b, "| :--- | ---: |", TAB_K);
     for (size_t s = 0; s < NSETS; s++) {
       const set_result *r = &res[s];
       const size_t *taus[3] = {r->tau_dp[ti], r->tau_even[ti], r->tau_quad[ti]};
       const double costs[3] = {r->cost_dp[ti], r->cost_even[ti], r->cost_quad[ti]};
       static const char *const kind[3] = {"optimal (DP)", "even", "quadratic"};
       for (size_t j = 0; j < 3; j++) {
-        md_add(&b, "| `%s` %s | %.4f |", r->spec, kind[j], costs[j]);
+        demo_md_add(&b, "| `%s` %s | %.4f |", r->spec, kind[j], costs[j]);
         for (size_t k = 0; k < TAB_K; k++)
-          md_add(&b, " %zu |", taus[j][k]);
-        md_add(&b, "\n");
+          demo_md_add(&b, " %zu |", taus[j][k]);
+        demo_md_add(&b, "\n");
       }
     }
-    md_add(&b, "\nThe cost is $\\sum_k J(\\tau_{k-1},\\tau_k)$, i.e. $2/d$ times the KL divergence up to the "
-               "constant $c$: the DP trajectory has the least cost of all, by construction. For every $K$ of the "
-               "figure:\n\n| data | $K$ | cost DP | cost even | cost quadratic |\n| :--- | ---: | ---: | ---: | "
-               "---: |\n");
+    demo_md_add(&b,
+                "\nThe cost is $\\sum_k J(\\tau_{k-1},\\tau_k)$, i.e. $2/d$ times the KL divergence up to the "
+                "constant $c$: the DP trajectory has the least cost of all, by construction. For every $K$ of the "
+                "figure:\n\n| data | $K$ | cost DP | cost even | cost quadratic |\n| :--- | ---: | ---: | ---: | "
+                "---: |\n");
     for (size_t s = 0; s < NSETS; s++)
       for (size_t i = 0; i < NTK; i++)
-        md_add(&b, "| `%s` | %zu | %.4f | %.4f | %.4f |\n", res[s].spec, TK[i], res[s].cost_dp[i],
-               res[s].cost_even[i], res[s].cost_quad[i]);
-    st = md_emit(nb, &b);
+        demo_md_add(&b, "| `%s` | %zu | %.4f | %.4f | %.4f |\n", res[s].spec, TK[i], res[s].cost_dp[i],
+                    res[s].cost_even[i], res[s].cost_quad[i]);
+    st = demo_md_emit(nb, &b);
   }
   if (!st) {
     char png[DEMO_PATH_MAX];
-    st = demo_pathf(png, "%s/figures/analytic_trajectory.png", ctx->build);
+    st = demo_pathf(png, "%s/figures/%s.png", ctx->build, FIGURES[0]);
     if (!st)
       st = dpm_notebook_markdown(nb, "Each trajectory is drawn against its normalised index $(k-1)/(K-1)$, so "
                                      "trajectories of different $K$ share one axis; the even trajectory is the "
@@ -352,8 +301,8 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
 
   /* sample quality */
   if (!st) {
-    md_buf b = {0};
-    md_add(
+    demo_md b = {0};
+    demo_md_add(
         &b,
         "## Sample quality against the number of steps\n\n"
         "Each method walks the even trajectory from $x_{\\tau_K} \\sim N(0, I)$ with the exact denoiser "
@@ -373,46 +322,39 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
         SETS[0], NSAMP[0], SETS[1], MMD_H, NSAMP[1], NREP);
     for (size_t s = 0; s < NSETS; s++) {
       const set_result *r = &res[s];
-      md_add(&b, "**`%s`** — %s (lower is better; floor %.3g ± %.1g)\n\n| method |", r->spec,
-             r->d == 1 ? "$W_1$" : "$\\mathrm{MMD}^2$", r->floor_mean, r->floor_se);
+      demo_md_add(&b, "**`%s`** — %s (lower is better; floor %.3g ± %.1g)\n\n| method |", r->spec,
+                  r->d == 1 ? "$W_1$" : "$\\mathrm{MMD}^2$", r->floor_mean, r->floor_se);
       for (size_t j = 0; j < NQK; j++)
-        md_add(&b, " K = %zu |", QK[j]);
-      md_add(&b, "\n| :--- |");
-      for (size_t j = 0; j < NQK; j++)
-        md_add(&b, " ---: |");
-      md_add(&b, "\n");
+        demo_md_add(&b, " K = %zu |", QK[j]);
+      demo_md_rule(&b, "| :--- |", NQK);
       for (size_t m = 0; m < NMETH; m++) {
-        md_add(&b, "| %s |", METHODS[m].label);
+        demo_md_add(&b, "| %s |", METHODS[m].label);
         for (size_t j = 0; j < NQK; j++)
-          md_add(&b, " %.3g ± %.1g |", r->q_mean[m][j], r->q_se[m][j]);
-        md_add(&b, "\n");
+          demo_md_add(&b, " %.3g ± %.1g |", r->q_mean[m][j], r->q_se[m][j]);
+        demo_md_add(&b, "\n");
       }
       /* how many standard errors separate the analytic variance from the handcrafted one at the smallest K */
       const double z_ddpm = (r->q_mean[1][0] - r->q_mean[0][0]) /
                             sqrt(r->q_se[0][0] * r->q_se[0][0] + r->q_se[1][0] * r->q_se[1][0]);
       const double z_ddim = (r->q_mean[3][0] - r->q_mean[2][0]) /
                             sqrt(r->q_se[2][0] * r->q_se[2][0] + r->q_se[3][0] * r->q_se[3][0]);
-      md_add(
+      demo_md_add(
           &b,
           "\nAt $K = %zu$: DDPM − Analytic-DDPM = %.3g, i.e. %.1f combined standard errors; DDIM − Analytic-DDIM "
           "= %.3g, %.1f standard errors (positive: the analytic variance is better).\n\n",
           QK[0], r->q_mean[1][0] - r->q_mean[0][0], z_ddpm, r->q_mean[3][0] - r->q_mean[2][0], z_ddim);
     }
-    st = md_emit(nb, &b);
+    st = demo_md_emit(nb, &b);
   }
   if (!st) {
     char png[DEMO_PATH_MAX];
-    st = demo_pathf(png, "%s/figures/analytic_quality.png", ctx->build);
+    st = demo_pathf(png, "%s/figures/%s.png", ctx->build, FIGURES[1]);
     if (!st)
       st = dpm_notebook_figure(nb, png,
                                "Sample quality against $K$ on the even trajectory (mean ± standard error over "
                                "independent sample sets); the grey band is the metric of exact samples.");
   }
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -434,14 +376,8 @@ int main(int argc, char **argv)
     rc = demo_fail(&ctx, "computing the trajectories and samples");
   else if (write_data(&ctx, res))
     rc = demo_fail(&ctx, "writing the data");
-  else {
-    demo_progress(&ctx, "wrote %s", ctx.data_path);
-    if (demo_render(&ctx, "analytic_trajectory", ctx.data_path, "analytic_trajectory") ||
-        demo_render(&ctx, "analytic_quality", ctx.data_path, "analytic_quality"))
-      rc = demo_fail(&ctx, "rendering the figures");
-    else if (write_notebook(&ctx, res))
-      rc = demo_fail(&ctx, "writing the notebook");
-  }
+  else
+    rc = demo_publish(&ctx, 2, FIGURES, write_notebook, res);
   for (size_t s = 0; s < NSETS; s++)
     set_free(&res[s]);
   dpm_schedule_free(sch);

@@ -3,7 +3,6 @@
  * beta~_n <= sigma*_n^2 <= beta_n/alpha_n against the handcrafted beta_n and beta~_n, and the per-step terms of
  * the negative ELBO for each of the three variances, for a 1-D and a 2-D mixture, Gamma_n by quadrature. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,46 +21,6 @@
 static const char *const SETS[NSETS] = {"gmm1d", "ring8"};
 static const double QUAD_TOL[NSETS] = {1e-13, 1e-5};
 static const size_t SHOW_N[NSHOW] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
-
-/* ---- a growing markdown buffer (tables with text labels) ------------------------------------------------- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} md_buf;
-
-static void md_add(md_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void md_add(md_buf *b, const char *fmt, ...)
-{
-  if (b->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = 2 * (b->cap + (size_t)n + 256);
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->failed = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
 
 /* ---- per data set results --------------------------------------------------------------------------------- */
 
@@ -208,8 +167,9 @@ static int write_data(const demo_ctx *ctx, const set_result *res)
 
 /* ---- notebook ------------------------------------------------------------------------------------------- */
 
-static int write_notebook(const demo_ctx *ctx, const set_result *res)
+static int write_notebook(const demo_ctx *ctx, const void *arg)
 {
+  const set_result *res = arg;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "Analytic-DPM: the optimal reverse variance and its bounds",
       "Bao, Li, Zhu and Zhang (*Analytic-DPM: an Analytic Estimate of the Optimal Reverse Variance in Diffusion "
@@ -246,16 +206,13 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
       "oracle gives $\\mathbb E[\\epsilon\\mid x_n]$ exactly and $\\Gamma_n$ is computed by adaptive "
       "Gauss–Kronrod cubature against each mixture component (relative tolerance %g for `%s`, %g for `%s`).",
       QUAD_TOL[0], SETS[0], QUAD_TOL[1], SETS[1]);
-  char cmd[DEMO_PATH_MAX];
   if (!st)
     st =
         dpm_notebook_markdown(nb, "The same numbers from the command line (CSV, one row per $n$: $\\Gamma_n$, its "
                                   "error, the bounds, $\\sigma_n^{*2}$ and the per-step terms):");
-  for (size_t i = 0; i < NSETS && !st; i++) {
-    st = demo_pathf(cmd, "%s/dpmlab variance --data %s --schedule linear --N %d --quad --rel-tol %g", ctx->build,
-                    SETS[i], N_STEPS, QUAD_TOL[i]);
-    if (!st) st = dpm_notebook_command(nb, cmd, NULL);
-  }
+  for (size_t i = 0; i < NSETS && !st; i++)
+    st = demo_notebook_command(nb, "%s/dpmlab variance --data %s --schedule linear --N %d --quad --rel-tol %g",
+                               ctx->build, SETS[i], N_STEPS, QUAD_TOL[i]);
   if (!st)
     st = dpm_notebook_markdown(
         nb,
@@ -283,34 +240,33 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
   /* the table at selected n */
   for (size_t i = 0; i < NSETS && !st; i++) {
     const set_result *r = &res[i];
-    md_buf b = {0};
-    md_add(&b,
-           "### `%s` (d = %zu): the variances at selected steps\n\n"
-           "$\\Gamma_n$ by quadrature (largest error estimate over all $n$: %.1e) and, as an independent check, "
-           "by Monte Carlo with $M = %d$ exact samples $x_n \\sim q_n$ (± one standard error). The position "
-           "$(\\sigma_n^{*2} - \\tilde\\beta_n)/(\\beta_n/\\alpha_n - \\tilde\\beta_n)$ of the optimum in the "
-           "band is "
-           "$1 - \\Gamma_n$.\n\n",
-           r->spec, r->d, r->max_quad_err, MC_M);
-    md_add(&b, "| $n$ | $\\Gamma_n$ (quadrature) | $\\Gamma_n$ (Monte Carlo) | lower $\\tilde\\beta_n$ | "
-               "$\\sigma_n^{*2}$ | upper $\\beta_n/\\alpha_n$ | $\\beta_n$ | position in band |\n");
-    md_add(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    demo_md b = {0};
+    demo_md_add(
+        &b,
+        "### `%s` (d = %zu): the variances at selected steps\n\n"
+        "$\\Gamma_n$ by quadrature (largest error estimate over all $n$: %.1e) and, as an independent check, "
+        "by Monte Carlo with $M = %d$ exact samples $x_n \\sim q_n$ (± one standard error). The position "
+        "$(\\sigma_n^{*2} - \\tilde\\beta_n)/(\\beta_n/\\alpha_n - \\tilde\\beta_n)$ of the optimum in the "
+        "band is "
+        "$1 - \\Gamma_n$.\n\n",
+        r->spec, r->d, r->max_quad_err, MC_M);
+    demo_md_add(&b, "| $n$ | $\\Gamma_n$ (quadrature) | $\\Gamma_n$ (Monte Carlo) | lower $\\tilde\\beta_n$ | "
+                    "$\\sigma_n^{*2}$ | upper $\\beta_n/\\alpha_n$ | $\\beta_n$ | position in band |\n");
+    demo_md_add(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t k = 0; k < NSHOW; k++) {
       const size_t n = SHOW_N[k];
       const double width = r->upper[n] - r->lambda2[n];
-      md_add(&b, "| %zu | %.6f | %.4g ± %.1e | %.4e | %.4e | %.4e | %.4e | %.4f |\n", n, r->gamma[n],
-             r->gamma_mc[k], r->gamma_se[k], r->lambda2[n], r->sigma2_opt[n], r->upper[n], r->beta[n],
-             width > 0 ? (r->sigma2_opt[n] - r->lambda2[n]) / width : (double)NAN);
+      demo_md_add(&b, "| %zu | %.6f | %.4g ± %.1e | %.4e | %.4e | %.4e | %.4e | %.4f |\n", n, r->gamma[n],
+                  r->gamma_mc[k], r->gamma_se[k], r->lambda2[n], r->sigma2_opt[n], r->upper[n], r->beta[n],
+                  width > 0 ? (r->sigma2_opt[n] - r->lambda2[n]) / width : (double)NAN);
     }
-    if (b.failed) st = GSL_ENOMEM;
-    if (!st) st = dpm_notebook_markdown(nb, "%s", b.s);
-    free(b.s);
+    st = demo_md_emit(nb, &b);
   }
 
   /* total negative ELBO per variance */
   if (!st) {
-    md_buf b = {0};
-    md_add(
+    demo_md b = {0};
+    demo_md_add(
         &b,
         "## The negative ELBO of each variance\n\n"
         "The full chain ($K = N = %d$ steps), the optimal mean in every case, a Gaussian decoder "
@@ -321,26 +277,22 @@ static int write_notebook(const demo_ctx *ctx, const set_result *res)
         "The last column recomputes the total as the prior term plus the area under the per-step curves "
         "of the figure (including the decoder term): it must agree with the library's ELBO to rounding.\n\n",
         N_STEPS);
-    md_add(&b, "| data | variance | −ELBO (nats) | bits/dim | $H(q_0)$ (nats) | gap (nats) | prior + Σ terms |\n");
-    md_add(&b, "| :--- | :--- | ---: | ---: | ---: | ---: | ---: |\n");
+    demo_md_add(
+        &b, "| data | variance | −ELBO (nats) | bits/dim | $H(q_0)$ (nats) | gap (nats) | prior + Σ terms |\n");
+    demo_md_add(&b, "| :--- | :--- | ---: | ---: | ---: | ---: | ---: |\n");
     static const char *const vname[3] = {"DDPM $\\beta_n$", "DDPM $\\tilde\\beta_n$", "Analytic $\\sigma_n^{*2}$"};
     for (size_t i = 0; i < NSETS; i++)
       for (size_t v = 0; v < 3; v++) {
         const dpm_elbo_result *e = &res[i].elbo[v];
-        md_add(&b, "| `%s` | %s | %.5f | %.5f | %.5f | %.5f ± %.1e | %.5f |\n", res[i].spec, vname[v], e->nelbo,
-               e->bpd, e->entropy, e->gap, e->gap_err, res[i].area[v]);
+        demo_md_add(&b, "| `%s` | %s | %.5f | %.5f | %.5f | %.5f ± %.1e | %.5f |\n", res[i].spec, vname[v],
+                    e->nelbo, e->bpd, e->entropy, e->gap, e->gap_err, res[i].area[v]);
       }
-    md_add(&b, "\nWith the optimal variance the gap is smallest for both data sets, as the theorem says it must "
-               "be: $\\sigma_n^{*2}$ minimises every per-step term separately.");
-    if (b.failed) st = GSL_ENOMEM;
-    if (!st) st = dpm_notebook_markdown(nb, "%s", b.s);
-    free(b.s);
+    demo_md_add(&b,
+                "\nWith the optimal variance the gap is smallest for both data sets, as the theorem says it must "
+                "be: $\\sigma_n^{*2}$ minimises every per-step term separately.");
+    st = demo_md_emit(nb, &b);
   }
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -364,11 +316,8 @@ int main(int argc, char **argv)
   } else if (write_data(&ctx, res)) {
     rc = demo_fail(&ctx, "writing the data");
   } else {
-    demo_progress(&ctx, "wrote %s", ctx.data_path);
-    if (demo_render(&ctx, "analytic_variance", ctx.data_path, ctx.name))
-      rc = demo_fail(&ctx, "rendering the figure");
-    else if (write_notebook(&ctx, res))
-      rc = demo_fail(&ctx, "writing the notebook");
+    static const char *const figures[1] = {"analytic_variance"};
+    rc = demo_publish(&ctx, 1, figures, write_notebook, res);
   }
   for (size_t i = 0; i < NSETS; i++)
     set_free(&res[i]);

@@ -177,9 +177,15 @@ static int projection_gap(double *table)
   return DPM_SUCCESS;
 }
 
-static int write_notebook(const demo_ctx *ctx, const double *table, const double *summary, double max_err,
-                          const double *gap)
+/* The numbers of the notebook: the theorem's check and the projection gap. */
+typedef struct {
+  double table[NSIG * NSHOW * 8], summary[NSIG * 4], max_err; /* check_theorem */
+  double gap[NSTART * (2 + NGAP)];                            /* projection_gap */
+} checks;
+
+static int write_notebook(const demo_ctx *ctx, const void *arg)
 {
+  const checks *c = arg;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "The ideal denoiser is the gradient of a smoothed distance",
       "Permenter and Yuan (*Interpreting and improving diffusion models from an optimization perspective*, "
@@ -246,15 +252,15 @@ static int write_notebook(const demo_ctx *ctx, const double *table, const double
         NCHECK, LO, HI, (unsigned long long)ctx->seed);
   static const char *const cols[8] = {"$x_1$", "$x_2$",         "σ",    "½∂₁dist² (FD)",
                                       "σε*₁",  "½∂₂dist² (FD)", "σε*₂", "max error"};
-  if (!st) st = dpm_notebook_table(nb, 8, cols, NSIG * NSHOW, table, 10);
+  if (!st) st = dpm_notebook_table(nb, 8, cols, NSIG * NSHOW, c->table, 10);
   static const char *const scols[4] = {"σ", "points", "max abs error", "max abs σε* component"};
   if (!st) st = dpm_notebook_markdown(nb, "Over all %d points per σ:", NCHECK);
-  if (!st) st = dpm_notebook_table(nb, 4, scols, NSIG, summary, 4);
+  if (!st) st = dpm_notebook_table(nb, 4, scols, NSIG, c->summary, 4);
   if (!st)
     st = dpm_notebook_markdown(nb,
                                "Largest error over every point and σ: **%.2e**, against components of "
                                "$\\sigma\\epsilon^*$ of order 1.",
-                               max_err);
+                               c->max_err);
   /* the two smallest squared distances from the third start point to K */
   double near[2] = {HUGE_VAL, HUGE_VAL};
   for (size_t k = 0; k < NPTS; k++) {
@@ -287,12 +293,8 @@ static int write_notebook(const demo_ctx *ctx, const double *table, const double
                                "it is unique, approached at a rate set by the gap between the nearest and the "
                                "second-nearest point.",
                                near[0], near[1], near[1] - near[0], near[1] - near[0]);
-  if (!st) st = dpm_notebook_table(nb, 2 + NGAP, gcols, NSTART, gap, 4);
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  if (!st) st = dpm_notebook_table(nb, 2 + NGAP, gcols, NSTART, c->gap, 4);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -303,6 +305,10 @@ int main(int argc, char **argv)
                      "denoising as projection for a 7-point set at three noise levels.",
                      argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
+
+  checks c;
+  if (check_theorem(&ctx, c.table, c.summary, &c.max_err)) return demo_fail(&ctx, "checking the theorem");
+  if (projection_gap(c.gap)) return demo_fail(&ctx, "measuring the projection gap");
 
   double *grid = malloc(2 * NGRID * NGRID * sizeof(double));
   double *val = malloc(NGRID * NGRID * sizeof(double));
@@ -319,12 +325,6 @@ int main(int argc, char **argv)
   free(val);
   free(vec);
   if (st) return demo_fail(&ctx, "writing the data");
-  demo_progress(&ctx, "wrote %s", ctx.data_path);
-  if (demo_render(&ctx, "ideal_denoiser", ctx.data_path, ctx.name)) return demo_fail(&ctx, "rendering the figure");
-
-  double table[NSIG * NSHOW * 8], summary[NSIG * 4], gap[NSTART * (2 + NGAP)], max_err;
-  if (check_theorem(&ctx, table, summary, &max_err)) return demo_fail(&ctx, "checking the theorem");
-  if (projection_gap(gap)) return demo_fail(&ctx, "measuring the projection gap");
-  if (write_notebook(&ctx, table, summary, max_err, gap)) return demo_fail(&ctx, "writing the notebook");
-  return 0;
+  static const char *const figures[1] = {"ideal_denoiser"};
+  return demo_publish(&ctx, 1, figures, write_notebook, &c);
 }

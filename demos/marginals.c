@@ -171,8 +171,17 @@ static int check_process(dpm_oracle *o, const dpm_mixture *mix, size_t p, double
   return st;
 }
 
-static int write_notebook(const demo_ctx *ctx, dpm_oracle *o, const dpm_mixture *mix)
+/* What the notebook works from: the data set and its oracle (the quadrature checks run on it). */
+typedef struct {
+  dpm_oracle *o;
+  const dpm_mixture *mix;
+} notebook_input;
+
+static int write_notebook(const demo_ctx *ctx, const void *arg)
 {
+  const notebook_input *in = arg;
+  dpm_oracle *o = in->o;
+  const dpm_mixture *mix = in->mix;
   dpm_notebook *nb = demo_notebook_begin(
       ctx, "Marginal densities of the VP, sub-VP and VE SDEs",
       "Every forward process of score-based diffusion (Song et al., *Score-Based Generative Modeling through "
@@ -249,11 +258,7 @@ static int write_notebook(const demo_ctx *ctx, dpm_oracle *o, const dpm_mixture 
                                "Over all three processes and times: largest |mass − 1| = **%.2e**, largest mean "
                                "error %.2e, largest relative variance error %.2e.",
                                worst[0], worst[1], worst[2]);
-  if (st) {
-    dpm_notebook_free(nb);
-    return st;
-  }
-  return demo_notebook_finish(ctx, nb);
+  return demo_notebook_finish(ctx, nb, st);
 }
 
 int main(int argc, char **argv)
@@ -288,19 +293,10 @@ int main(int argc, char **argv)
 
   int st = write_data(&ctx, o, x0, z);
   free(z);
-  if (st) {
-    dpm_oracle_free(o);
-    dpm_mixture_free(mix);
-    return demo_fail(&ctx, "writing the data");
-  }
-  demo_progress(&ctx, "wrote %s", ctx.data_path);
-  const char *what = "rendering the figure";
-  st = demo_render(&ctx, "marginals", ctx.data_path, ctx.name);
-  if (!st) {
-    what = "writing the notebook";
-    st = write_notebook(&ctx, o, mix);
-  }
+  static const char *const figures[1] = {"marginals"};
+  const notebook_input in = {o, mix};
+  rc = st ? demo_fail(&ctx, "writing the data") : demo_publish(&ctx, 1, figures, write_notebook, &in);
   dpm_oracle_free(o);
   dpm_mixture_free(mix);
-  return st ? demo_fail(&ctx, what) : 0;
+  return rc;
 }

@@ -1,5 +1,6 @@
 /* demo.c — the frame every demo program shares (see demo.h): command line, output paths, provenance headers,
- * rendering through gnuplot and the notebook's standard opening. */
+ * rendering through gnuplot, the notebook's standard opening and closing, markdown built piece by piece and the
+ * steps that end every demo. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -16,15 +17,27 @@
 
 extern char **environ;
 
+/* vsnprintf into buf[DEMO_PATH_MAX]; an error naming `what` when the result does not fit */
+static int vformat(char *buf, const char *what, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 0)))
+#endif
+    ;
+static int vformat(char *buf, const char *what, const char *fmt, va_list ap)
+{
+  int n = vsnprintf(buf, DEMO_PATH_MAX, fmt, ap);
+  if (n < 0 || n >= DEMO_PATH_MAX)
+    DPM_ERROR(GSL_EINVAL, "%s too long (%d characters, at most %d)", what, n, DEMO_PATH_MAX - 1);
+  return DPM_SUCCESS;
+}
+
 int demo_pathf(char *buf, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, DEMO_PATH_MAX, fmt, ap);
+  int st = vformat(buf, "path", fmt, ap);
   va_end(ap);
-  if (n < 0 || n >= DEMO_PATH_MAX)
-    DPM_ERROR(GSL_EINVAL, "path too long (%d characters, at most %d)", n, DEMO_PATH_MAX - 1);
-  return DPM_SUCCESS;
+  return st;
 }
 
 /* mkdir -p */
@@ -228,12 +241,76 @@ dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const 
   return nb;
 }
 
-int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb)
+int demo_notebook_command(dpm_notebook *nb, const char *fmt, ...)
 {
-  int st = dpm_notebook_write(nb, ctx->notebook_path);
+  char cmd[DEMO_PATH_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  int st = vformat(cmd, "command", fmt, ap);
+  va_end(ap);
+  return st ? st : dpm_notebook_command(nb, cmd, NULL);
+}
+
+int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb, int st)
+{
+  if (!st) st = dpm_notebook_write(nb, ctx->notebook_path);
   dpm_notebook_free(nb);
   if (!st) demo_progress(ctx, "wrote %s", ctx->notebook_path);
   return st;
+}
+
+void demo_md_add(demo_md *b, const char *fmt, ...)
+{
+  if (b->failed) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      b->failed = 1;
+      return;
+    }
+    if (b->s && b->len + (size_t)n < b->cap) {
+      b->len += (size_t)n;
+      return;
+    }
+    size_t cap = 2 * (b->cap + (size_t)n + 256);
+    char *s = realloc(b->s, cap);
+    if (!s) {
+      b->failed = 1;
+      return;
+    }
+    b->s = s;
+    b->cap = cap;
+  }
+}
+
+void demo_md_rule(demo_md *b, const char *lead, size_t n)
+{
+  demo_md_add(b, "\n%s", lead);
+  for (size_t i = 0; i < n; i++)
+    demo_md_add(b, " ---: |");
+  demo_md_add(b, "\n");
+}
+
+int demo_md_emit(dpm_notebook *nb, demo_md *b)
+{
+  int st = b->failed ? GSL_ENOMEM : dpm_notebook_markdown(nb, "%s", b->s ? b->s : "");
+  free(b->s);
+  memset(b, 0, sizeof *b);
+  return st;
+}
+
+int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_notebook_fn *notebook,
+                 const void *arg)
+{
+  demo_progress(ctx, "wrote %s", ctx->data_path);
+  for (size_t i = 0; i < nfig; i++)
+    if (demo_render(ctx, figures[i], ctx->data_path, figures[i]))
+      return demo_fail(ctx, nfig > 1 ? "rendering the figures" : "rendering the figure");
+  if (notebook(ctx, arg)) return demo_fail(ctx, "writing the notebook");
+  return 0;
 }
 
 void demo_progress(const demo_ctx *ctx, const char *fmt, ...)

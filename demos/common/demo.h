@@ -1,7 +1,8 @@
 /* demo.h — the frame every demo program shares: its command line (--build DIR, --seed S, --notebooks DIR, --help),
  * the paths of what it writes (DIR/data/<name>.dat, DIR/figures/<name>.{pdf,png}, notebooks-export/<name>.ipynb),
  * .dat files with a provenance header (columns, seed, git commit), rendering through plots/<script>.gp, the
- * notebook's standard opening, and one-line failure messages. */
+ * notebook's standard opening and closing, markdown built piece by piece, the steps that end every demo, and
+ * one-line failure messages. */
 #ifndef DPM_DEMO_H
 #define DPM_DEMO_H
 
@@ -62,8 +63,49 @@ int demo_render(const demo_ctx *ctx, const char *script, const char *data, const
 /* A new notebook with the standard opening: "# title", what the demo shows (markdown), the command that
  * regenerates everything (a code cell) and the provenance (seed, commit, version). NULL on error. */
 dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what);
-/* Write the notebook to <notebooks>/<name>.ipynb and free it (also on error). Returns a status. */
-int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb);
+/* A code cell with the command printf-formatted (at most DEMO_PATH_MAX - 1 characters, else an error with the
+ * reason set). Returns a status. */
+int demo_notebook_command(dpm_notebook *nb, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The end of a notebook: st is the status of building it; when it is DPM_SUCCESS, write the notebook to
+ * <notebooks>/<name>.ipynb (and say so). Frees nb in every case. Returns st, or else the status of the write. */
+int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb, int st);
+
+/* Markdown built piece by piece (tables with text labels, rows written in loops), from `demo_md b = {0}`. Once
+ * an allocation or a format fails, further demo_md_add calls do nothing and demo_md_emit reports GSL_ENOMEM. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int failed;
+} demo_md;
+
+/* Append printf-formatted text. */
+void demo_md_add(demo_md *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* End a table's header row and write its alignment row: `lead` (the leading columns, e.g. "| :--- |") followed
+ * by n right-aligned columns. */
+void demo_md_rule(demo_md *b, const char *lead, size_t n);
+/* Add the text to nb as one markdown cell (GSL_ENOMEM instead when building it failed), then free it and leave b
+ * empty for reuse. Returns a status. */
+int demo_md_emit(dpm_notebook *nb, demo_md *b);
+
+/* ---- the end of a demo ----------------------------------------------------------------------------------- */
+
+/* Writes the demo's notebook (ending in demo_notebook_finish); arg is the demo's own results. Returns a status. */
+typedef int demo_notebook_fn(const demo_ctx *ctx, const void *arg);
+
+/* The steps that end every demo once its data file ctx->data_path is written: report the file, render
+ * plots/<figure>.gp on it to DIR/figures/<figure>.{pdf,png} for each of the nfig figures, then write the notebook
+ * with notebook(ctx, arg). Returns the exit code: 0, or 1 after demo_fail's one-line message naming the step
+ * that failed ("rendering the figure(s)", "writing the notebook"). */
+int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_notebook_fn *notebook,
+                 const void *arg);
 
 /* ---- messages -------------------------------------------------------------------------------------------- */
 
