@@ -12,8 +12,8 @@
 
 #define N_STEPS 1000
 /* Relative tolerance of the adaptive cubature for Gamma_n, per data set: 1e-13 in 1-D costs nothing; in 2-D the
- * cost per time is ~10^5 oracle points per component whatever the tolerance, and 1e-5 is far below anything the
- * figure or the ELBO table can show. */
+ * cost per time is ~10^4 oracle points per component, and 1e-5 is far below anything the figure or the ELBO
+ * table can show. */
 #define MC_M  20000 /* Monte Carlo samples per time in the cross-check of the quadrature */
 #define NSETS 2
 #define NSHOW 10

@@ -3,6 +3,7 @@
  * family and its bounds, per-step ELBO terms and the negative ELBO, the optimal trajectory by dynamic programming
  * over J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}), the differential entropy of the data, and the diagonal
  * covariance of SN-/NPR-DPM (Bao et al. ICML 2022). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,23 +265,51 @@ int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, c
   return DPM_SUCCESS;
 }
 
-/* ---- adaptive Gauss-Kronrod cubature for E_{N(0, I_d)} g(u), d <= 2
- * ---------------------------------------------- */
+/* ---- adaptive Gauss-Kronrod cubature for E_{N(0, I_d)} g(u), d <= 2 ----------------------------------------- */
 
 /* The integrands here are smooth but not uniformly so: where the posterior switches between two components the
  * responsibilities change over a width set by the data (not by the component's own scale), so a fixed
- * Gauss-Hermite rule converges slowly and erratically there. Instead: integrate phi(u) g(u) over the box
- * [-CUB_L, CUB_L]^d (outside it the normal mass is 2.3e-19 per axis, negligible against g's polynomial growth)
- * by adaptive bisection with the tensor 15-point Kronrod rule, the error of a box estimated by comparing with the
- * embedded 7-point Gauss rule along each axis (|K15 - G7|, conservative), the box with the largest error split
- * in half along the axis with the larger error, until the summed error is within tolerance or the box budget is
- * spent. Each box's 15^d nodes are evaluated in one batch. */
+ * Gauss-Hermite rule converges slowly and erratically there. Instead: integrate phi(u) (g(u) - c(u)) over the box
+ * [-CUB_L, CUB_L]^d (outside it the normal mass is 2.3e-19 per axis, negligible against g's polynomial growth) by
+ * adaptive bisection, and add the integral of phi c there in closed form. The control variate c is a quadratic in
+ * u that g equals in some regime (for Gamma: where one component owns the posterior, or where q_t is nearly
+ * Gaussian); the caller offers one or two, and the one with the smaller estimated error on the starting boxes is
+ * used, so that the adaptive part only has to resolve what c misses.
+ *
+ * Rules. In 1-D the 15-point Kronrod rule K15 with its embedded 7-point Gauss rule G7, error |K15 - G7|
+ * (QUADPACK's qk15; conservative: it is the error of G7, of degree 13, while K15 has degree 22). In 2-D the
+ * two-level combination (sparse-grid) rule C = K15 x G7 + G7 x K15 - G7 x G7 on the 161 nodes with at least one
+ * Gauss coordinate, instead of the 225-node tensor K15 x K15. With e_K = K15 - I and e_G = G7 - I,
+ * C - I x I = e_K x I + I x e_K - e_G x e_G + e_K x e_G + e_G x e_K: as accurate as K15 along each axis up to the
+ * product of the two G7 errors. The error estimate per axis, E_a, is |K15 - G7| along the 7 lines of 15 nodes in
+ * that direction combined with the G7 weights of the other axis (the G7 error along axis a, again conservative),
+ * plus the product term, bounded by E_0 E_1 / resabs; the rounding floor is QUADPACK's 50 eps resabs. Each box's
+ * nodes are evaluated in one batch.
+ *
+ * Refinement. The boxes are dyadic (halves of halves of [-CUB_L, CUB_L] along each axis, starting from a
+ * CUB_INIT^d grid). While the summed error exceeds the tolerance, the boxes with the largest estimated errors are
+ * split in half along the axis with the larger error (no more of them than it takes for their errors to cover the
+ * excess). Along a schedule the integrand changes little from one step to the next, so the final boxes of one step
+ * can start the next (a warm start: the refinement work is not repeated), with pairs of halves that were far below
+ * their share of the tolerance merged back. */
 
 #define CUB_L 9.0
-enum { CUB_INIT = 4, CUB_MAXREG_1D = 4000, CUB_MAXREG_2D = 6000 };
+/* CUB_INIT boxes per axis at the start (width 4.5, which the 15-point rules resolve for the normal weight), at
+ * level CUB_LV0 (2^2 = CUB_INIT pieces of [-CUB_L, CUB_L]); at most CUB_NPBOX nodes per box, CUB_BATCH boxes per
+ * evaluation (CUB_NPMAX points) and CUB_NCV control variates; a budget of CUB_MAXREG boxes. */
+enum {
+  CUB_INIT = 4,
+  CUB_LV0 = 2,
+  CUB_NPBOX = 161,
+  CUB_BATCH = 16,
+  CUB_NPMAX = CUB_BATCH * CUB_NPBOX,
+  CUB_NCV = 2,
+  CUB_MAXREG_1D = 4000,
+  CUB_MAXREG_2D = 6000
+};
 
 /* The 15-point Kronrod rule on [-1, 1] (nodes in increasing order) with its embedded 7-point Gauss rule (weight 0
- * at the Kronrod-only nodes); QUADPACK's qk15 constants. */
+ * at the Kronrod-only nodes, the even indices); QUADPACK's qk15 constants. */
 static const double k15_x[15] = {-0.991455371120812639206854697526329, -0.949107912342758524526189684047851,
                                  -0.864864423359769072789712788640926, -0.741531185599394439863864773280788,
                                  -0.586087235467691130294144845693013, -0.405845151377397166906606412076961,
@@ -301,38 +330,69 @@ static const double k15_wg[15] = {
     0.0, 0.381830050505118944950369775488975, 0.0, 0.279705391489276667901467771423780,
     0.0, 0.129484966168869693270611432679082, 0.0};
 
-/* f(ctx, np, u, out): the integrand g at np points u (np x d, standard-normal coordinates). */
-typedef int (*cub_fn)(void *ctx, size_t np, const double *u, double *out);
+/* f(ctx, np, u, g, c): the integrand g (np) and the control variates c (ncv x np, variate v at c[v np + p]) at np
+ * points u (np x d, standard-normal coordinates). */
+typedef int (*cub_fn)(void *ctx, size_t np, const double *u, double *g, double *c);
 
+/* A dyadic box: along axis a it is the ix[a]-th of the 2^lv[a] equal pieces of [-CUB_L, CUB_L]. */
 typedef struct {
+  int lv[2], ix[2];
   double c[2], h[2]; /* centre, half-widths */
-  double val, err, errd[2];
+  double val;        /* the rule's value of phi (g - c) over the box */
+  double errd[2];    /* truncation error estimate per axis */
+  double red, flo;   /* errd[0] + errd[1] (reducible by splitting); rounding floor */
 } cub_region;
 
+/* The boxes of the last integration, kept to warm-start the next one (a nearby integrand). */
 typedef struct {
-  size_t d, np, maxreg, nreg;
-  cub_region *reg; /* max-heap on err */
-  double *u, *g;   /* np x d nodes of the current box, np values */
+  size_t n, cap;
+  double tol; /* the tolerance they were refined to */
+  cub_region *leaf;
+} cub_mesh;
+
+typedef struct {
+  size_t d, maxreg, nreg;
+  size_t ncv, cv;            /* control variates offered, the one in use */
+  size_t np, idx[CUB_NPBOX]; /* nodes per box; node p is node idx[p] of the 15 (1-D) or 15 x 15 grid (2-D: (i, j)
+                                = (idx / 15, idx % 15)) */
+  size_t nb;                 /* boxes in the current batch */
+  cub_region *reg;           /* max-heap on red */
+  cub_region *tmp;           /* CUB_NCV x maxreg: the starting boxes under each control variate */
+  double *u, *g, *c;         /* the nodes of the current batch (nb np x d), g (nb np), the control variates
+                                (ncv x nb np) */
+  double f[225], mag[225];   /* phi (g - c) and phi (|g| + |c|) on the 15^d grid */
 } cub_ws;
 
 static void cub_free(cub_ws *c)
 {
   if (!c) return;
   free(c->reg);
+  free(c->tmp);
   free(c->u);
   free(c->g);
+  free(c->c);
+  memset(c, 0, sizeof *c);
 }
 
-static int cub_init(cub_ws *c, size_t d)
+static int cub_init(cub_ws *c, size_t d, size_t ncv)
 {
   memset(c, 0, sizeof *c);
   c->d = d;
-  c->np = d == 1 ? 15 : 225;
+  c->ncv = ncv;
   c->maxreg = d == 1 ? CUB_MAXREG_1D : CUB_MAXREG_2D;
+  if (d == 1)
+    for (size_t i = 0; i < 15; i++)
+      c->idx[c->np++] = i;
+  else
+    for (size_t i = 0; i < 15; i++)
+      for (size_t j = 0; j < 15; j++)
+        if ((i & 1) || (j & 1)) c->idx[c->np++] = i * 15 + j; /* a Gauss node on at least one axis */
   c->reg = dpm_malloc(c->maxreg * sizeof *c->reg);
-  c->u = dpm_malloc(c->np * d * sizeof(double));
-  c->g = dpm_malloc(c->np * sizeof(double));
-  if (!c->reg || !c->u || !c->g) {
+  c->tmp = dpm_malloc(CUB_NCV * c->maxreg * sizeof *c->tmp);
+  c->u = dpm_malloc(CUB_BATCH * c->np * d * sizeof(double));
+  c->g = dpm_malloc(CUB_BATCH * c->np * sizeof(double));
+  c->c = dpm_malloc(CUB_NCV * CUB_BATCH * c->np * sizeof(double));
+  if (!c->reg || !c->tmp || !c->u || !c->g || !c->c) {
     cub_free(c);
     return GSL_ENOMEM;
   }
@@ -341,49 +401,121 @@ static int cub_init(cub_ws *c, size_t d)
 
 static const double INV_SQRT_2PI = 0.398942280401432677939946059934381868;
 
-static int cub_eval(cub_ws *c, cub_fn fn, void *ctx, cub_region *r)
+/* The null rule of degree 12 on the 15 Kronrod nodes that picks the Legendre coefficient a_13 of the nodes'
+ * interpolant (row 13 of the inverse of V_in = sqrt(n + 1/2) P_n(x_i)), scaled by |G7(sqrt(29/2) P_14)| =
+ * 1.72922815307175701 so that it reads on the scale of K15 - G7 = -G7(sqrt(29/2) P_14) a_14. */
+static const double k15_n13[15] = {
+    -0.0454496828660774024322, 0.125947602549685649942,  -0.181142668409196072599,  0.206091422542782787275,
+    -0.197976644505288484899,  0.155322878135513320341,  -0.0849019799868539204457, 0.0,
+    0.0849019799868539204457,  -0.155322878135513320341, 0.197976644505288484899,   -0.206091422542782787275,
+    0.181142668409196072599,   -0.125947602549685649942, 0.0454496828660774024322};
+
+/* One line of 15 values f (stride st) on [-1, 1]: returns K15; *est its error estimate, *res = K15 of mag:
+ *   e = max(|K15 - G7|, |N13| / 10)           (the a_14 null rule, guarded against its accidental zeros by a_13)
+ *   est = max(e, resasc min(1, (200 e / resasc)^1.5))   (QUADPACK's rescaling, as a floor: a line whose K15 and G7
+ *                                              differ by more than ~1e-7 of resasc = K15 |f - K15/2| is not
+ *                                              resolved, and then even K15 may be as far off as G7) */
+static double cub_line(const double *f, const double *mag, size_t st, double *est, double *res)
 {
-  const size_t d = c->d;
-  if (d == 1) {
-    for (int i = 0; i < 15; i++)
-      c->u[i] = r->c[0] + r->h[0] * k15_x[i];
-  } else {
-    for (int i = 0; i < 15; i++)
-      for (int j = 0; j < 15; j++) {
-        c->u[(i * 15 + j) * 2] = r->c[0] + r->h[0] * k15_x[i];
-        c->u[(i * 15 + j) * 2 + 1] = r->c[1] + r->h[1] * k15_x[j];
+  double K = 0.0, G = 0.0, N = 0.0, A = 0.0;
+  for (size_t i = 0; i < 15; i++) {
+    const double v = f[i * st];
+    K += k15_wk[i] * v;
+    G += k15_wg[i] * v;
+    N += k15_n13[i] * v;
+    A += k15_wk[i] * mag[i * st];
+  }
+  const double e = fmax(fabs(K - G), 0.1 * fabs(N)), mean = 0.5 * K;
+  double asc = 0.0;
+  for (size_t i = 0; i < 15; i++)
+    asc += k15_wk[i] * fabs(f[i * st] - mean);
+  const double t = asc > 0.0 ? fmin(1.0, 200.0 * e / asc) : 0.0; /* (200 e / resasc)^1.5 capped at 1 */
+  *est = fmax(e, asc * t * sqrt(t));
+  *res = A;
+  return K;
+}
+
+static void cub_geom(cub_region *r, size_t d)
+{
+  for (size_t a = 0; a < d; a++) {
+    r->h[a] = ldexp(CUB_L, -r->lv[a]);
+    r->c[a] = -CUB_L + r->h[a] * (2.0 * r->ix[a] + 1.0);
+  }
+}
+
+/* Evaluate g and the control variates at the nodes of the nb <= CUB_BATCH boxes r[] in one call (into c->g, c->c).
+ */
+static int cub_eval_nodes(cub_ws *c, cub_fn fn, void *ctx, const cub_region *r, size_t nb)
+{
+  const size_t np = c->np;
+  for (size_t b = 0; b < nb; b++)
+    for (size_t p = 0; p < np; p++) {
+      const size_t q = c->idx[p], at = b * np + p;
+      if (c->d == 1)
+        c->u[at] = r[b].c[0] + r[b].h[0] * k15_x[q];
+      else {
+        c->u[2 * at] = r[b].c[0] + r[b].h[0] * k15_x[q / 15];
+        c->u[2 * at + 1] = r[b].c[1] + r[b].h[1] * k15_x[q % 15];
       }
+    }
+  c->nb = nb;
+  return fn(ctx, nb * np, c->u, c->g, c->c);
+}
+
+/* The rule on box r, the b-th of the last batch, for the integrand phi (g - c_v) from the node values in c->g,
+ * c->c. */
+static void cub_rule(cub_ws *c, size_t v, size_t b, cub_region *r)
+{
+  const size_t d = c->d, np = c->np;
+  const double *g = c->g + b * np, *cv = c->c + v * c->nb * np + b * np;
+  double ph[2][15];
+  for (size_t a = 0; a < d; a++)
+    for (size_t i = 0; i < 15; i++) {
+      const double x = r->c[a] + r->h[a] * k15_x[i];
+      ph[a][i] = INV_SQRT_2PI * exp(-0.5 * x * x);
+    }
+  for (size_t p = 0; p < np; p++) {
+    const size_t q = c->idx[p];
+    const double w = d == 1 ? ph[0][q] : ph[0][q / 15] * ph[1][q % 15];
+    c->f[q] = w * (g[p] - cv[p]);
+    c->mag[q] = w * (fabs(g[p]) + fabs(cv[p]));
   }
-  const int st = fn(ctx, c->np, c->u, c->g);
-  if (st != DPM_SUCCESS) return st;
   if (d == 1) {
-    double K = 0.0, G = 0.0;
-    for (int i = 0; i < 15; i++) {
-      const double ui = c->u[i], gi = INV_SQRT_2PI * exp(-0.5 * ui * ui) * c->g[i];
-      K += k15_wk[i] * gi;
-      G += k15_wg[i] * gi;
-    }
+    double kg, A;
+    const double K = cub_line(c->f, c->mag, 1, &kg, &A);
     r->val = r->h[0] * K;
-    r->errd[0] = r->err = r->h[0] * fabs(K - G);
+    r->errd[0] = r->red = r->h[0] * kg;
     r->errd[1] = 0.0;
-    return DPM_SUCCESS;
+    r->flo = r->h[0] * 50.0 * DBL_EPSILON * A;
+    return;
   }
-  double K = 0.0, G1 = 0.0, G2 = 0.0;
-  for (int i = 0; i < 15; i++)
-    for (int j = 0; j < 15; j++) {
-      const size_t p = (size_t)(i * 15 + j);
-      const double u1 = c->u[2 * p], u2 = c->u[2 * p + 1];
-      const double gij = INV_SQRT_2PI * INV_SQRT_2PI * exp(-0.5 * (u1 * u1 + u2 * u2)) * c->g[p];
-      K += k15_wk[i] * k15_wk[j] * gij;
-      G1 += k15_wg[i] * k15_wk[j] * gij;
-      G2 += k15_wk[i] * k15_wg[j] * gij;
+  /* axis-0 lines at the Gauss nodes j of axis 1 (stride 15), axis-1 lines at the Gauss nodes i of axis 0 */
+  double V = 0.0, E0 = 0.0, E1 = 0.0, A = 0.0;
+  for (size_t j = 1; j < 15; j += 2) {
+    double kg, a;
+    V += k15_wg[j] * cub_line(c->f + j, c->mag + j, 15, &kg, &a);
+    E0 += k15_wg[j] * kg;
+    A += k15_wg[j] * a;
+  }
+  for (size_t i = 1; i < 15; i += 2) {
+    double kg, a;
+    V += k15_wg[i] * cub_line(c->f + i * 15, c->mag + i * 15, 1, &kg, &a);
+    E1 += k15_wg[i] * kg;
+    A += k15_wg[i] * a;
+    for (size_t j = 1; j < 15; j += 2) { /* - G7 x G7 */
+      V -= k15_wg[i] * k15_wg[j] * c->f[i * 15 + j];
+      A += k15_wg[i] * k15_wg[j] * c->mag[i * 15 + j];
     }
+  }
+  /* the product of the two G7 errors: relative errors E0 / resabs and E1 / resabs times resabs (A counts the
+   * |values| three times over: twice through the lines, once through G7 x G7) */
+  const double resabs = A / 3.0, cross = resabs > 0.0 ? E0 * E1 / resabs : 0.0;
   const double hh = r->h[0] * r->h[1];
-  r->val = hh * K;
-  r->errd[0] = hh * fabs(K - G1);
-  r->errd[1] = hh * fabs(K - G2);
-  r->err = r->errd[0] + r->errd[1];
-  return DPM_SUCCESS;
+  r->val = hh * V;
+  r->errd[0] = hh * (E0 + 0.5 * cross);
+  r->errd[1] = hh * (E1 + 0.5 * cross);
+  r->red = r->errd[0] + r->errd[1];
+  r->flo = hh * 50.0 * DBL_EPSILON * A;
 }
 
 static void heap_push(cub_ws *c, const cub_region *r)
@@ -392,7 +524,7 @@ static void heap_push(cub_ws *c, const cub_region *r)
   c->reg[i] = *r;
   while (i > 0) {
     const size_t p = (i - 1) / 2;
-    if (c->reg[p].err >= c->reg[i].err) break;
+    if (c->reg[p].red >= c->reg[i].red) break;
     const cub_region t = c->reg[p];
     c->reg[p] = c->reg[i];
     c->reg[i] = t;
@@ -407,8 +539,8 @@ static cub_region heap_pop(cub_ws *c)
   size_t i = 0;
   for (;;) {
     size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < c->nreg && c->reg[l].err > c->reg[m].err) m = l;
-    if (r < c->nreg && c->reg[r].err > c->reg[m].err) m = r;
+    if (l < c->nreg && c->reg[l].red > c->reg[m].red) m = l;
+    if (r < c->nreg && c->reg[r].red > c->reg[m].red) m = r;
     if (m == i) break;
     const cub_region t = c->reg[m];
     c->reg[m] = c->reg[i];
@@ -418,55 +550,172 @@ static cub_region heap_pop(cub_ws *c)
   return top;
 }
 
-/* E_{N(0, I_d)} g by adaptive cubature to summed error <= max(abs_tol, rel_tol |value|). */
-static int cub_integrate(cub_ws *c, cub_fn fn, void *ctx, double rel_tol, double abs_tol, double *value,
-                         double *err)
+/* Order that puts the two halves of a dyadic box along axis 0 next to each other: by axis 1's (level, index),
+ * then axis 0's level and index. */
+static int cub_cmp_ax0(const void *pa, const void *pb)
+{
+  const cub_region *a = pa, *b = pb;
+  if (a->lv[1] != b->lv[1]) return a->lv[1] < b->lv[1] ? -1 : 1;
+  if (a->ix[1] != b->ix[1]) return a->ix[1] < b->ix[1] ? -1 : 1;
+  if (a->lv[0] != b->lv[0]) return a->lv[0] < b->lv[0] ? -1 : 1;
+  return a->ix[0] < b->ix[0] ? -1 : a->ix[0] > b->ix[0];
+}
+
+static int cub_cmp_ax1(const void *pa, const void *pb)
+{
+  const cub_region *a = pa, *b = pb;
+  if (a->lv[0] != b->lv[0]) return a->lv[0] < b->lv[0] ? -1 : 1;
+  if (a->ix[0] != b->ix[0]) return a->ix[0] < b->ix[0] ? -1 : 1;
+  if (a->lv[1] != b->lv[1]) return a->lv[1] < b->lv[1] ? -1 : 1;
+  return a->ix[1] < b->ix[1] ? -1 : a->ix[1] > b->ix[1];
+}
+
+/* The starting boxes of a warm start: the last mesh's boxes, with pairs of halves merged back where both together
+ * were below a tenth of their share of the old tolerance divided by 2^14 (the growth of |K15 - G7| ~ h^15 when
+ * the width doubles). Returns the count; the boxes (geometry only) in out. */
+static size_t cub_warm_boxes(const cub_ws *c, const cub_mesh *m, cub_region *out)
 {
   const size_t d = c->d;
-  c->nreg = 0;
-  const double h0 = CUB_L / CUB_INIT;
-  const size_t n1 = d == 2 ? CUB_INIT * 2 : 1;
-  for (size_t i = 0; i < CUB_INIT * 2; i++)
-    for (size_t j = 0; j < n1; j++) {
-      cub_region r;
-      memset(&r, 0, sizeof r);
-      r.c[0] = -CUB_L + h0 * (2.0 * (double)i + 1.0);
-      r.h[0] = h0;
-      if (d == 2) {
-        r.c[1] = -CUB_L + h0 * (2.0 * (double)j + 1.0);
-        r.h[1] = h0;
+  size_t n = m->n;
+  memcpy(out, m->leaf, n * sizeof *out);
+  const double lim = 0.1 * m->tol / (double)(n ? n : 1) / 16384.0;
+  for (size_t ax = 0; ax < d; ax++) {
+    qsort(out, n, sizeof *out, ax == 0 ? cub_cmp_ax0 : cub_cmp_ax1);
+    const size_t o = 1 - ax;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      const cub_region *a = &out[i], *b = i + 1 < n ? &out[i + 1] : NULL;
+      if (b && (d == 1 || (a->lv[o] == b->lv[o] && a->ix[o] == b->ix[o])) && a->lv[ax] == b->lv[ax] &&
+          a->lv[ax] > CUB_LV0 && (a->ix[ax] & 1) == 0 && b->ix[ax] == a->ix[ax] + 1 &&
+          a->red + a->flo + b->red + b->flo <= lim) {
+        cub_region p = *a;
+        p.lv[ax]--;
+        p.ix[ax] >>= 1;
+        p.red = p.flo = HUGE_VAL; /* not merged again along the other axis in this pass */
+        out[kept++] = p;
+        i++;
+      } else
+        out[kept++] = *a;
+    }
+    n = kept;
+  }
+  return n;
+}
+
+/* E_{N(0, I_d)} g over [-CUB_L, CUB_L]^d with ncv control variates whose integrals there are cint[v]: to summed
+ * error (truncation estimates plus rounding floors) <= max(abs_tol, rel_tol |value|); the refinement also stops
+ * when the truncation part is below a tenth of that (the floors cannot be reduced by splitting) or at the box
+ * budget. With a mesh, the start is its boxes (warm start) rather than the coarse grid, and the final boxes are
+ * stored back (GSL_ENOMEM if they cannot be). */
+static int cub_integrate(cub_ws *c, cub_fn fn, void *ctx, const double *cint, double rel_tol, double abs_tol,
+                         cub_mesh *mesh, double *value, double *err)
+{
+  const size_t d = c->d, ncv = c->ncv, M = c->maxreg;
+  size_t nstart = 0;
+  if (mesh && mesh->n > 0)
+    nstart = cub_warm_boxes(c, mesh, c->tmp);
+  else
+    for (size_t i = 0; i < CUB_INIT; i++)
+      for (size_t j = 0; j < (d == 2 ? (size_t)CUB_INIT : 1); j++) {
+        cub_region *r = &c->tmp[nstart++];
+        memset(r, 0, sizeof *r);
+        r->lv[0] = CUB_LV0;
+        r->ix[0] = (int)i;
+        if (d == 2) {
+          r->lv[1] = CUB_LV0;
+          r->ix[1] = (int)j;
+        }
       }
-      const int st = cub_eval(c, fn, ctx, &r);
-      if (st != DPM_SUCCESS) return st;
-      heap_push(c, &r);
-    }
-  for (;;) {
-    double tv = 0.0, te = 0.0;
-    for (size_t i = 0; i < c->nreg; i++) {
-      tv += c->reg[i].val;
-      te += c->reg[i].err;
-    }
-    if (te <= fmax(abs_tol, rel_tol * fabs(tv)) || c->nreg + 1 >= c->maxreg) {
-      *value = tv;
-      *err = te;
-      return DPM_SUCCESS;
-    }
-    /* split the worst box; a few at a time keeps the O(nreg) total above cheap */
-    const size_t nsplit = c->nreg / 16 + 1;
-    for (size_t q = 0; q < nsplit && c->nreg + 1 < c->maxreg; q++) {
-      const cub_region r = heap_pop(c);
-      const int ax = (d == 2 && r.errd[1] > r.errd[0]) ? 1 : 0;
-      cub_region a = r, b = r;
-      a.h[ax] = b.h[ax] = 0.5 * r.h[ax];
-      a.c[ax] = r.c[ax] - a.h[ax];
-      b.c[ax] = r.c[ax] + b.h[ax];
-      int st = cub_eval(c, fn, ctx, &a);
-      if (st == DPM_SUCCESS) st = cub_eval(c, fn, ctx, &b);
-      if (st != DPM_SUCCESS) return st;
-      heap_push(c, &a);
-      heap_push(c, &b);
+  /* the starting boxes under every control variate; keep the variate with the smallest summed error */
+  double best = HUGE_VAL;
+  c->cv = 0;
+  for (size_t i0 = 0; i0 < nstart; i0 += CUB_BATCH) {
+    const size_t nb = nstart - i0 < CUB_BATCH ? nstart - i0 : CUB_BATCH;
+    for (size_t b = 0; b < nb; b++)
+      cub_geom(&c->tmp[i0 + b], d);
+    const int st = cub_eval_nodes(c, fn, ctx, &c->tmp[i0], nb);
+    if (st != DPM_SUCCESS) return st;
+    for (size_t b = 0; b < nb; b++)
+      for (size_t v = ncv; v-- > 0;) {
+        c->tmp[v * M + i0 + b] = c->tmp[i0 + b];
+        cub_rule(c, v, b, &c->tmp[v * M + i0 + b]);
+      }
+  }
+  for (size_t v = 0; v < ncv; v++) {
+    double e = 0.0;
+    for (size_t i = 0; i < nstart; i++)
+      e += c->tmp[v * M + i].red + c->tmp[v * M + i].flo;
+    if (e < best) {
+      best = e;
+      c->cv = v;
     }
   }
+  c->nreg = 0;
+  for (size_t i = 0; i < nstart; i++)
+    heap_push(c, &c->tmp[c->cv * M + i]);
+  for (;;) {
+    /* Neumaier-compensated sum of the box values */
+    double tv = cint[c->cv], comp = 0.0, tr = 0.0, tf = 0.0;
+    for (size_t i = 0; i < c->nreg; i++) {
+      const double v = c->reg[i].val, t = tv + v;
+      comp += fabs(tv) >= fabs(v) ? (tv - t) + v : (v - t) + tv;
+      tv = t;
+      tr += c->reg[i].red;
+      tf += c->reg[i].flo;
+    }
+    tv += comp;
+    const double tol = fmax(abs_tol, rel_tol * fabs(tv));
+    if (tr + tf <= tol || tr <= 0.1 * tol || c->nreg + 1 >= M) {
+      *value = tv;
+      *err = tr + tf;
+      if (!mesh) return DPM_SUCCESS;
+      if (mesh->cap < c->nreg) {
+        size_t cap = mesh->cap ? mesh->cap : 64;
+        while (cap < c->nreg)
+          cap *= 2;
+        cub_region *nl = realloc(mesh->leaf, cap * sizeof *nl);
+        if (!nl) DPM_ERROR(GSL_ENOMEM, "cubature: cannot keep a mesh of %zu boxes", c->nreg);
+        mesh->leaf = nl;
+        mesh->cap = cap;
+      }
+      memcpy(mesh->leaf, c->reg, c->nreg * sizeof *c->reg);
+      mesh->n = c->nreg;
+      mesh->tol = tol;
+      return DPM_SUCCESS;
+    }
+    /* split the worst boxes: no more than it takes for their errors to cover the excess over the tolerance, at
+     * most a sixteenth of them at a time (keeps the O(nreg) sums above cheap), their halves evaluated in one batch
+     */
+    const size_t nsplit = c->nreg / 16 + 1;
+    const double excess = tr + tf - tol;
+    double removed = 0.0;
+    size_t nh = 0;
+    cub_region h[CUB_BATCH];
+    while (nh / 2 < nsplit && nh + 2 <= CUB_BATCH && removed < excess && c->nreg + nh + 1 < M) {
+      const cub_region r = heap_pop(c);
+      removed += r.red;
+      const int ax = (d == 2 && r.errd[1] > r.errd[0]) ? 1 : 0;
+      for (int s = 0; s < 2; s++) {
+        h[nh] = r;
+        h[nh].lv[ax] = r.lv[ax] + 1;
+        h[nh].ix[ax] = 2 * r.ix[ax] + s;
+        cub_geom(&h[nh++], d);
+      }
+    }
+    const int st = cub_eval_nodes(c, fn, ctx, h, nh);
+    if (st != DPM_SUCCESS) return st;
+    for (size_t b = 0; b < nh; b++) {
+      cub_rule(c, c->cv, b, &h[b]);
+      heap_push(c, &h[b]);
+    }
+  }
+}
+
+/* The integrals of phi and phi u_1^2 over [-CUB_L, CUB_L] (for the control variates' closed forms). */
+static void cub_moments(double *A0, double *A2)
+{
+  *A0 = erf(CUB_L / M_SQRT2);
+  *A2 = *A0 - 2.0 * CUB_L * INV_SQRT_2PI * exp(-0.5 * CUB_L * CUB_L);
 }
 
 /* x = c + U_k diag(scale) u (U_k the identity unless component k is full). */
@@ -505,14 +754,17 @@ typedef struct {
   dpm_oracle *oracle;
   size_t k;
   double m, s, c[2], scale[2];
-  double *x, *eps; /* 225 x d */
+  double cva[CUB_NCV][2], cvM[CUB_NCV][4]; /* control variate v: (s^2/d) |cva_v + cvM_v u|^2 */
+  double *x, *eps;                         /* CUB_NPMAX x d */
 } gamma_ctx;
 
-/* g(u) = |E[eps|x]|^2 / d at x = m mu_k + U_k diag(sqrt(m^2 lambda_k + s^2)) u */
-static int gamma_fn(void *vctx, size_t np, const double *u, double *out)
+/* g(u) = |E[eps|x]|^2 / d at x = m mu_k + U_k diag(scale) u, scale_j = sqrt(m^2 lambda_kj + s^2), and its two
+ * control variates (see gamma_cv_setup). */
+static int gamma_fn(void *vctx, size_t np, const double *u, double *out, double *cv)
 {
   gamma_ctx *g = vctx;
   const size_t d = g->mix->d;
+  const double cs = g->s * g->s / (double)d;
   for (size_t p = 0; p < np; p++)
     comp_point(g->mix, g->k, g->c, g->scale, u + p * d, g->x + p * d);
   dpm_oracle_result res;
@@ -520,8 +772,19 @@ static int gamma_fn(void *vctx, size_t np, const double *u, double *out)
   res.eps = g->eps;
   const int st = dpm_oracle_eval(g->oracle, g->m, g->s, np, g->x, &res);
   if (st != DPM_SUCCESS) return st;
-  for (size_t p = 0; p < np; p++)
+  for (size_t p = 0; p < np; p++) {
     out[p] = row_norm2(g->eps + p * d, d) / (double)d;
+    for (size_t v = 0; v < CUB_NCV; v++) {
+      double c = 0.0;
+      for (size_t i = 0; i < d; i++) {
+        double t = g->cva[v][i];
+        for (size_t j = 0; j < d; j++)
+          t += g->cvM[v][i * d + j] * u[p * d + j];
+        c += t * t;
+      }
+      cv[v * np + p] = cs * c;
+    }
+  }
   return DPM_SUCCESS;
 }
 
@@ -531,7 +794,9 @@ struct dpm_analytic_gamma_quad {
   int nthreads;
   dpm_oracle **oracle;
   cub_ws *cub;
-  double *x, *eps; /* nthreads x 225 x d */
+  cub_mesh *mesh;           /* nthreads x K: each component's last boxes, for warm starts along a schedule */
+  double mubar[2], cov0[4]; /* the data's mean and covariance */
+  double *x, *eps;          /* nthreads x CUB_NPMAX x d */
 };
 
 void dpm_analytic_gamma_quad_free(dpm_analytic_gamma_quad *w)
@@ -541,6 +806,10 @@ void dpm_analytic_gamma_quad_free(dpm_analytic_gamma_quad *w)
     if (w->oracle) dpm_oracle_free(w->oracle[t]);
     if (w->cub) cub_free(&w->cub[t]);
   }
+  if (w->mesh)
+    for (size_t i = 0; i < (size_t)w->nthreads * w->mix->K; i++)
+      free(w->mesh[i].leaf);
+  free(w->mesh);
   free(w->oracle);
   free(w->cub);
   free(w->x);
@@ -560,27 +829,85 @@ dpm_analytic_gamma_quad *dpm_analytic_gamma_quad_alloc(const dpm_mixture *mix, d
   w->mix = mix;
   w->rel_tol = rel_tol;
   w->nthreads = max_threads();
-  const size_t T = (size_t)w->nthreads, npd = 225 * mix->d;
+  dpm_mixture_moments(mix, w->mubar, w->cov0, NULL);
+  const size_t T = (size_t)w->nthreads, npd = CUB_NPMAX * mix->d;
   w->oracle = dpm_calloc(T, sizeof *w->oracle);
   w->cub = dpm_calloc(T, sizeof *w->cub);
+  w->mesh = dpm_calloc(T * mix->K, sizeof *w->mesh);
   w->x = dpm_malloc(T * npd * sizeof(double));
   w->eps = dpm_malloc(T * npd * sizeof(double));
-  if (!w->oracle || !w->cub || !w->x || !w->eps) {
+  if (!w->oracle || !w->cub || !w->mesh || !w->x || !w->eps) {
     dpm_analytic_gamma_quad_free(w);
     return NULL;
   }
   for (size_t t = 0; t < T; t++)
-    if (!(w->oracle[t] = dpm_oracle_alloc(mix)) || cub_init(&w->cub[t], mix->d) != DPM_SUCCESS) {
+    if (!(w->oracle[t] = dpm_oracle_alloc(mix)) || cub_init(&w->cub[t], mix->d, CUB_NCV) != DPM_SUCCESS) {
       dpm_analytic_gamma_quad_free(w);
       return NULL;
     }
   return w;
 }
 
-static int gamma_quad_one(dpm_analytic_gamma_quad *w, int tid, double m, double s, double *gamma, double *err)
+/* The control variates of component g->k at (g->m, g->s), g->c and g->scale set, as (s^2/d) |a + M u|^2 with
+ * x = m mu_k + U_k diag(scale) u, and their integrals over the box, cint[v] = (s^2/d) (|a|^2 A0^d + |M|_F^2 A2
+ * A0^(d-1)):
+ *   v = 0: component k alone, E[eps|x] = s C_k^{-1}(x - m mu_k) = s U_k diag(1/scale) u: a = 0, M = diag(1/scale)
+ *          (exact where k owns the posterior: separated components, small t);
+ *   v = 1: the Gaussian with the data's mean and covariance, E[eps|x] = s B (x - m mubar), B = (m^2 Cov_0 +
+ *          s^2 I)^{-1}: a = m B (mu_k - mubar), M = B U_k diag(scale) (exact for Gaussian data; close when q_t is
+ *          nearly Gaussian, large t). */
+static void gamma_cv_setup(const dpm_analytic_gamma_quad *w, gamma_ctx *g, double *cint)
 {
   const dpm_mixture *mix = w->mix;
-  const size_t d = mix->d, npd = 225 * d;
+  const size_t d = mix->d, k = g->k;
+  const double m = g->m, s = g->s;
+  memset(g->cva, 0, sizeof g->cva);
+  memset(g->cvM, 0, sizeof g->cvM);
+  for (size_t j = 0; j < d; j++)
+    g->cvM[0][j * d + j] = 1.0 / g->scale[j];
+  double S[4], B[4], U[4] = {1.0, 0.0, 0.0, 1.0};
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = 0; j < d; j++)
+      S[i * d + j] = m * m * w->cov0[i * d + j] + (i == j ? s * s : 0.0);
+  if (d == 1)
+    B[0] = 1.0 / S[0];
+  else {
+    const double det = S[0] * S[3] - S[1] * S[2];
+    B[0] = S[3] / det;
+    B[1] = -S[1] / det;
+    B[2] = -S[2] / det;
+    B[3] = S[0] / det;
+  }
+  if (mix->kind[k] == DPM_COV_FULL && mix->U) memcpy(U, mix->U + k * d * d, d * d * sizeof(double));
+  for (size_t i = 0; i < d; i++) {
+    for (size_t j = 0; j < d; j++) {
+      g->cva[1][i] += B[i * d + j] * m * (mix->mu[k * d + j] - w->mubar[j]);
+      double acc = 0.0;
+      for (size_t l = 0; l < d; l++)
+        acc += B[i * d + l] * U[l * d + j];
+      g->cvM[1][i * d + j] = acc * g->scale[j];
+    }
+  }
+  double A0, A2;
+  cub_moments(&A0, &A2);
+  for (size_t v = 0; v < CUB_NCV; v++) {
+    double a2 = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < d; i++) {
+      a2 += g->cva[v][i] * g->cva[v][i];
+      for (size_t j = 0; j < d; j++)
+        m2 += g->cvM[v][i * d + j] * g->cvM[v][i * d + j];
+    }
+    cint[v] = s * s / (double)d * (a2 * (d == 2 ? A0 * A0 : A0) + m2 * A2 * (d == 2 ? A0 : 1.0));
+  }
+}
+
+/* Gamma at (m, s) with thread tid's scratch. mesh: 0 start each component from the coarse grid, 1 the same and
+ * keep the final boxes, 2 start from the kept boxes (a warm start) and keep the new ones. */
+static int gamma_quad_one(dpm_analytic_gamma_quad *w, int tid, double m, double s, int mesh, double *gamma,
+                          double *err)
+{
+  const dpm_mixture *mix = w->mix;
+  const size_t d = mix->d, npd = CUB_NPMAX * d;
   gamma_ctx g;
   memset(&g, 0, sizeof g);
   g.mix = mix;
@@ -597,8 +924,12 @@ static int gamma_quad_one(dpm_analytic_gamma_quad *w, int tid, double m, double 
       g.c[j] = m * mix->mu[k * d + j];
       g.scale[j] = sqrt(m * m * mix->lambda[k * d + j] + s * s);
     }
+    double cint[CUB_NCV];
+    gamma_cv_setup(w, &g, cint);
+    cub_mesh *mk = mesh ? &w->mesh[(size_t)tid * mix->K + k] : NULL;
+    if (mesh == 1) mk->n = 0;
     double v, e;
-    const int st = cub_integrate(&w->cub[tid], gamma_fn, &g, w->rel_tol, 1e-15, &v, &e);
+    const int st = cub_integrate(&w->cub[tid], gamma_fn, &g, cint, w->rel_tol, 1e-15, mk, &v, &e);
     if (st != DPM_SUCCESS) return st;
     total += mix->w[k] * v;
     terr += mix->w[k] * e;
@@ -612,8 +943,11 @@ int dpm_analytic_gamma_quad_eval(dpm_analytic_gamma_quad *w, double m, double s,
 {
   if (!w || !gamma) DPM_ERROR(GSL_EINVAL, "gamma quadrature: NULL workspace or output");
   if (!ms_ok(m, s)) DPM_ERROR(GSL_EDOM, "gamma quadrature: need m > 0, s > 0 finite (got %g, %g)", m, s);
-  return gamma_quad_one(w, 0, m, s, gamma, err);
+  return gamma_quad_one(w, 0, m, s, 0, gamma, err);
 }
+
+/* Steps per chain of warm starts in dpm_analytic_gamma_quad_schedule. */
+enum { GAMMA_CHAIN = 16 };
 
 int dpm_analytic_gamma_quad_schedule(dpm_analytic_gamma_quad *w, const dpm_schedule *sch, double *gamma,
                                      double *err)
@@ -625,19 +959,33 @@ int dpm_analytic_gamma_quad_schedule(dpm_analytic_gamma_quad *w, const dpm_sched
     if (!ms_ok(sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n])))
       DPM_ERROR(GSL_EDOM, "gamma quadrature: step %zu has abar = %g, bbar = %g", n, sch->alpha_bar[n],
                 sch->beta_bar[n]);
+  /* Chains of GAMMA_CHAIN consecutive steps, each chain on one thread: its first step starts from the coarse grid,
+   * the others from the previous step's boxes (the integrand moves little from one step to the next). The chains
+   * do not depend on the thread count, so neither do the results. */
   int fail = DPM_SUCCESS;
   size_t fail_at = 0;
+  const size_t nchain = (sch->N + GAMMA_CHAIN - 1) / GAMMA_CHAIN;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->nthreads)
-  for (size_t n = 1; n <= sch->N; n++) {
-    double g = NAN, e = NAN;
-    const int st = gamma_quad_one(w, thread_num(), sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &g, &e);
-    gamma[n] = g;
-    if (err) err[n] = e;
-    if (st != DPM_SUCCESS) {
+  for (size_t ci = 0; ci < nchain; ci++) {
+    const int tid = thread_num();
+    const size_t n0 = 1 + ci * GAMMA_CHAIN, n1 = n0 + GAMMA_CHAIN - 1 < sch->N ? n0 + GAMMA_CHAIN - 1 : sch->N;
+    for (size_t n = n0; n <= n1; n++) {
+      double g = NAN, e = NAN;
+      const int st =
+          gamma_quad_one(w, tid, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), n > n0 ? 2 : 1, &g, &e);
+      gamma[n] = g;
+      if (err) err[n] = e;
+      if (st != DPM_SUCCESS) {
 #pragma omp critical(dpm_analytic_fail)
-      if (fail == DPM_SUCCESS || n < fail_at) {
-        fail = st;
-        fail_at = n;
+        if (fail == DPM_SUCCESS || n < fail_at) {
+          fail = st;
+          fail_at = n;
+        }
+        for (size_t r = n + 1; r <= n1; r++) { /* the rest of the chain is not computed */
+          gamma[r] = NAN;
+          if (err) err[r] = NAN;
+        }
+        break;
       }
     }
   }
@@ -1161,14 +1509,20 @@ typedef struct {
   double *lk; /* K */
 } entropy_ctx;
 
-/* g(u) = -log q_0(x) at x = mu_k + U_k diag(sqrt(lambda_k)) u */
-static int entropy_fn(void *vctx, size_t np, const double *u, double *out)
+/* g(u) = -log q_0(x) at x = mu_k + U_k diag(sqrt(lambda_k)) u, and its control variate -l_k(x) = -log w_k +
+ * (|u|^2 + logc_k)/2 (the component's own term: g = -l_k + log r_k(x), log r_k = 0 where k owns x). */
+static int entropy_fn(void *vctx, size_t np, const double *u, double *out, double *cv)
 {
   entropy_ctx *e = vctx;
-  const size_t d = e->mix->d;
+  const size_t d = e->mix->d, k = e->k;
+  const double c0 = -e->mix->logw[k] + 0.5 * e->logc[k];
   for (size_t p = 0; p < np; p++) {
-    comp_point(e->mix, e->k, e->mix->mu + e->k * d, e->scale, u + p * d, e->x);
+    comp_point(e->mix, k, e->mix->mu + k * d, e->scale, u + p * d, e->x);
     out[p] = -mix_logq0(e->mix, e->logc, e->x, e->lk, e->z);
+    double c = c0;
+    for (size_t j = 0; j < d; j++)
+      c += 0.5 * u[p * d + j] * u[p * d + j];
+    cv[p] = c;
   }
   return DPM_SUCCESS;
 }
@@ -1180,7 +1534,7 @@ int dpm_analytic_entropy_quad(const dpm_mixture *mix, double rel_tol, double *H,
   if (st != DPM_SUCCESS) return st;
   const size_t d = mix->d, K = mix->K;
   cub_ws cub;
-  if ((st = cub_init(&cub, d)) != DPM_SUCCESS) return st;
+  if ((st = cub_init(&cub, d, 1)) != DPM_SUCCESS) return st;
   double *logc = dpm_malloc(K * sizeof(double)), *lk = dpm_malloc(K * sizeof(double));
   if (!logc || !lk) {
     st = GSL_ENOMEM;
@@ -1198,8 +1552,13 @@ int dpm_analytic_entropy_quad(const dpm_mixture *mix, double rel_tol, double *H,
     e.k = k;
     for (size_t j = 0; j < d; j++)
       e.scale[j] = sqrt(mix->lambda[k * d + j]);
+    /* the control variate's integral over the box: (-log w_k + logc_k/2) A0^d + (d/2) A2 A0^(d-1) */
+    double A0, A2;
+    cub_moments(&A0, &A2);
+    const double cint =
+        (-mix->logw[k] + 0.5 * logc[k]) * (d == 2 ? A0 * A0 : A0) + 0.5 * (double)d * A2 * (d == 2 ? A0 : 1.0);
     double v, ve;
-    if ((st = cub_integrate(&cub, entropy_fn, &e, rel_tol, 1e-13, &v, &ve)) != DPM_SUCCESS) goto done;
+    if ((st = cub_integrate(&cub, entropy_fn, &e, &cint, rel_tol, 1e-13, NULL, &v, &ve)) != DPM_SUCCESS) goto done;
     total += mix->w[k] * v;
     terr += mix->w[k] * ve;
   }

@@ -65,15 +65,18 @@ int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, c
 
 /* Gamma = sum_k w_k E_{N(m mu_k, C_k)} |E[eps|x]|^2/d, each expectation an integral against the standard normal
  * in the principal coordinates of its component, x = m mu_k + U_k diag(sqrt(m^2 lambda_k + s^2)) u (point masses
- * included: C_k = s^2 I), over [-9, 9]^d (the normal mass outside is 2.3e-19 per axis) by adaptive tensor
- * Gauss-Kronrod cubature (15-point Kronrod boxes bisected where |K15 - G7| is largest, each box's nodes one
- * batched oracle call). Adaptive rather than Gauss-Hermite because where the posterior switches between
- * components the integrand changes over a width set by the data, not by the component's scale, and a fixed rule
- * converges erratically there. err is the summed |K15 - G7| (conservative: K15 is far more accurate than G7);
- * the refinement stops at err <= rel_tol |Gamma| (or 1e-15) or at a budget of 4000 boxes in 1-D (60 000
- * points) and 6000 in 2-D (1.35 M points) per component, and then err says how far it got. Typical cost per
- * time: ~10^3 points per component in 1-D, ~10^5 in 2-D. Errors: d > 2 (GSL_EINVAL), rel_tol outside
- * [1e-14, 0.1], ENOMEM. The mixture is borrowed. */
+ * included: C_k = s^2 I), over [-9, 9]^d (the normal mass outside is 2.3e-19 per axis), by adaptive cubature:
+ * 15-point Gauss-Kronrod lines, in 2-D the sparse rule K15 x G7 + G7 x K15 - G7 x G7 (161 nodes per box), after
+ * subtracting a quadratic control variate with a closed-form integral; boxes are evaluated 16 to an oracle call.
+ * Adaptive rather than Gauss-Hermite because where the posterior switches between components the integrand
+ * changes over a width set by the data, not by the component's scale. err is the summed per-box estimate: per
+ * line max(|K15 - G7|, |N13|/10) floored by QUADPACK's rescaled estimate, in 2-D plus the product of the two
+ * axes' G7 errors, plus a 50-eps rounding floor. The refinement stops at err <= rel_tol |Gamma| (or 1e-15), when
+ * only rounding floors remain, or at 4000 boxes in 1-D and 6000 in 2-D per component. The schedule route
+ * warm-starts each step from the previous step's boxes in fixed 16-step chains (independent of the thread
+ * count), so its Gamma at a step may differ from a single-step evaluation within the two error estimates.
+ * Typical cost per time: ~10^3 points per component in 1-D, ~10^4 in 2-D. Errors: d > 2 (GSL_EINVAL), rel_tol
+ * outside [1e-14, 0.1], ENOMEM. The mixture is borrowed. */
 typedef struct dpm_analytic_gamma_quad dpm_analytic_gamma_quad;
 dpm_analytic_gamma_quad *dpm_analytic_gamma_quad_alloc(const dpm_mixture *mix, double rel_tol);
 void dpm_analytic_gamma_quad_free(dpm_analytic_gamma_quad *w); /* NULL is a no-op */
