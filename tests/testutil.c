@@ -17,8 +17,8 @@ void dpm_test_assert_close(double actual, double expected, double rtol, double a
   } else if (fabs(actual - expected) <= atol + rtol * fabs(expected)) {
     return;
   }
-  print_error("%s:%d: %s = %.17g, expected %.17g (rtol %.3g, atol %.3g, diff %.3g)\n", file, line, what,
-              actual, expected, rtol, atol, fabs(actual - expected));
+  print_error("%s:%d: %s = %.17g, expected %.17g (rtol %.3g, atol %.3g, diff %.3g)\n", file, line, what, actual,
+              expected, rtol, atol, fabs(actual - expected));
   _fail(file, line);
 }
 
@@ -26,8 +26,8 @@ void dpm_test_assert_within_se(double mean, double se, double expected, double k
                                const char *file, int line)
 {
   if (isfinite(mean) && isfinite(se) && fabs(mean - expected) <= k * se) return;
-  print_error("%s:%d: %s = %.17g +- %.3g (se), expected %.17g within %.1f se (off by %.2f se)\n", file, line,
-              what, mean, se, expected, k, k > 0 && se > 0 ? fabs(mean - expected) / se : HUGE_VAL);
+  print_error("%s:%d: %s = %.17g +- %.3g (se), expected %.17g within %.1f se (off by %.2f se)\n", file, line, what,
+              mean, se, expected, k, k > 0 && se > 0 ? fabs(mean - expected) / se : HUGE_VAL);
   _fail(file, line);
 }
 
@@ -97,6 +97,34 @@ int dpm_test_run(const char *cmdline, const char *input, char **out, char **err)
   unlink(errpath);
   if (st == -1 || !WIFEXITED(st)) return -1;
   return WEXITSTATUS(st);
+}
+
+void dpm_test_expect_failure(const char *args, const char *input, const char *outpath, int code,
+                             const char *needle, size_t label)
+{
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s %s%s%s", dpm_test_bin(), args, outpath ? " --out " : "", outpath ? outpath : "");
+  char *out = NULL, *err = NULL;
+  int rc = dpm_test_run(cmd, input, &out, &err);
+  size_t nl = 0;
+  for (const char *p = err ? err : ""; *p; p++)
+    nl += *p == '\n';
+  int code_ok = code ? rc == code : (rc == 1 || rc == 2);
+  int left = outpath && access(outpath, F_OK) == 0;
+  if (!code_ok || !err || !strstr(err, needle) || nl != 1 || (out && *out) || left) {
+    print_error("case %zu `%s`: exit %d (want %s), stderr '%s' (want one line containing '%s'), stdout '%s', "
+                "output file %s\n",
+                label, cmd, rc,
+                code == 1   ? "1"
+                : code == 2 ? "2"
+                            : "1 or 2",
+                err ? err : "", needle, out ? out : "", left ? "LEFT" : "absent");
+    free(out);
+    free(err);
+    _fail(__FILE__, __LINE__);
+  }
+  free(out);
+  free(err);
 }
 
 const char *dpm_test_bin(void)
