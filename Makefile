@@ -40,14 +40,17 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-CPPFLAGS += -Ilib -D_DEFAULT_SOURCE
+# One folder per module (GSL's layout); each holds its public dpm_*.h and, where needed, a private header.
+MODULES  := core quad data process oracle denoiser analytic sampler metrics io
+CPPFLAGS += -Ilib $(MODULES:%=-Ilib/%) -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
 # GSL's CBLAS calls resolve to OpenBLAS (not gslcblas).
 BLAS_LIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas
 LDLIBS   += -lgsl $(BLAS_LIBS) -ljansson -lm
 LDFLAGS  += -fopenmp $(SANFLAGS)
 
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard $(MODULES:%=lib/%/*.c))
+PUBLIC_HEADERS := lib/dpmlab.h $(filter-out %_internal.h,$(wildcard $(MODULES:%=lib/%/dpm_*.h)))
 CLI_SRC  := $(wildcard lib/cli/*.c)
 DEMO_SRC := $(wildcard demos/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -136,10 +139,10 @@ bench: bench-deps all $(BENCHES)
 # ---- install -------------------------------------------------------------------------------------------
 install: $(LIBA) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/dpmlab $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/dpmlab/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/dpmlab/
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DPM_VERSION "\(.*\)"/\1/p' lib/dpm_common.h)|g' \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*DPM_VERSION "\(.*\)"/\1/p' lib/core/dpm_common.h)|g' \
 	    -e 's|@LIBS@|$(LDLIBS) -fopenmp|g' lib/dpmlab.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dpmlab.pc
 
 uninstall:
@@ -147,7 +150,7 @@ uninstall:
 	       $(DESTDIR)$(PREFIX)/bin/dpmlab $(DESTDIR)$(PREFIX)/lib/pkgconfig/dpmlab.pc
 
 format:
-	clang-format -i lib/*.[ch] lib/cli/*.[ch] demos/*.c demos/common/*.[ch] tests/*.[ch]
+	clang-format -i lib/*.h lib/*/*.[ch] demos/*.c demos/common/*.[ch] tests/*.[ch]
 
 clean:
 	rm -rf build build-san build-*

@@ -131,7 +131,7 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
     demo_progress(ctx, "Gamma_n by adaptive cubature, n = 1..%zu", N);
     st = dpm_analytic_gamma_quad_schedule(q, sch, R->gamma, R->gamma_err);
   }
-  if (!st) st = dpm_analytic_entropy(mix, &R->H, NULL);
+  if (!st) st = dpm_mixture_entropy(mix, &R->H, NULL);
   /* every model's estimate from the same samples x_n ~ q_n (stream (seed + 100, n)) */
   for (size_t m = 0; m < NMOD && !st; m++) {
     demo_progress(ctx, "Gamma-hat_n of the %s model, M = %d per step", MOD_NAME[m], MC_M);

@@ -45,7 +45,7 @@ static int compute(const demo_ctx *ctx, results *res)
 {
   dpm_mixture *mix = dpm_data_from_spec(DATA_SPEC);
   if (!mix) return GSL_EINVAL;
-  int st = dpm_analytic_entropy(mix, &res->H, &res->H_err);
+  int st = dpm_mixture_entropy(mix, &res->H, &res->H_err);
   double e_norm2 = 0.0;
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
   dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, QUAD_TOL);

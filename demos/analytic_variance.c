@@ -95,7 +95,7 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, const char 
                             .L_opt = r->L_opt};
   if (!st) st = dpm_analytic_table_fill(sch, &mod, &tab);
   r->var_tilde1 = sch->beta_tilde[2];
-  if (!st) st = dpm_analytic_entropy(mix, &r->H, &r->H_err);
+  if (!st) st = dpm_mixture_entropy(mix, &r->H, &r->H_err);
 
   /* the total negative ELBO of each variance over the full trajectory 1, 2, ..., N, and the same total as the
    * area under the per-step curves plus the prior term */

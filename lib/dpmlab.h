@@ -4,6 +4,7 @@
 
 #include "dpm_common.h"
 #include "dpm_rng.h"
+#include "dpm_quad.h"
 #include "dpm_process.h"
 #include "dpm_data.h"
 #include "dpm_oracle.h"

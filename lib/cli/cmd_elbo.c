@@ -129,7 +129,7 @@ int cmd_elbo(int argc, char **argv)
     goto done;
   }
   double H = NAN, Herr = NAN;
-  if (!has_point_mass(mix) && dpm_analytic_entropy(mix, &H, &Herr)) {
+  if (!has_point_mass(mix) && dpm_mixture_entropy(mix, &H, &Herr)) {
     cli_fail(cmd, CLI_EDATA, "entropy failed");
     goto done;
   }

@@ -242,17 +242,6 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
 int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const char *kind, size_t K, size_t *tau,
                             double *cum);
 
-/* ---- differential entropy of the data -------------------------------------------------------------------- */
-
-/* H(q_0) = -E log q_0(x_0) in nats. Quadrature (d <= 2): the adaptive cubature of dpm_analytic_gamma_quad_alloc
- * applied to -log q_0 per component, to relative tolerance rel_tol. Monte Carlo (any d): M exact samples in
- * blocks of 4096 with stream (seed, block), err = standard error; same bits for any thread count. Both fail with
- * GSL_EDOM for a mixture with a point mass (a finite set has no density: its differential entropy is -infinity,
- * undefined). dpm_analytic_entropy picks quadrature (rel_tol 1e-10) in d <= 2, else Monte Carlo (M = 200000,
- * seed 0). Each call allocates its scratch once. */
-int dpm_analytic_entropy_quad(const dpm_mixture *mix, double rel_tol, double *H, double *err);
-int dpm_analytic_entropy_mc(const dpm_mixture *mix, size_t M, uint64_t seed, double *H, double *se);
-int dpm_analytic_entropy(const dpm_mixture *mix, double *H, double *err);
 
 /* ---- diagonal covariance (SN-DPM / NPR-DPM) -------------------------------------------------------------- */
 

@@ -199,7 +199,7 @@ dpm_out *dpm_out_open(const char *path)
       close(fd);
       unlink(out->tmp);
     }
-    dpm_errorf(__FILE__, __LINE__, GSL_EFAILED, "%s: cannot create output (%s)", path, strerror(e));
+    DPM_RAISE(GSL_EFAILED, "%s: cannot create output (%s)", path, strerror(e));
     free(out->path);
     free(out->tmp);
     free(out);

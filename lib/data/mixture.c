@@ -20,15 +20,9 @@
 
 dpm_mixture *dpm_mixture_alloc(size_t K, size_t d)
 {
-  if (K == 0 || d == 0) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL,
+  if (K == 0 || d == 0) DPM_ERROR_NULL(GSL_EINVAL,
                "mixture: need K >= 1 components and dimension d >= 1 (got K = %zu, d = %zu)", K, d);
-    return NULL;
-  }
-  if (K > SIZE_MAX / sizeof(double) / d) {
-    dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "mixture: K = %zu by d = %zu is too large", K, d);
-    return NULL;
-  }
+  if (K > SIZE_MAX / sizeof(double) / d) DPM_ERROR_NULL(GSL_ENOMEM, "mixture: K = %zu by d = %zu is too large", K, d);
   dpm_mixture *mix = dpm_calloc(1, sizeof *mix);
   if (!mix) return NULL;
   mix->K = K;
@@ -474,7 +468,7 @@ static void sample_impl(const dpm_mixture *mix, gsl_rng *r, size_t n, double m, 
   if (!work) {
     for (size_t i = 0; i < n * d; i++)
       x[i] = NAN;
-    dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "mixture sampling: out of memory (%zu doubles)", K + d);
+    DPM_RAISE(GSL_ENOMEM, "mixture sampling: out of memory (%zu doubles)", K + d);
     return;
   }
   double *cum = work, *z = work + K;
@@ -506,4 +500,23 @@ void dpm_mixture_sample_t(const dpm_mixture *mix, gsl_rng *r, double m, double s
                           double *eps)
 {
   sample_impl(mix, r, n, m, s, 1, x, x0, eps, NULL);
+}
+
+/* x = c + U_k diag(scale) u (U_k the identity unless component k is full). */
+void dpm_mixture_component_point(const dpm_mixture *mix, size_t k, const double *c, const double *scale, const double *u,
+                                  double *x)
+{
+  const size_t d = mix->d;
+  if (mix->kind[k] == DPM_COV_FULL && mix->U) {
+    const double *U = mix->U + k * d * d;
+    for (size_t i = 0; i < d; i++) {
+      double acc = c[i];
+      for (size_t j = 0; j < d; j++)
+        acc += U[i * d + j] * scale[j] * u[j];
+      x[i] = acc;
+    }
+  } else {
+    for (size_t i = 0; i < d; i++)
+      x[i] = c[i] + scale[i] * u[i];
+  }
 }

@@ -26,6 +26,33 @@ void dpm_error_install(void) { gsl_set_error_handler(record_handler); }
 
 const char *dpm_error_last(void) { return last_reason; }
 
+void dpm_error_clear(void) { last_reason[0] = '\0'; }
+
+void dpm_error_context(const char *fmt, ...)
+{
+  char ctx[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx, sizeof ctx, fmt, ap);
+  va_end(ap);
+  /* "<context>: <reason>", cut at the buffer's end */
+  const size_t n = strlen(ctx), room = sizeof last_reason - 1;
+  const size_t keep = last_reason[0] ? (n + 2 < room ? room - n - 2 : 0) : 0;
+  const size_t old = strnlen(last_reason, keep);
+  if (last_reason[0] && n + 2 < room) {
+    memmove(last_reason + n + 2, last_reason, old);
+    memcpy(last_reason, ctx, n);
+    last_reason[n] = ':';
+    last_reason[n + 1] = ' ';
+    last_reason[n + 2 + old] = '\0';
+  } else {
+    memcpy(last_reason, ctx, n < room ? n : room);
+    last_reason[n < room ? n : room] = '\0';
+  }
+  for (char *p = last_reason; *p; p++)
+    if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
 int dpm_errorf(const char *file, int line, int status, const char *fmt, ...)
 {
   va_list ap;
@@ -53,13 +80,13 @@ double dpm_logsumexp(const double *v, size_t n, size_t stride)
 void *dpm_malloc(size_t nbytes)
 {
   void *p = malloc(nbytes ? nbytes : 1);
-  if (!p) dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "out of memory (%zu bytes)", nbytes);
+  if (!p) DPM_RAISE(GSL_ENOMEM, "out of memory (%zu bytes)", nbytes);
   return p;
 }
 
 void *dpm_calloc(size_t n, size_t size)
 {
   void *p = calloc(n ? n : 1, size ? size : 1);
-  if (!p) dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "out of memory (%zu x %zu bytes)", n, size);
+  if (!p) DPM_RAISE(GSL_ENOMEM, "out of memory (%zu x %zu bytes)", n, size);
   return p;
 }

@@ -167,18 +167,12 @@ static int parse_labels(dpm_mixture *mix, const json_t *labels, const char *what
 
 static dpm_mixture *parse_root(const json_t *root, const char *what)
 {
-  if (!json_is_object(root)) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "%s: top level must be an object with keys %s", what, allowed_keys);
-    return NULL;
-  }
+  if (!json_is_object(root)) DPM_ERROR_NULL(GSL_EINVAL, "%s: top level must be an object with keys %s", what, allowed_keys);
   const char *key;
   json_t *val;
   json_object_foreach((json_t *)root, key, val)
   {
-    if (strcmp(key, "weights") && strcmp(key, "means") && strcmp(key, "covariances") && strcmp(key, "labels")) {
-      dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "%s: unknown key \"%s\" (allowed: %s)", what, key, allowed_keys);
-      return NULL;
-    }
+    if (strcmp(key, "weights") && strcmp(key, "means") && strcmp(key, "covariances") && strcmp(key, "labels")) DPM_ERROR_NULL(GSL_EINVAL, "%s: unknown key \"%s\" (allowed: %s)", what, key, allowed_keys);
   }
   dpm_mixture *mix = NULL;
   if (parse_means(&mix, json_object_get(root, "means"), what)) return NULL;
@@ -195,19 +189,13 @@ static dpm_mixture *parse_root(const json_t *root, const char *what)
 
 static dpm_mixture *load_fail(const char *what, const json_error_t *err)
 {
-  if (err->line >= 1)
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "%s:%d:%d: %s", what, err->line, err->column, err->text);
-  else
-    dpm_errorf(__FILE__, __LINE__, GSL_EFAILED, "%s: %s", what, err->text);
-  return NULL;
+  if (err->line >= 1) DPM_ERROR_NULL(GSL_EINVAL, "%s:%d:%d: %s", what, err->line, err->column, err->text);
+  DPM_ERROR_NULL(GSL_EFAILED, "%s: %s", what, err->text);
 }
 
 dpm_mixture *dpm_data_load_json(const char *path)
 {
-  if (!path) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "no mixture file given");
-    return NULL;
-  }
+  if (!path) DPM_ERROR_NULL(GSL_EINVAL, "no mixture file given");
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
   if (!root) return load_fail(path, &err);
@@ -219,10 +207,7 @@ dpm_mixture *dpm_data_load_json(const char *path)
 dpm_mixture *dpm_data_load_json_string(const char *text, const char *what)
 {
   if (!what) what = "<string>";
-  if (!text) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "%s: no text given", what);
-    return NULL;
-  }
+  if (!text) DPM_ERROR_NULL(GSL_EINVAL, "%s: no text given", what);
   json_error_t err;
   json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
   if (!root) return load_fail(what, &err);

@@ -112,15 +112,9 @@ static const dpm_denoiser_type relerr_type = {"relerr", relerr_eval, relerr_free
 
 dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uint64_t seed)
 {
-  if (!inner) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "relerr denoiser: inner denoiser is NULL");
-    return NULL;
-  }
-  if (!(isfinite(eta_err) && eta_err >= 0.0)) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EDOM, "relerr denoiser: relative error must be >= 0 and finite (got %g)",
+  if (!inner) DPM_ERROR_NULL(GSL_EINVAL, "relerr denoiser: inner denoiser is NULL");
+  if (!(isfinite(eta_err) && eta_err >= 0.0)) DPM_ERROR_NULL(GSL_EDOM, "relerr denoiser: relative error must be >= 0 and finite (got %g)",
                eta_err);
-    return NULL;
-  }
   relerr_state *S = dpm_calloc(1, sizeof *S);
   if (!S) return NULL;
   S->inner = inner;
@@ -177,14 +171,8 @@ static const dpm_denoiser_type scaled_type = {"scaled", scaled_eval, scaled_free
 
 dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c)
 {
-  if (!inner) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "scaled denoiser: inner denoiser is NULL");
-    return NULL;
-  }
-  if (!isfinite(c)) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EDOM, "scaled denoiser: scale c must be finite (got %g)", c);
-    return NULL;
-  }
+  if (!inner) DPM_ERROR_NULL(GSL_EINVAL, "scaled denoiser: inner denoiser is NULL");
+  if (!isfinite(c)) DPM_ERROR_NULL(GSL_EDOM, "scaled denoiser: scale c must be finite (got %g)", c);
   scaled_state *S = dpm_calloc(1, sizeof *S);
   if (!S) return NULL;
   S->inner = inner;
@@ -222,14 +210,8 @@ static const dpm_denoiser_type memorise_type = {"memorise", memorise_eval, memor
 
 dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train, gsl_rng *r)
 {
-  if (!mix || !r) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "memorising denoiser: NULL mixture or generator");
-    return NULL;
-  }
-  if (n_train == 0) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "memorising denoiser: need at least one training point");
-    return NULL;
-  }
+  if (!mix || !r) DPM_ERROR_NULL(GSL_EINVAL, "memorising denoiser: NULL mixture or generator");
+  if (n_train == 0) DPM_ERROR_NULL(GSL_EINVAL, "memorising denoiser: need at least one training point");
   const size_t d = mix->d;
   memorise_state *S = dpm_calloc(1, sizeof *S);
   double *pts = dpm_malloc(n_train * d * sizeof(double));

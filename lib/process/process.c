@@ -12,10 +12,7 @@
 
 static dpm_schedule *schedule_new(size_t N)
 {
-  if (N < 1 || N > 100000000) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "schedule: N must be in [1, 1e8] (got %zu)", N);
-    return NULL;
-  }
+  if (N < 1 || N > 100000000) DPM_ERROR_NULL(GSL_EINVAL, "schedule: N must be in [1, 1e8] (got %zu)", N);
   dpm_schedule *sch = dpm_calloc(1, sizeof *sch);
   if (!sch) return NULL;
   sch->N = N;
@@ -66,11 +63,8 @@ static int schedule_finish(dpm_schedule *sch)
 
 dpm_schedule *dpm_schedule_linear_alloc(size_t N, double beta_1, double beta_N)
 {
-  if (!(beta_1 > 0.0 && beta_1 < 1.0 && beta_N > 0.0 && beta_N < 1.0)) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EDOM, "schedule: linear betas must lie in (0, 1) (got %g, %g)", beta_1,
+  if (!(beta_1 > 0.0 && beta_1 < 1.0 && beta_N > 0.0 && beta_N < 1.0)) DPM_ERROR_NULL(GSL_EDOM, "schedule: linear betas must lie in (0, 1) (got %g, %g)", beta_1,
                beta_N);
-    return NULL;
-  }
   dpm_schedule *sch = schedule_new(N);
   if (!sch) return NULL;
   for (size_t n = 1; n <= N; n++)
@@ -118,8 +112,7 @@ dpm_schedule *dpm_schedule_alloc_by_name(const char *name, size_t N)
 {
   if (name && strcmp(name, "linear") == 0) return dpm_schedule_linear_alloc(N, 1e-4, 0.02);
   if (name && strcmp(name, "cosine") == 0) return dpm_schedule_cosine_alloc(N);
-  dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "unknown schedule '%s' (known: linear, cosine)", name ? name : "");
-  return NULL;
+  DPM_ERROR_NULL(GSL_EINVAL, "unknown schedule '%s' (known: linear, cosine)", name ? name : "");
 }
 
 void dpm_schedule_ms(const dpm_schedule *sch, size_t n, double *m, double *s)

@@ -23,16 +23,12 @@
 
 #include "dpm_common.h"
 #include "dpm_oracle.h"
+#include "dpm_internal.h"
 
 /* Full covariances in dimension >= BLAS_MIN_D rotate blocks of BLAS_BLOCK points with one dgemm each; the block
  * is always padded to BLAS_BLOCK rows so every point goes through the same call shape whatever the batch. Below
  * that dimension (and for diagonal kinds) plain loops are faster than a library call. */
 enum { BLAS_MIN_D = 16, BLAS_BLOCK = 16 };
-
-/* Work (points x components x (d + 8), the 8 standing for an exp) below which a batch runs on one thread. */
-#define PAR_MIN_WORK 65536.0
-
-static const double LOG_2PI = 1.83787706640934548356065947281123527;
 
 /* Per-thread scratch, all sized at allocation. B is the number of points per block. */
 typedef struct {
@@ -129,22 +125,13 @@ static int ws_alloc(oracle_ws *w, size_t K, size_t B, size_t d, int any_full)
 
 dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
 {
-  if (!mix) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "oracle: mixture is NULL");
-    return NULL;
-  }
-  if (mix->K == 0 || mix->d == 0) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EBADLEN, "oracle: empty mixture (K = %zu, d = %zu)", mix->K, mix->d);
-    return NULL;
-  }
+  if (!mix) DPM_ERROR_NULL(GSL_EINVAL, "oracle: mixture is NULL");
+  if (mix->K == 0 || mix->d == 0) DPM_ERROR_NULL(GSL_EBADLEN, "oracle: empty mixture (K = %zu, d = %zu)", mix->K, mix->d);
   size_t K = mix->K, d = mix->d;
   int any_full = 0;
   for (size_t k = 0; k < K; k++)
     if (mix->kind[k] == DPM_COV_FULL) any_full = 1;
-  if (any_full && !mix->U) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "oracle: mixture has full components but no eigenvectors");
-    return NULL;
-  }
+  if (any_full && !mix->U) DPM_ERROR_NULL(GSL_EINVAL, "oracle: mixture has full components but no eigenvectors");
   dpm_oracle *o = dpm_calloc(1, sizeof *o);
   if (!o) return NULL;
   o->mix = mix;
@@ -226,7 +213,7 @@ static void setup(dpm_oracle *o, double m, double s)
       o->mlam[ki] = m * lam;
       o->mmu[ki] = m * mix->mu[ki];
       o->shrink[ki] = lam * (s2 / c); /* lambda s^2 / (m^2 lambda + s^2) in [0, lambda] */
-      ld += LOG_2PI + log(c);
+      ld += DPM_LOG_2PI + log(c);
       si += o->invc[ki];
       ts += o->shrink[ki];
     }
@@ -669,7 +656,7 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
   if (nt < 1) nt = 1;
 #endif
   /* Threads only when the batch outweighs the cost of a parallel region (~ a few microseconds). */
-  const int par = nblocks > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= PAR_MIN_WORK;
+  const int par = nblocks > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= DPM_PAR_MIN_WORK;
   const dpm_oracle_result *cres = res;
   (void)nt;
   (void)par;

@@ -238,7 +238,7 @@ static dpm_mixture *make_points(size_t n, uint64_t seed, double noise, point_fn 
   dpm_mixture *mix = r ? dpm_mixture_alloc(n, 2) : NULL;
   int *lab = mix && labelled ? dpm_malloc(n * sizeof *lab) : NULL;
   if (!r || !mix || (labelled && !lab)) {
-    if (!r) dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "out of memory (random stream)");
+    if (!r) DPM_RAISE(GSL_ENOMEM, "out of memory (random stream)");
     gsl_rng_free(r);
     dpm_mixture_free(mix);
     free(lab);
@@ -315,7 +315,7 @@ static dpm_mixture *make_sample(const char *inner, size_t n, uint64_t seed)
   dpm_mixture *src = dpm_data_from_spec(inner);
   if (!src) return NULL;
   if (n > MAX_DOUBLES / src->d) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EDOM,
+    DPM_RAISE(GSL_EDOM,
                "sample: option 'n': %zu points in R^%zu is too large (n d at most %lu)", n, src->d, MAX_DOUBLES);
     dpm_mixture_free(src);
     return NULL;
@@ -325,7 +325,7 @@ static dpm_mixture *make_sample(const char *inner, size_t n, uint64_t seed)
   size_t *comp = mix ? dpm_malloc(n * sizeof *comp) : NULL;
   int *lab = comp && src->labels ? dpm_malloc(n * sizeof *lab) : NULL;
   int bad = !r || !mix || !comp || (src->labels && !lab);
-  if (!r) dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "out of memory (random stream)");
+  if (!r) DPM_RAISE(GSL_ENOMEM, "out of memory (random stream)");
   if (!bad) {
     dpm_mixture_sample(src, r, n, mix->mu, comp);
     if (lab) {
@@ -426,11 +426,8 @@ static dpm_mixture *from_builtin(char *name, char *args)
     if (parse_options(name, args, o, 2) == 0)
       mix = make_points((size_t)o[0].val, o[1].u, 0.0, fill_checkerboard, 0);
   } else if (strcmp(name, "sample") == 0) {
-    if (!args) {
-      dpm_errorf(__FILE__, __LINE__, GSL_EINVAL,
+    if (!args) DPM_ERROR_NULL(GSL_EINVAL,
                  "sample: needs the option 'of=SPEC' (e.g. sample:of=ring8,n=500)");
-      return NULL;
-    }
     size_t cap = strlen(args) + 1;
     char *inner = dpm_malloc(cap), *own = dpm_malloc(cap);
     opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0}, {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
@@ -439,7 +436,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
     free(inner);
     free(own);
   } else {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv file)", name,
+    DPM_RAISE(GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv file)", name,
                known);
   }
   return mix;
@@ -448,7 +445,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
 dpm_mixture *dpm_data_from_spec(const char *spec)
 {
   if (!spec || !*spec) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "empty data spec (known: %s; or a .json / .csv file)", known);
+    DPM_RAISE(GSL_EINVAL, "empty data spec (known: %s; or a .json / .csv file)", known);
     return NULL;
   }
   dpm_mixture *mix;

@@ -30,10 +30,7 @@ void dpm_denoiser_free(dpm_denoiser *dn)
 
 dpm_denoiser *dpm_denoiser_alloc(const dpm_denoiser_type *type, void *state, size_t d)
 {
-  if (!type || !type->eval) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "denoiser: type or its eval is NULL");
-    return NULL;
-  }
+  if (!type || !type->eval) DPM_ERROR_NULL(GSL_EINVAL, "denoiser: type or its eval is NULL");
   dpm_denoiser *dn = dpm_calloc(1, sizeof *dn);
   if (!dn) return NULL;
   dn->type = type;

@@ -16,7 +16,7 @@ dpm_mixture *dpm_data_load_csv(const char *path)
   free(header);
   dpm_mixture *mix = NULL;
   if (rows == 0 || cols == 0)
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "%s: no points", path);
+    DPM_RAISE(GSL_EINVAL, "%s: no points", path);
   else
     mix = dpm_mixture_alloc(rows, cols);
   if (mix) {

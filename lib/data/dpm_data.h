@@ -4,6 +4,7 @@
 #define DPM_DATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <gsl/gsl_rng.h>
 
@@ -54,6 +55,11 @@ int dpm_mixture_is_pointset(const dpm_mixture *mix);
 /* Covariance of component k as a dense d x d row-major matrix (out). */
 void dpm_mixture_cov(const dpm_mixture *mix, size_t k, double *out);
 /* Exact mixture moments: mean (d) and covariance (d x d), and E||x_0||^2. Any output may be NULL. */
+/* x = c + U_k diag(scale) u: a point in component k's eigen frame (U_k the identity unless the component is full).
+ * Can't fail. */
+void dpm_mixture_component_point(const dpm_mixture *mix, size_t k, const double *c, const double *scale,
+                                 const double *u, double *x);
+
 void dpm_mixture_moments(const dpm_mixture *mix, double *mean, double *cov, double *e_norm2);
 /* Smallest box [lo, hi]^d per coordinate holding all but `tail` mass: for point masses the exact hull, for
  * Gaussian components mean +- z sd with z from a union bound over the d coordinates of each component, averaged
@@ -92,5 +98,17 @@ int dpm_data_write_json(const dpm_mixture *mix, FILE *fp);
 /* A CSV point set: one point per line, an optional header line, '#' comment lines, equal widths, finite
  * numbers. The mixture has equal weights and point masses. */
 dpm_mixture *dpm_data_load_csv(const char *path);
+
+/* ---- differential entropy of the data -------------------------------------------------------------------- */
+
+/* H(q_0) = -E log q_0(x_0) in nats. Quadrature (d <= 2): the adaptive cubature of dpm_analytic_gamma_quad_alloc
+ * applied to -log q_0 per component, to relative tolerance rel_tol. Monte Carlo (any d): M exact samples in
+ * blocks of 4096 with stream (seed, block), err = standard error; same bits for any thread count. Both fail with
+ * GSL_EDOM for a mixture with a point mass (a finite set has no density: its differential entropy is -infinity,
+ * undefined). dpm_mixture_entropy picks quadrature (rel_tol 1e-10) in d <= 2, else Monte Carlo (M = 200000,
+ * seed 0). Each call allocates its scratch once. */
+int dpm_mixture_entropy_quad(const dpm_mixture *mix, double rel_tol, double *H, double *err);
+int dpm_mixture_entropy_mc(const dpm_mixture *mix, size_t M, uint64_t seed, double *H, double *se);
+int dpm_mixture_entropy(const dpm_mixture *mix, double *H, double *err);
 
 #endif

@@ -26,11 +26,8 @@ void dpm_sampler_analytic_free(dpm_sampler_analytic *w)
 
 dpm_sampler_analytic *dpm_sampler_analytic_alloc(size_t d, size_t nmax)
 {
-  if (d == 0 || nmax == 0) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "analytic sampler: need d >= 1 and nmax >= 1 (got %zu, %zu)", d,
+  if (d == 0 || nmax == 0) DPM_ERROR_NULL(GSL_EINVAL, "analytic sampler: need d >= 1 and nmax >= 1 (got %zu, %zu)", d,
                nmax);
-    return NULL;
-  }
   dpm_sampler_analytic *w = dpm_calloc(1, sizeof *w);
   if (!w) return NULL;
   w->d = d;

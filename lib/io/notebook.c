@@ -24,17 +24,13 @@ struct dpm_notebook {
 char *dpm_notebook_base64_encode(const unsigned char *data, size_t n)
 {
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if (n > (((size_t)-1) / 4) * 3 - 3) {
-    dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "base64: input of %zu bytes too large", n);
-    return NULL;
-  }
+  if (n > (((size_t)-1) / 4) * 3 - 3) DPM_ERROR_NULL(GSL_ENOMEM, "base64: input of %zu bytes too large", n);
   size_t len = 4 * ((n + 2) / 3);
   char *out = dpm_malloc(len + 1);
   if (!out) return NULL;
   if (n && !data) {
     free(out);
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "base64: NULL data of length %zu", n);
-    return NULL;
+    DPM_ERROR_NULL(GSL_EINVAL, "base64: NULL data of length %zu", n);
   }
   size_t i = 0, j = 0;
   for (; i + 3 <= n; i += 3) {
@@ -107,10 +103,7 @@ static char *vformat(const char *fmt, va_list ap)
   va_copy(aq, ap);
   int n = vsnprintf(NULL, 0, fmt, aq);
   va_end(aq);
-  if (n < 0) {
-    dpm_errorf(__FILE__, __LINE__, GSL_EINVAL, "notebook: bad format '%s'", fmt);
-    return NULL;
-  }
+  if (n < 0) DPM_ERROR_NULL(GSL_EINVAL, "notebook: bad format '%s'", fmt);
   char *s = dpm_malloc((size_t)n + 1);
   if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
   return s;
@@ -130,8 +123,7 @@ dpm_notebook *dpm_notebook_alloc(void)
       "version", DPM_VERSION, "nbformat", 4, "nbformat_minor", 4);
   if (!nb->root) {
     free(nb);
-    dpm_errorf(__FILE__, __LINE__, GSL_ENOMEM, "notebook: out of memory");
-    return NULL;
+    DPM_ERROR_NULL(GSL_ENOMEM, "notebook: out of memory");
   }
   nb->cells = json_object_get(nb->root, "cells");
   return nb;

@@ -1,0 +1,198 @@
+/* gamma_mc.c — Gamma_n = E|E[eps|x_n]|^2/d by Monte Carlo with a standard error (Bao et al. ICLR 2022, eq. 8), for the exact oracle and for any denoiser. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "dpm_analytic.h"
+#include "dpm_common.h"
+#include "dpm_rng.h"
+#include "dpm_internal.h"
+/* ---- Gamma by Monte Carlo -------------------------------------------------------------------------------------
+ */
+
+enum { GAMMA_MC_BLOCK = 1024 };
+
+struct dpm_analytic_gamma_mc {
+  const dpm_mixture *mix;
+  size_t M, B, d;
+  int nthreads;
+  dpm_oracle **oracle;  /* nthreads */
+  gsl_rng **rng;        /* nthreads */
+  double *x, *x0, *eps; /* nthreads x B x d each */
+  double *x0hat;        /* B x d (denoiser route, serial) */
+};
+
+void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
+{
+  if (!w) return;
+  for (int t = 0; t < w->nthreads; t++) {
+    if (w->oracle) dpm_oracle_free(w->oracle[t]);
+    if (w->rng && w->rng[t]) gsl_rng_free(w->rng[t]);
+  }
+  free(w->oracle);
+  free(w->rng);
+  free(w->x);
+  free(w->x0);
+  free(w->eps);
+  free(w->x0hat);
+  free(w);
+}
+
+dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_t M)
+{
+  if (!mix) DPM_ERROR_NULL(GSL_EINVAL, "gamma MC: mixture is NULL");
+  if (M < 2) DPM_ERROR_NULL(GSL_EINVAL,
+               "gamma MC: need M >= 2 samples per time for a standard error "
+               "(got %zu)",
+               M);
+  dpm_analytic_gamma_mc *w = dpm_calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->mix = mix;
+  w->M = M;
+  w->d = mix->d;
+  w->B = M < GAMMA_MC_BLOCK ? M : GAMMA_MC_BLOCK;
+  w->nthreads = dpm_omp_max_threads();
+  const size_t T = (size_t)w->nthreads, Bd = w->B * w->d;
+  w->oracle = dpm_calloc(T, sizeof *w->oracle);
+  w->rng = dpm_calloc(T, sizeof *w->rng);
+  w->x = dpm_malloc(T * Bd * sizeof(double));
+  w->x0 = dpm_malloc(T * Bd * sizeof(double));
+  w->eps = dpm_malloc(T * Bd * sizeof(double));
+  w->x0hat = dpm_malloc(Bd * sizeof(double));
+  if (!w->oracle || !w->rng || !w->x || !w->x0 || !w->eps || !w->x0hat) {
+    dpm_analytic_gamma_mc_free(w);
+    return NULL;
+  }
+  for (size_t t = 0; t < T; t++) {
+    w->oracle[t] = dpm_oracle_alloc(mix);
+    w->rng[t] = dpm_rng_stream_alloc(0, 0);
+    if (!w->oracle[t] || !w->rng[t]) {
+      if (!w->rng[t]) DPM_RAISE(GSL_ENOMEM, "gamma MC: cannot allocate a generator");
+      dpm_analytic_gamma_mc_free(w);
+      return NULL;
+    }
+  }
+  return w;
+}
+
+
+/* One time (m, s) with stream (seed, idx) on thread tid's resources. */
+static int gamma_mc_one(dpm_analytic_gamma_mc *w, int tid, double m, double s, uint64_t seed, uint64_t idx,
+                        double *gamma, double *se)
+{
+  const size_t d = w->d, Bd = w->B * d;
+  gsl_rng *r = w->rng[tid];
+  double *x = w->x + (size_t)tid * Bd, *x0 = w->x0 + (size_t)tid * Bd, *eps = w->eps + (size_t)tid * Bd;
+  dpm_rng_stream_set(r, seed, idx);
+  dpm_welford a = {0.0, 0.0, 0.0};
+  for (size_t done = 0; done < w->M;) {
+    const size_t b = w->M - done < w->B ? w->M - done : w->B;
+    dpm_mixture_sample_t(w->mix, r, m, s, b, x, x0, NULL);
+    dpm_oracle_result res;
+    memset(&res, 0, sizeof res);
+    res.eps = eps;
+    const int st = dpm_oracle_eval(w->oracle[tid], m, s, b, x, &res);
+    if (st != DPM_SUCCESS) return st;
+    for (size_t i = 0; i < b; i++)
+      dpm_welford_add(&a, dpm_norm2(eps + i * d, d) / (double)d);
+    done += b;
+  }
+  *gamma = a.mean;
+  if (se) *se = dpm_welford_se(&a);
+  return DPM_SUCCESS;
+}
+
+/* Times lo..hi-1, (m, s) from the schedule (sch != NULL) or from the arrays; stream index = the time index. */
+static int gamma_mc_run(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, const double *m, const double *s,
+                        size_t lo, size_t hi, uint64_t seed, double *gamma, double *se)
+{
+  for (size_t i = lo; i < hi; i++) {
+    const double mi = sch ? sqrt(sch->alpha_bar[i]) : m[i], si = sch ? sqrt(sch->beta_bar[i]) : s[i];
+    if (!dpm_ms_ok(mi, si))
+      DPM_ERROR(GSL_EDOM, "gamma MC: time %zu has (m, s) = (%g, %g); need m > 0, s > 0", i, mi, si);
+  }
+  int fail = DPM_SUCCESS;
+  size_t fail_at = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(w->nthreads)
+  for (size_t i = lo; i < hi; i++) {
+    const double mi = sch ? sqrt(sch->alpha_bar[i]) : m[i], si = sch ? sqrt(sch->beta_bar[i]) : s[i];
+    double g = NAN, e = NAN;
+    const int st = gamma_mc_one(w, dpm_omp_thread_num(), mi, si, seed, (uint64_t)i, &g, &e);
+    gamma[i] = g;
+    if (se) se[i] = e;
+    if (st != DPM_SUCCESS) {
+#pragma omp critical(dpm_analytic_fail)
+      if (fail == DPM_SUCCESS || i < fail_at) {
+        fail = st;
+        fail_at = i;
+      }
+    }
+  }
+  if (fail != DPM_SUCCESS) DPM_ERROR(fail, "gamma MC: oracle evaluation failed at time %zu", fail_at);
+  return DPM_SUCCESS;
+}
+
+int dpm_analytic_gamma_mc_schedule(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed, double *gamma,
+                                   double *se)
+{
+  if (!w || !sch || !gamma) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL workspace, schedule or output");
+  gamma[0] = NAN;
+  if (se) se[0] = NAN;
+  return gamma_mc_run(w, sch, NULL, NULL, 1, sch->N + 1, seed, gamma, se);
+}
+
+int dpm_analytic_gamma_mc_ms(dpm_analytic_gamma_mc *w, size_t count, const double *m, const double *s,
+                             uint64_t seed, double *gamma, double *se)
+{
+  if (!w || !m || !s || !gamma) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL workspace, m, s or output");
+  return gamma_mc_run(w, NULL, m, s, 0, count, seed, gamma, se);
+}
+
+int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, const dpm_schedule *sch,
+                                   uint64_t seed, double *gamma, double *se, double *x0mse, double *x0mse_se)
+{
+  if (!w || !dn || !sch || !gamma)
+    DPM_ERROR(GSL_EINVAL, "gamma MC (denoiser): NULL workspace, denoiser, "
+                          "schedule or output");
+  if (dn->d != w->d)
+    DPM_ERROR(GSL_EBADLEN, "gamma MC (denoiser): denoiser dimension %zu != data dimension %zu", dn->d, w->d);
+  const size_t d = w->d;
+  gamma[0] = NAN;
+  if (se) se[0] = NAN;
+  if (x0mse) x0mse[0] = NAN;
+  if (x0mse_se) x0mse_se[0] = NAN;
+  gsl_rng *r = w->rng[0];
+  for (size_t n = 1; n <= sch->N; n++) {
+    const double m = sqrt(sch->alpha_bar[n]), s = sqrt(sch->beta_bar[n]);
+    if (!dpm_ms_ok(m, s)) DPM_ERROR(GSL_EDOM, "gamma MC (denoiser): step %zu has (m, s) = (%g, %g)", n, m, s);
+    dpm_rng_stream_set(r, seed, (uint64_t)n);
+    dpm_welford a = {0.0, 0.0, 0.0}, b0 = {0.0, 0.0, 0.0};
+    for (size_t done = 0; done < w->M;) {
+      const size_t b = w->M - done < w->B ? w->M - done : w->B;
+      dpm_mixture_sample_t(w->mix, r, m, s, b, w->x, w->x0, NULL);
+      const int st = dpm_denoiser_eval(dn, m, s, b, w->x, w->eps, w->x0hat, NULL);
+      if (st != DPM_SUCCESS)
+        DPM_ERROR(st, "gamma MC (denoiser %s): evaluation failed at step %zu", dn->type->name, n);
+      for (size_t i = 0; i < b; i++) {
+        dpm_welford_add(&a, dpm_norm2(w->eps + i * d, d) / (double)d);
+        double e2 = 0.0;
+        for (size_t j = 0; j < d; j++) {
+          const double dl = w->x0[i * d + j] - w->x0hat[i * d + j];
+          e2 += dl * dl;
+        }
+        dpm_welford_add(&b0, e2 / (double)d);
+      }
+      done += b;
+    }
+    gamma[n] = a.mean;
+    if (se) se[n] = dpm_welford_se(&a);
+    if (x0mse) x0mse[n] = b0.mean;
+    if (x0mse_se) x0mse_se[n] = dpm_welford_se(&b0);
+  }
+  return DPM_SUCCESS;
+}
+
