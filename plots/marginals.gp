@@ -1,5 +1,5 @@
 # marginals.gp — log q_t(x) of the VP, sub-VP and VE SDEs for a 1-D mixture as heat maps over (t, x), with forward
-# paths simulated exactly overlaid (Song et al. 2021; MATH.md §1-2).
+# paths simulated exactly overlaid (Song et al. 2021; docs/MATH.md §1-2).
 # Usage: gnuplot -c plots/marginals.gp build/data/marginals.dat OUT.{pdf,png,svg,tex}
 dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0
 load ARG0[1:dpm_slash(ARG0)].'style.gp'

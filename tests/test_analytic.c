@@ -1,7 +1,7 @@
-/* test_analytic.c — Analytic-DPM (Bao et al. ICLR 2022, MATH.md §3) against independent routes: literal formulas,
- * finite differences, quadrature vs Monte Carlo, closed forms for Gaussian data (where the optimal Gaussian
- * reverse transitions are exact, so the ELBO gap is the prior mismatch alone and the samplers are exact), brute-
- * force path search, and two-sample statistics with thresholds from their null distribution.
+/* test_analytic.c — Analytic-DPM (Bao et al. ICLR 2022, docs/MATH.md §3) against independent routes: literal
+ * formulas, finite differences, quadrature vs Monte Carlo, closed forms for Gaussian data (where the optimal
+ * Gaussian reverse transitions are exact, so the ELBO gap is the prior mismatch alone and the samplers are exact),
+ * brute-force path search, and two-sample statistics with thresholds from their null distribution.
  *
  * Tolerances. EPS = 2.2e-16 is the unit roundoff; a formula evaluated two ways is compared to a small multiple of
  * EPS times its condition (stated at each use). Monte Carlo checks are K_SE = 5 standard errors wide (fixed

@@ -1,5 +1,5 @@
 /* test_cli_analytic.c — the Analytic-DPM commands (`dpmlab variance`, `trajectory`, `elbo`; Bao et al. ICLR 2022,
- * MATH.md §3) run as a user runs them: every printed column against identities recomputed here from the other
+ * docs/MATH.md §3) run as a user runs them: every printed column against identities recomputed here from the other
  * printed columns and the schedule's definition, Gamma_n against closed forms and Monte Carlo against
  * quadrature, the DP trajectory against brute force, the ELBO against the per-step table, reproducibility, and
  * one-line errors with no output file for every kind of bad input. */

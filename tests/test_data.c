@@ -1,6 +1,7 @@
-/* test_data.c — tests of dpm_data (MATH.md §2): mixture setters and their errors, the eigen factorisation, exact
- * moments against an independent formula, exact sampling of q_0 and q_t checked by Monte Carlo within k standard
- * errors, the high-mass box, the JSON and CSV loaders (round trip and every error path) and the built-in sets. */
+/* test_data.c — tests of dpm_data (docs/MATH.md §2): mixture setters and their errors, the eigen factorisation,
+ * exact moments against an independent formula, exact sampling of q_0 and q_t checked by Monte Carlo within k
+ * standard errors, the high-mass box, the JSON and CSV loaders (round trip and every error path) and the built-in
+ * sets. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -424,7 +425,8 @@ static void test_sample_q0(void **state)
   dpm_mixture_free(m);
 }
 
-/* q_t = law of m x0 + s eps: mean m mean_0, covariance m^2 Cov_0 + s^2 I (MATH.md §2 "Sampling x_t ~ q_t"). */
+/* q_t = law of m x0 + s eps: mean m mean_0, covariance m^2 Cov_0 + s^2 I (docs/MATH.md §2
+ * "Sampling x_t ~ q_t"). */
 static void test_sample_qt(void **state)
 {
   (void)state;

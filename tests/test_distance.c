@@ -1,4 +1,4 @@
-/* test_distance.c — the Permenter–Yuan smoothed distance of a finite set (MATH.md §2 "Finite sets") against
+/* test_distance.c — the Permenter–Yuan smoothed distance of a finite set (docs/MATH.md §2 "Finite sets") against
  * independent routes: 1/2 grad dist^2 = sigma eps* by finite differences of dist^2, the exact bounds
  * min - 2 sigma^2 log K <= dist^2 <= min, x - sigma eps* -> projection at the rate exp(-gap/(2 sigma^2)), a
  * long-double brute force at tiny sigma and far points, agreement with the oracle at (m, s) = (1, sigma), ties,

@@ -1,8 +1,8 @@
-/* test_oracle.c — the closed-form oracle (MATH.md §2) against independent routes: a dense Cholesky computation of
- * the textbook formulas, a long-double brute force, finite differences of log q_t and of the score, Tweedie's
- * formula, self-normalised Monte Carlo over the prior, the identity E tr Cov[eps|x] = d - E|E[eps|x]|^2, the
- * VP<->VE change of variables, rotations (full vs diagonal covariances), extreme (m, s), class posteriors, error
- * paths and thread-count independence; plus the oracle-backed denoiser. */
+/* test_oracle.c — the closed-form oracle (docs/MATH.md §2) against independent routes: a dense Cholesky
+ * computation of the textbook formulas, a long-double brute force, finite differences of log q_t and of the score,
+ * Tweedie's formula, self-normalised Monte Carlo over the prior, the identity E tr Cov[eps|x] = d - E|E[eps|x]|^2,
+ * the VP<->VE change of variables, rotations (full vs diagonal covariances), extreme (m, s), class posteriors,
+ * error paths and thread-count independence; plus the oracle-backed denoiser. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,7 +147,7 @@ static void vec_close(const double *a, const double *b, size_t len, double tol, 
     assert_close(a[i], b[i], 0.0, tol * (scale ? scale[i] : scale1));
 }
 
-/* ---- route 1: textbook formulas with dense Cholesky factors (MATH.md §2 as printed) ------------------------- */
+/* ---- route 1: textbook formulas with dense Cholesky factors (docs/MATH.md §2 as printed) -------------------- */
 
 typedef struct {
   double logq, lap, trcov;
@@ -226,7 +226,7 @@ static void ref_dense(const dpm_mixture *mix, double m, double s, const double *
       R->x0[i] += R->resp[k] * x0k[k][i];
       R->mag_x0[i] += R->resp[k] * fabs(x0k[k][i]);
     }
-  /* one-pass second moments, as MATH.md prints them */
+  /* one-pass second moments, as docs/MATH.md prints them */
   for (size_t i = 0; i < d; i++)
     for (size_t j = 0; j < d; j++) {
       double h = 0.0, mh = 0.0, c = 0.0, mc = 0.0;
@@ -311,8 +311,9 @@ typedef struct {
   long double mag_score[2], mag_x0[2], mag_hess[4], mag_diag[2];
 } ld_ref;
 
-/* MATH.md §2 for Sigma_k = diag(lambda_k): l_k, r_k, g_k = -(x - m mu)/c, mu_hat = mu + m lambda (x - m mu)/c,
- * S_k = diag(lambda s^2/c), in 80-bit arithmetic, summing (x - m mu)/s per component (no x - m E[x0|x]). */
+/* docs/MATH.md §2 for Sigma_k = diag(lambda_k): l_k, r_k, g_k = -(x - m mu)/c,
+ * mu_hat = mu + m lambda (x - m mu)/c, S_k = diag(lambda s^2/c), in 80-bit arithmetic, summing (x - m mu)/s per
+ * component (no x - m E[x0|x]). */
 static void ref_ld(const dpm_mixture *mix, double m, double s, const double *x, ld_ref *R)
 {
   const size_t d = mix->d, K = mix->K;
@@ -643,7 +644,7 @@ static void test_tweedie(void **state)
   dpm_mixture_free(mix);
 }
 
-/* VP <-> VE (MATH.md §1): q_t(x) = q_hat_{s/m}(x/m) / m^d, so the oracle at (m, s) for x equals the oracle at
+/* VP <-> VE (docs/MATH.md §1): q_t(x) = q_hat_{s/m}(x/m) / m^d, so the oracle at (m, s) for x equals the oracle at
  * (1, s/m) for x/m: E[x0|x], E[eps|x], responsibilities and Cov[x0|x] identical, score scaled by 1/m, log q
  * shifted by -d log m. Rounding bound 64 (K + d) u relative. */
 static void test_vp_ve(void **state)
@@ -1016,7 +1017,7 @@ static void test_posterior_monte_carlo(void **state)
   dpm_mixture_free(mix);
 }
 
-/* E_{q_t} tr Cov[eps|x]/d = 1 - E_{q_t} |E[eps|x]|^2/d (MATH.md §2, total variance of eps ~ N(0, I)), with
+/* E_{q_t} tr Cov[eps|x]/d = 1 - E_{q_t} |E[eps|x]|^2/d (docs/MATH.md §2, total variance of eps ~ N(0, I)), with
  * Cov[eps|x] = (m^2/s^2) Cov[x0|x]: the mean over x ~ q_t of the per-point difference is 0 within 5 standard
  * errors (the difference is not 0 point by point). */
 static void test_eps_variance_identity(void **state)

@@ -1,4 +1,4 @@
-/* test_process.c — forward processes and schedules (MATH.md §1) against independent routes: products and sums
+/* test_process.c — forward processes and schedules (docs/MATH.md §1) against independent routes: products and sums
  * for the DDPM schedules, quadrature of the SDE coefficients for (m, s), closed-form inverses, and the
  * Fokker–Planck equation satisfied by the oracle's exact q_t. */
 #include <math.h>

@@ -1,7 +1,8 @@
-/* dpm_analytic.h — Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; MATH.md §3): Gamma_n = E_{q_n}|E[eps|x_n]|^2/d by
- * Monte Carlo and by quadrature, the optimal reverse variance sigma*^2 of the DDIM family and its bounds, per-step
- * ELBO terms and the total negative ELBO, the optimal trajectory by dynamic programming, the state-dependent
- * diagonal covariance (SN-/NPR-DPM, Bao et al. ICML 2022) and the samplers that use them. */
+/* dpm_analytic.h — Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; docs/MATH.md §3): Gamma_n =
+ * E_{q_n}|E[eps|x_n]|^2/d by Monte Carlo and by quadrature, the optimal reverse variance sigma*^2 of the DDIM
+ * family and its bounds, per-step ELBO terms and the total negative ELBO, the optimal trajectory by dynamic
+ * programming, the state-dependent diagonal covariance (SN-/NPR-DPM, Bao et al. ICML 2022) and the samplers that
+ * use them. */
 #ifndef DPM_ANALYTIC_H
 #define DPM_ANALYTIC_H
 

@@ -1,4 +1,4 @@
-/* sampler_analytic.c — DDIM-family ancestral samplers on any trajectory (Bao et al. ICLR 2022, MATH.md §3):
+/* sampler_analytic.c — DDIM-family ancestral samplers on any trajectory (Bao et al. ICLR 2022, docs/MATH.md §3):
  * x_s = mu~(x_t, x0-hat(x_t)) + sigma z with lambda^2 = eta^2 beta~_{s|t}, which gives Analytic-DDPM
  * (eta = 1, sigma*^2), Analytic-DDIM (eta = 0, sigma*^2), DDPM (beta, beta~) and DDIM (sigma = 0), and the
  * state-dependent diagonal-covariance sampler of SN-/NPR-DPM (Bao et al. ICML 2022). */

@@ -1,5 +1,5 @@
 /* cmd_distance.c — `dpmlab distance`: Permenter & Yuan's smoothed squared distance to a point set, its gradient,
- * the ideal denoiser eps* and the projection, at the points of a CSV file (MATH.md §2, finite sets). */
+ * the ideal denoiser eps* and the projection, at the points of a CSV file (docs/MATH.md §2, finite sets). */
 #include <stdlib.h>
 
 #include "cli.h"

@@ -1,6 +1,6 @@
 /* cmd_elbo.c — `dpmlab elbo`: the negative ELBO of a K-step DDIM-family model with the optimal mean and a choice
- * of reverse variance (beta, beta~, Analytic-DPM's sigma*^2 or its clipped estimate; Bao et al. ICLR 2022, MATH.md
- * §3), against the differential entropy of the data: nelbo - H(q_0) = KL >= 0. */
+ * of reverse variance (beta, beta~, Analytic-DPM's sigma*^2 or its clipped estimate; Bao et al. ICLR 2022,
+ * docs/MATH.md §3), against the differential entropy of the data: nelbo - H(q_0) = KL >= 0. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

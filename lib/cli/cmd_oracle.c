@@ -1,4 +1,4 @@
-/* cmd_oracle.c — `dpmlab oracle`: the exact q_t quantities (MATH.md §2) at the points of a CSV file. */
+/* cmd_oracle.c — `dpmlab oracle`: the exact q_t quantities (docs/MATH.md §2) at the points of a CSV file. */
 #include <stdlib.h>
 
 #include "cli.h"

@@ -1,6 +1,6 @@
 /* cmd_trajectory.c — `dpmlab trajectory`: a K-step sub-sequence 1 = tau_1 < ... < tau_K = N of a DDPM schedule,
  * the least-cost one by dynamic programming over J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}) (Analytic-DPM,
- * Bao et al. ICLR 2022, MATH.md §3) or an even / quadratic one, with its cumulative cost. */
+ * Bao et al. ICLR 2022, docs/MATH.md §3) or an even / quadratic one, with its cumulative cost. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* cmd_variance.c — `dpmlab variance`: the Analytic-DPM optimal reverse variance per step (Bao et al. ICLR 2022;
- * MATH.md §3): Gamma_n, sigma*_n^2 clipped into its bounds, and the per-step ELBO terms for beta_n, beta~_n and
- * sigma*_n^2. */
+ * docs/MATH.md §3): Gamma_n, sigma*_n^2 clipped into its bounds, and the per-step ELBO terms for beta_n, beta~_n
+ * and sigma*_n^2. */
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-/* data_builtin.c — data specs "name[:key=value,...]" for the built-in toy sets of q_0 (MATH.md §2: Gaussian
+/* data_builtin.c — data specs "name[:key=value,...]" for the built-in toy sets of q_0 (docs/MATH.md §2: Gaussian
  * mixtures and finite point sets), plus dispatch of ".json" / ".csv" paths to the file loaders. */
 #include <ctype.h>
 #include <errno.h>

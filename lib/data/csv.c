@@ -1,5 +1,5 @@
 /* data_csv.c — a CSV point file as a finite point set: q_0 = (1/K) sum_k delta_{y_k}, the Dirac special case of
- * the mixture in MATH.md §2. */
+ * the mixture in docs/MATH.md §2. */
 #include <stdlib.h>
 #include <string.h>
 

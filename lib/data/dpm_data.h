@@ -1,5 +1,5 @@
 /* dpm_data.h — toy data q_0: Gaussian mixtures in R^d with full, diagonal, isotropic or zero (point mass)
- * covariances and optional class labels; finite point sets are mixtures of point masses (MATH.md §2). */
+ * covariances and optional class labels; finite point sets are mixtures of point masses (docs/MATH.md §2). */
 #ifndef DPM_DATA_H
 #define DPM_DATA_H
 

@@ -1,5 +1,6 @@
-/* data_json.c — Gaussian-mixture files q_0 = sum_k w_k N(mu_k, Sigma_k) in JSON (MATH.md §2), read with jansson
- * and validated field by field, written back with %.17g so that load(write(m)) reproduces m bit for bit. */
+/* data_json.c — Gaussian-mixture files q_0 = sum_k w_k N(mu_k, Sigma_k) in JSON (docs/MATH.md §2), read with
+ * jansson and validated field by field, written back with %.17g so that load(write(m)) reproduces m bit for
+ * bit. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>

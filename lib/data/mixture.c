@@ -1,6 +1,6 @@
 /* mixture.c — Gaussian mixtures q_0 = sum_k w_k N(mu_k, Sigma_k) with eigen-factored covariances
  * Sigma_k = U_k diag(lambda_k) U_k^T: validating setters, exact sampling of q_0 and q_t (x_t = m x_0 + s eps),
- * exact moments and a high-mass box (MATH.md §2, "Sampling x_t ~ q_t exactly" and "Full covariances"). */
+ * exact moments and a high-mass box (docs/MATH.md §2, "Sampling x_t ~ q_t exactly" and "Full covariances"). */
 #include <float.h>
 #include <limits.h>
 #include <math.h>

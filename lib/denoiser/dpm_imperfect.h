@@ -1,5 +1,5 @@
 /* dpm_imperfect.h — imperfect denoisers as wrappers over the denoiser interface, so Analytic-DPM (Bao et al.
- * ICLR 2022, MATH.md §3) and the samplers can be studied with a model that is not the exact E[eps|x]: a
+ * ICLR 2022, docs/MATH.md §3) and the samplers can be studied with a model that is not the exact E[eps|x]: a
  * controlled relative error, a scaled noise prediction, and the memorising ideal denoiser of a finite sample. */
 #ifndef DPM_IMPERFECT_H
 #define DPM_IMPERFECT_H

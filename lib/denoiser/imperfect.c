@@ -1,4 +1,4 @@
-/* imperfect.c — imperfect denoisers over the denoiser interface (MATH.md §2-3; the relative-error model of
+/* imperfect.c — imperfect denoisers over the denoiser interface (docs/MATH.md §2-3; the relative-error model of
  * Permenter & Yuan, seed 003, and the memorising ideal denoiser of a finite training set): eps-hat = eps + delta
  * with |delta| = eta |eps|, eps-hat = c eps, and the exact denoiser of n i.i.d. training points. */
 #include <math.h>

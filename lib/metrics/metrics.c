@@ -1,4 +1,4 @@
-/* metrics.c — sample quality against the exact q_0 of a mixture (MATH.md §2): exact 1-D Wasserstein-1 and
+/* metrics.c — sample quality against the exact q_0 of a mixture (docs/MATH.md §2): exact 1-D Wasserstein-1 and
  * Kolmogorov–Smirnov distances from the closed-form mixture CDF and its antiderivative, MMD with a Gaussian kernel
  * in closed form (Gaussian integrals), and the two-sample energy distance, MMD and sliced W1. */
 #include <math.h>

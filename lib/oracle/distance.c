@@ -1,5 +1,5 @@
-/* distance.c — a finite set seen by Permenter & Yuan (arXiv 2306.04848, MATH.md §2 "Finite sets"): the smoothed
- * squared distance dist^2(x, sigma) = -2 sigma^2 log sum_y exp(-|x - y|^2 / (2 sigma^2)), its gradient
+/* distance.c — a finite set seen by Permenter & Yuan (arXiv 2306.04848, docs/MATH.md §2 "Finite sets"): the
+ * smoothed squared distance dist^2(x, sigma) = -2 sigma^2 log sum_y exp(-|x - y|^2 / (2 sigma^2)), its gradient
  * grad dist^2 = 2 sigma eps*, the ideal denoiser eps*(x, sigma) = sum_y (x - y) w_y / (sigma sum_y w_y), and the
  * projection (nearest point).
  *

@@ -1,6 +1,7 @@
 /* dpm_distance.h — finite point sets as Permenter & Yuan (arXiv 2306.04848) see them: the ideal denoiser
  * eps*(x, sigma), the smoothed squared distance dist^2(x, sigma) = -2 sigma^2 log sum_y exp(-|x-y|^2/(2 sigma^2))
- * whose gradient obeys 1/2 grad dist^2 = sigma eps* exactly, and the projection (nearest point). MATH.md §2. */
+ * whose gradient obeys 1/2 grad dist^2 = sigma eps* exactly, and the projection (nearest point).
+ * docs/MATH.md §2. */
 #ifndef DPM_DISTANCE_H
 #define DPM_DISTANCE_H
 

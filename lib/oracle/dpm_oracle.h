@@ -1,5 +1,5 @@
 /* dpm_oracle.h — the closed-form oracle: exact quantities of q_t = law of m x_0 + s eps for a Gaussian-mixture
- * q_0, batched over points, at any (m, s) (MATH.md §2). The single place that knows the closed forms. */
+ * q_0, batched over points, at any (m, s) (docs/MATH.md §2). The single place that knows the closed forms. */
 #ifndef DPM_ORACLE_H
 #define DPM_ORACLE_H
 

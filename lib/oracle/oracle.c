@@ -1,8 +1,8 @@
-/* oracle.c — the closed-form oracle of MATH.md §2: log q_t, score, Hessian, Laplacian, E[x_0|x], Cov[x_0|x],
+/* oracle.c — the closed-form oracle of docs/MATH.md §2: log q_t, score, Hessian, Laplacian, E[x_0|x], Cov[x_0|x],
  * E[eps|x], responsibilities and class posteriors of q_t = law of m x_0 + s eps for a Gaussian mixture q_0, from
  * eigen-factored covariances Sigma_k = U_k diag(lambda_k) U_k^T, batched over points.
  *
- * Notation (MATH.md §2): c_{k,i} = m^2 lambda_{k,i} + s^2 are the eigenvalues of C_k = m^2 Sigma_k + s^2 I,
+ * Notation (docs/MATH.md §2): c_{k,i} = m^2 lambda_{k,i} + s^2 are the eigenvalues of C_k = m^2 Sigma_k + s^2 I,
  * z_k = U_k^T (x - m mu_k), v_k = z_k / c_k, so that
  *   l_k   = log w_k - 1/2 z_k . v_k - 1/2 sum_i log(2 pi c_{k,i}),   log q_t = logsumexp_k l_k,  r_k = softmax
  * l_k, g_k   = -C_k^{-1}(x - m mu_k) = -U_k v_k,                         score = sum_k r_k g_k = gbar, x0_k  =

@@ -1,5 +1,5 @@
-/* dpm_process.h — forward processes x_t = m_t x_0 + s_t eps (MATH.md §1): discrete DDPM schedules, VP, sub-VP,
- * VE and EDM SDEs, their coefficients m, s, a, g, lambda, and the time grids the samplers walk. */
+/* dpm_process.h — forward processes x_t = m_t x_0 + s_t eps (docs/MATH.md §1): discrete DDPM schedules, VP,
+ * sub-VP, VE and EDM SDEs, their coefficients m, s, a, g, lambda, and the time grids the samplers walk. */
 #ifndef DPM_PROCESS_H
 #define DPM_PROCESS_H
 

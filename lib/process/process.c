@@ -1,6 +1,6 @@
 /* process.c — forward processes x_t = m_t x_0 + s_t eps: DDPM schedules (Ho et al. 2020; Nichol & Dhariwal 2021),
- * VP / sub-VP / VE SDEs (Song et al. 2021) and EDM (Karras et al. 2022); MATH.md §1, with closed-form inverses
- * of lambda(t) = log(m_t/s_t) for the time grids. */
+ * VP / sub-VP / VE SDEs (Song et al. 2021) and EDM (Karras et al. 2022); docs/MATH.md §1, with closed-form
+ * inverses of lambda(t) = log(m_t/s_t) for the time grids. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
