@@ -254,6 +254,10 @@ static void test_bad_inputs(void **state)
       {"data --data ring8 --n -5", NULL, NULL, NULL, 2, "non-negative integer"},
       {"data --data ring8 --n 0", NULL, NULL, NULL, 2, "at least 1"},
       {"data --data gauss:d=0", NULL, NULL, NULL, 1, "d"},
+      {"data --data ring8 --n 5 --m 0.5", NULL, NULL, NULL, 2, "--m needs --s"},
+      {"data --data ring8 --m 0.5 --s 1", NULL, NULL, NULL, 2, "need --n"},
+      {"data --data ring8 --m 0.5", NULL, NULL, NULL, 2, "need --n"},
+      {"data --data sample:of=nosuchset,n=5", NULL, NULL, NULL, 1, "sample: of=nosuchset: unknown data set"},
       {"help nosuchcommand", NULL, NULL, NULL, 2, "unknown command"},
   };
   char dir[] = "/tmp/dpmcli-XXXXXX";

@@ -19,6 +19,24 @@
 #include "dpm_rng.h"
 #include "testutil.h"
 
+/* Exact draws through a one-off sampling workspace, asserting success (q_0, or q_t = law of m x_0 + s eps). */
+static void sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample(mix, w, r, n, x, comp), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
+}
+
+static void sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
+                      double *eps)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample_t(mix, w, r, m, s, n, x, x0, eps), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
+}
+
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -385,7 +403,7 @@ static void test_sample_q0(void **state)
   double *x = malloc(n * d * sizeof *x);
   size_t *comp = malloc(n * sizeof *comp);
   gsl_rng *r = dpm_rng_stream_alloc(1, 0);
-  dpm_mixture_sample(m, r, n, x, comp);
+  sample_q0(m, r, n, x, comp);
   double mean[3], cov[9], en2;
   moments4(mean, cov, &en2);
   check_moments(x, n, d, mean, cov);
@@ -415,7 +433,7 @@ static void test_sample_q0(void **state)
   /* a zero weight is never drawn */
   double w3[4] = {0.5, 0, 0.5, 0};
   assert_int_equal(dpm_mixture_set_weights(m, w3), 0);
-  dpm_mixture_sample(m, r, 100000, x, comp);
+  sample_q0(m, r, 100000, x, comp);
   for (size_t a = 0; a < 100000; a++)
     assert_true(comp[a] == 0 || comp[a] == 2);
   gsl_rng_free(r);
@@ -435,7 +453,7 @@ static void test_sample_qt(void **state)
   dpm_mixture *m = mixed4();
   double *x = malloc(n * d * sizeof *x), *x0 = malloc(n * d * sizeof *x0), *eps = malloc(n * d * sizeof *eps);
   gsl_rng *r = dpm_rng_stream_alloc(2, 0);
-  dpm_mixture_sample_t(m, r, mt, st, n, x, x0, eps);
+  sample_qt(m, r, mt, st, n, x, x0, eps);
   double mean[3], cov[9], en2, mt_mean[3], mt_cov[9];
   moments4(mean, cov, &en2);
   for (size_t i = 0; i < 3; i++)
@@ -452,7 +470,7 @@ static void test_sample_qt(void **state)
   /* x0 and eps may be NULL: the same stream gives the same x */
   double *y = malloc(n * d * sizeof *y);
   dpm_rng_stream_set(r, 2, 0);
-  dpm_mixture_sample_t(m, r, mt, st, n, y, NULL, NULL);
+  sample_qt(m, r, mt, st, n, y, NULL, NULL);
   assert_memory_equal(x, y, n * d * sizeof *x);
   gsl_rng_free(r);
   free(x);
@@ -462,6 +480,47 @@ static void test_sample_qt(void **state)
   dpm_mixture_free(m);
 }
 
+/* Sampling with a workspace: one workspace serves many calls (the draws equal those of a fresh workspace for the
+ * same stream), and every bad argument is refused before the first draw: the output is untouched (no NaN fill)
+ * and the generator has not advanced. */
+static void test_sample_workspace(void **state)
+{
+  (void)state;
+  const size_t n = 64;
+  dpm_mixture *m = mixed4(), *other = dpm_mixture_alloc(2, 3);
+  assert_non_null(other);
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(m);
+  assert_non_null(w);
+  double a[64 * 3], b[64 * 3], keep[64 * 3];
+  gsl_rng *r = dpm_rng_stream_alloc(5, 1);
+  for (int rep = 0; rep < 3; rep++) { /* reuse: same stream, same bits as a fresh workspace */
+    dpm_rng_stream_set(r, 5, 1);
+    assert_int_equal(dpm_mixture_sample(m, w, r, n, a, NULL), DPM_SUCCESS);
+    dpm_rng_stream_set(r, 5, 1);
+    sample_q0(m, r, n, b, NULL);
+    assert_memory_equal(a, b, sizeof a);
+  }
+  for (size_t i = 0; i < n * 3; i++)
+    keep[i] = a[i] = 7.0;
+  dpm_rng_stream_set(r, 5, 1);
+  const unsigned long first = gsl_rng_get(r);
+  dpm_rng_stream_set(r, 5, 1);
+  assert_raises(dpm_mixture_sample(other, w, r, n, a, NULL), GSL_EBADLEN, "workspace is for K = 4");
+  assert_raises(dpm_mixture_sample(m, NULL, r, n, a, NULL), GSL_EINVAL, "NULL");
+  assert_raises(dpm_mixture_sample(m, w, r, n, NULL, NULL), GSL_EINVAL, "NULL output");
+  assert_raises(dpm_mixture_sample_t(m, w, r, NAN, 1.0, n, a, NULL, NULL), GSL_EDOM, "m = nan");
+  assert_raises(dpm_mixture_sample_t(m, w, r, 1.0, -1.0, n, a, NULL, NULL), GSL_EDOM, "s = -1");
+  assert_raises(dpm_mixture_sample_t(m, w, r, 1.0, HUGE_VAL, n, a, NULL, NULL), GSL_EDOM, "s = inf");
+  assert_memory_equal(a, keep, sizeof a);
+  assert_true(gsl_rng_get(r) == first);
+  dpm_mixture_sample_free(w);
+  dpm_mixture_sample_free(NULL);
+  assert_raises_null(dpm_mixture_sample_alloc(NULL), "NULL mixture");
+  gsl_rng_free(r);
+  dpm_mixture_free(m);
+  dpm_mixture_free(other);
+}
+
 static void test_same_seed_same_bits(void **state)
 {
   (void)state;
@@ -469,13 +528,13 @@ static void test_same_seed_same_bits(void **state)
   dpm_mixture *m = mixed4();
   double *a = malloc(n * 3 * sizeof *a), *b = malloc(n * 3 * sizeof *b);
   gsl_rng *r = dpm_rng_stream_alloc(42, 7);
-  dpm_mixture_sample(m, r, n, a, NULL);
+  sample_q0(m, r, n, a, NULL);
   gsl_rng_free(r);
   r = dpm_rng_stream_alloc(42, 7);
-  dpm_mixture_sample(m, r, n, b, NULL);
+  sample_q0(m, r, n, b, NULL);
   assert_memory_equal(a, b, n * 3 * sizeof *a);
   dpm_rng_stream_set(r, 43, 7);
-  dpm_mixture_sample(m, r, n, b, NULL);
+  sample_q0(m, r, n, b, NULL);
   assert_memory_not_equal(a, b, n * 3 * sizeof *a);
   gsl_rng_free(r);
   free(a);
@@ -506,7 +565,7 @@ static double outside_fraction(const dpm_mixture *m, double tail, size_t n, uint
   double *x = malloc(n * d * sizeof *x), *lo = malloc(d * sizeof *lo), *hi = malloc(d * sizeof *hi);
   gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
   dpm_mixture_box(m, tail, lo, hi);
-  dpm_mixture_sample(m, r, n, x, NULL);
+  sample_q0(m, r, n, x, NULL);
   for (size_t a = 0; a < n; a++)
     for (size_t i = 0; i < d; i++)
       if (x[a * d + i] < lo[i] || x[a * d + i] > hi[i]) {
@@ -919,7 +978,7 @@ static void test_builtin_point_sets(void **state)
   gsl_rng *r = dpm_rng_stream_alloc(3, 0);
   double x[50];
   size_t comp[50];
-  dpm_mixture_sample(src, r, 50, x, comp);
+  sample_q0(src, r, 50, x, comp);
   assert_memory_equal(m->mu, x, sizeof x);
   for (size_t k = 0; k < 50; k++)
     assert_int_equal(m->labels[k], (int)comp[k]);
@@ -1014,6 +1073,7 @@ int main(void)
       cmocka_unit_test(test_sample_q0),
       cmocka_unit_test(test_sample_qt),
       cmocka_unit_test(test_same_seed_same_bits),
+      cmocka_unit_test(test_sample_workspace),
       cmocka_unit_test(test_box),
       cmocka_unit_test(test_json_roundtrip),
       cmocka_unit_test(test_json_forms),

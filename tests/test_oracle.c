@@ -17,6 +17,24 @@
 #include "dpmlab.h"
 #include "testutil.h"
 
+/* Exact draws through a one-off sampling workspace, asserting success (q_0, or q_t = law of m x_0 + s eps). */
+static void sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample(mix, w, r, n, x, comp), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
+}
+
+static void sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
+                      double *eps)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample_t(mix, w, r, m, s, n, x, x0, eps), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
+}
+
 #define EPSU DBL_EPSILON
 
 /* ---- test mixtures ------------------------------------------------------------------------------------------ */
@@ -270,7 +288,7 @@ static void test_dense_reference(void **state)
   out_alloc(&o, n, mix);
   for (size_t c = 0; c < 3; c++) {
     const double m = ms[c][0], s = ms[c][1];
-    dpm_mixture_sample_t(mix, r, m, s, n - 1, x, NULL, NULL);
+    sample_qt(mix, r, m, s, n - 1, x, NULL, NULL);
     x[(n - 1) * d + 0] = 4.0; /* a point in the tails */
     x[(n - 1) * d + 1] = -3.0;
     x[(n - 1) * d + 2] = 5.0;
@@ -504,7 +522,7 @@ static void test_finite_differences(void **state)
   const double m = 0.8, s = 0.6, h1 = 1e-3, h2 = 5e-3;
   double x[5 * 3];
   gsl_rng *r = dpm_rng_stream_alloc(13, 0);
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   full_out o;
   out_alloc(&o, n, mix);
   eval_all(orc, m, s, n, x, &o);
@@ -559,7 +577,7 @@ static void test_class_posterior(void **state)
   const double m = 0.9, s = 0.5, h = 1e-3;
   double x[4 * 3], post[4 * 3], grad[3][4 * 3], resp[4 * 5];
   gsl_rng *r = dpm_rng_stream_alloc(14, 0);
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   for (int y = 0; y < (int)L; y++) {
     int ys[4] = {y, y, y, y};
     dpm_oracle_result res = {0};
@@ -628,7 +646,7 @@ static void test_tweedie(void **state)
   const double ms[3][2] = {{1.0, 1.0}, {0.5, 0.8}, {0.95, 0.3}};
   for (int c = 0; c < 3; c++) {
     const double m = ms[c][0], s = ms[c][1], tol = 16.0 * (double)(K + d) * EPSU;
-    dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+    sample_qt(mix, r, m, s, n, x, NULL, NULL);
     eval_all(orc, m, s, n, x, &o);
     for (size_t i = 0; i < n * d; i++) {
       double tw = (x[i] + s * s * o.score[i]) / m;
@@ -656,7 +674,7 @@ static void test_vp_ve(void **state)
   const double m = 0.7, s = 0.45, tol = 64.0 * (double)(K + d) * EPSU;
   double x[20 * 3], xh[20 * 3];
   gsl_rng *r = dpm_rng_stream_alloc(16, 0);
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   for (size_t i = 0; i < n * d; i++)
     xh[i] = x[i] / m;
   full_out a, b;
@@ -763,7 +781,7 @@ static void rotated_case(size_t d, size_t K, size_t n, double m, double s, uint6
   dpm_mixture_set_weights(md, w);
   dpm_mixture_set_weights(mf, w);
   double *x = malloc(n * d * sizeof(double)), *qx = malloc(n * d * sizeof(double));
-  dpm_mixture_sample_t(md, r, m, s, n, x, NULL, NULL);
+  sample_qt(md, r, m, s, n, x, NULL, NULL);
   for (size_t i = 0; i < n; i++)
     matvec(d, Q, x + i * d, qx + i * d);
   dpm_oracle *od = dpm_oracle_alloc(md), *of = dpm_oracle_alloc(mf);
@@ -885,7 +903,7 @@ static void test_pointset_limit(void **state)
   dpm_oracle *op = dpm_oracle_alloc(mp);
   double x[6 * 2];
   gsl_rng *r = dpm_rng_stream_alloc(24, 0);
-  dpm_mixture_sample_t(mp, r, m, s, n, x, NULL, NULL);
+  sample_qt(mp, r, m, s, n, x, NULL, NULL);
   full_out P;
   out_alloc(&P, n, mp);
   eval_all(op, m, s, n, x, &P);
@@ -952,9 +970,9 @@ static void test_posterior_monte_carlo(void **state)
   const double m = 0.8, s = 1.0;
   gsl_rng *r = dpm_rng_stream_alloc(31, 0);
   double *x0s = malloc(N * d * sizeof(double)), *lw = malloc(N * sizeof(double)), *w = malloc(N * sizeof(double));
-  dpm_mixture_sample(mix, r, N, x0s, NULL);
+  sample_q0(mix, r, N, x0s, NULL);
   double x[3 * 3];
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   full_out o;
   out_alloc(&o, n, mix);
   eval_all(orc, m, s, n, x, &o);
@@ -1033,7 +1051,7 @@ static void test_eps_variance_identity(void **state)
   const double ms[3][2] = {{0.9, 0.4}, {0.6, 0.8}, {0.2, 1.0}};
   for (int c = 0; c < 3; c++) {
     const double m = ms[c][0], s = ms[c][1];
-    dpm_mixture_sample_t(mix, r, m, s, N, x, NULL, NULL);
+    sample_qt(mix, r, m, s, N, x, NULL, NULL);
     dpm_oracle_result res = {0};
     res.eps = eps;
     res.trcov = tr;
@@ -1076,7 +1094,7 @@ static void test_extremes_finite(void **state)
     for (int b = 0; b < 4; b++) {
       const double m = vals[a], s = vals[b];
       size_t n = 0;
-      dpm_mixture_sample_t(mix, r, m, s, 8, x, NULL, NULL);
+      sample_qt(mix, r, m, s, 8, x, NULL, NULL);
       n = 8;
       const double far[5] = {1e2, -1e3, 1e4, 1e5, -1e6};
       for (int f = 0; f < 5; f++, n++)
@@ -1232,7 +1250,7 @@ static void test_threads(void **state)
     const size_t n = 2001; /* enough work for the batch to run on two threads */
     double *x = malloc(n * d * sizeof(double));
     gsl_rng *r = dpm_rng_stream_alloc(42, 0);
-    dpm_mixture_sample_t(mix, r, 0.9, 0.5, n, x, NULL, NULL);
+    sample_qt(mix, r, 0.9, 0.5, n, x, NULL, NULL);
     full_out a, b, one;
     out_alloc(&a, n, mix);
     out_alloc(&b, n, mix);
@@ -1297,7 +1315,7 @@ static void test_denoiser(void **state)
   const double m = 0.8, s = 0.6;
   double x[30], e1[30], x1[30], g1[30], e2[30], x2[30], g2[30];
   gsl_rng *r = dpm_rng_stream_alloc(51, 0);
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   dpm_oracle_result res = {0};
   res.eps = e1;
   res.x0 = x1;
@@ -1316,14 +1334,14 @@ static void test_denoiser(void **state)
   assert_int_equal(dpm_denoiser_eval(dn, m, s, n, x, e2, NULL, NULL), GSL_EBADFUNC);
   x[4] = 0.5;
   assert_int_equal(dn->nfe, 2);
-  dpm_mixture_sample_t(mix, r, m, s, n, x, NULL, NULL);
+  sample_qt(mix, r, m, s, n, x, NULL, NULL);
   assert_int_equal(dpm_oracle_eval(orc, m, s, n, x, &res), DPM_SUCCESS);
-  dpm_denoiser_complete(m, s, n, d, x, 0, e1, x2, g2);
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_EPS, e1, x2, g2);
   for (size_t i = 0; i < n * d; i++) {
     assert_close(x2[i], x1[i], 0.0, 8 * EPSU * (fabs(x[i]) + s * fabs(e1[i])) / m + 64 * 8 * EPSU * fabs(x1[i]));
     assert_close(g2[i], g1[i], 4 * EPSU, 0.0);
   }
-  dpm_denoiser_complete(m, s, n, d, x, 1, e2, x1, g2);
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_X0, e2, x1, g2);
   for (size_t i = 0; i < n * d; i++) {
     double mag = (fabs(x[i]) + m * fabs(x1[i])) / s;
     assert_close(e2[i], e1[i], 0.0, 64 * 8 * EPSU * mag);

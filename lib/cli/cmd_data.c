@@ -25,7 +25,7 @@ int cmd_data(int argc, char **argv)
       {NULL, 0, NULL, NULL, 0},
   };
   int rc = cli_parse(argc, argv, opts,
-                     "usage: dpmlab data --data SPEC [--n N [--seed S] [--s S --m M] [--labels]] [--out F]\n"
+                     "usage: dpmlab data --data SPEC [--n N [--seed S] [--s S [--m M]] [--labels]] [--out F]\n"
                      "without --n: the mixture as JSON {weights, means, covariances, labels}; with --n: N rows "
                      "x_1..x_d");
   if (rc) return rc < 0 ? CLI_OK : rc;
@@ -34,8 +34,10 @@ int cmd_data(int argc, char **argv)
   if (n > 100000000) return cli_errorf(cmd, CLI_EUSAGE, "--n %zu is too large (at most 1e8)", n);
   if (cli_seen(opts, "s") && !(s > 0)) return cli_errorf(cmd, CLI_EDATA, "s must be > 0 (got %g)", s);
   if (cli_seen(opts, "m") && !(m > 0)) return cli_errorf(cmd, CLI_EDATA, "m must be > 0 (got %g)", m);
-  if (!cli_seen(opts, "n") && (cli_seen(opts, "s") || cli_seen(opts, "seed") || labels))
-    return cli_errorf(cmd, CLI_EUSAGE, "--seed, --s and --labels need --n");
+  if (!cli_seen(opts, "n") && (cli_seen(opts, "s") || cli_seen(opts, "m") || cli_seen(opts, "seed") || labels))
+    return cli_errorf(cmd, CLI_EUSAGE, "--seed, --s, --m and --labels need --n");
+  if (cli_seen(opts, "m") && !cli_seen(opts, "s"))
+    return cli_errorf(cmd, CLI_EUSAGE, "--m needs --s (q_t is the law of m x_0 + s eps; without --s the draws are q_0)");
   dpm_mixture *mix = cli_load_data(cmd, data);
   if (!mix) return CLI_EDATA;
   rc = CLI_EDATA;
@@ -43,6 +45,7 @@ int cmd_data(int argc, char **argv)
   double *x = NULL;
   size_t *comp = NULL;
   gsl_rng *r = NULL;
+  dpm_mixture_sample_workspace *smp = NULL;
   if (!cli_seen(opts, "n")) {
     if (!(out = cli_out_open(cmd, outp, argc, argv, 1))) goto done;
     if (dpm_data_write_json(mix, dpm_out_file(out))) {
@@ -57,18 +60,19 @@ int cmd_data(int argc, char **argv)
   x = malloc(n * d * sizeof(double));
   comp = malloc(n * sizeof(size_t));
   r = dpm_rng_stream_alloc(seed, 0);
-  if (!x || !comp || !r) {
+  smp = dpm_mixture_sample_alloc(mix);
+  if (!x || !comp || !r || !smp) {
     cli_errorf(cmd, CLI_EDATA, "out of memory for %zu samples", n);
     goto done;
   }
-  if (cli_seen(opts, "s")) {
-    /* draw x_0 with its component first, so --labels reports the component of each x_t */
-    dpm_mixture_sample(mix, r, n, x, comp);
+  /* draw x_0 with its component first, so --labels reports the component of each x_t */
+  if (dpm_mixture_sample(mix, smp, r, n, x, comp)) {
+    cli_fail(cmd, CLI_EDATA, "sampling failed");
+    goto done;
+  }
+  if (cli_seen(opts, "s"))
     for (size_t i = 0; i < n * d; i++)
       x[i] = m * x[i] + s * gsl_ran_gaussian_ziggurat(r, 1.0);
-  } else {
-    dpm_mixture_sample(mix, r, n, x, comp);
-  }
   if (!(out = cli_out_open(cmd, outp, argc, argv, !meta))) goto done;
   FILE *fp = dpm_out_file(out);
   if (meta) fprintf(fp, "# seed: %llu\n", (unsigned long long)seed);
@@ -89,6 +93,7 @@ int cmd_data(int argc, char **argv)
 done:
   if (out) dpm_out_close(out, 0);
   gsl_rng_free(r);
+  dpm_mixture_sample_free(smp);
   free(x);
   free(comp);
   dpm_mixture_free(mix);

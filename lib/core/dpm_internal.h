@@ -78,6 +78,31 @@ static inline double dpm_norm2(const double *v, size_t d)
   return acc;
 }
 
+/* In-place Cholesky factorisation a = L L^T of the lower triangle of a (d x d, row-major; the strict upper
+ * triangle is neither read nor written): 1 when every pivot is positive and finite (a then holds L in its lower
+ * triangle), 0 otherwise (a partly overwritten). Written out rather than calling gsl_linalg_cholesky_decomp1,
+ * which reports failure through GSL's global error handler: a failed test is an expected outcome, not an error,
+ * and swapping the handler around the call is not thread-safe. Cholesky–Banachiewicz, the same acceptance
+ * criterion as GSL's. */
+static inline int dpm_cholesky_lower(double *a, size_t d)
+{
+  for (size_t j = 0; j < d; j++) {
+    double s = a[j * d + j];
+    for (size_t l = 0; l < j; l++)
+      s -= a[j * d + l] * a[j * d + l];
+    if (!(s > 0) || !isfinite(s)) return 0;
+    const double ljj = sqrt(s);
+    a[j * d + j] = ljj;
+    for (size_t i = j + 1; i < d; i++) {
+      double t = a[i * d + j];
+      for (size_t l = 0; l < j; l++)
+        t -= a[i * d + l] * a[j * d + l];
+      a[i * d + j] = t / ljj;
+    }
+  }
+  return 1;
+}
+
 /* m, s finite and positive */
 static inline int dpm_ms_ok(double m, double s) { return isfinite(m) && m > 0.0 && isfinite(s) && s > 0.0; }
 

@@ -313,7 +313,10 @@ static void fill_checkerboard(gsl_rng *r, size_t i, size_t n, double noise, doub
 static dpm_mixture *make_sample(const char *inner, size_t n, uint64_t seed)
 {
   dpm_mixture *src = dpm_data_from_spec(inner);
-  if (!src) return NULL;
+  if (!src) {
+    dpm_error_context("sample: of=%s", inner);
+    return NULL;
+  }
   if (n > MAX_DOUBLES / src->d) {
     DPM_RAISE(GSL_EDOM,
                "sample: option 'n': %zu points in R^%zu is too large (n d at most %lu)", n, src->d, MAX_DOUBLES);
@@ -324,10 +327,12 @@ static dpm_mixture *make_sample(const char *inner, size_t n, uint64_t seed)
   dpm_mixture *mix = r ? dpm_mixture_alloc(n, src->d) : NULL;
   size_t *comp = mix ? dpm_malloc(n * sizeof *comp) : NULL;
   int *lab = comp && src->labels ? dpm_malloc(n * sizeof *lab) : NULL;
-  int bad = !r || !mix || !comp || (src->labels && !lab);
+  dpm_mixture_sample_workspace *smp = comp ? dpm_mixture_sample_alloc(src) : NULL;
+  int bad = !r || !mix || !comp || (src->labels && !lab) || !smp;
   if (!r) DPM_RAISE(GSL_ENOMEM, "out of memory (random stream)");
+  if (!bad) bad = dpm_mixture_sample(src, smp, r, n, mix->mu, comp);
+  dpm_mixture_sample_free(smp);
   if (!bad) {
-    dpm_mixture_sample(src, r, n, mix->mu, comp);
     if (lab) {
       for (size_t i = 0; i < n; i++)
         lab[i] = src->labels[comp[i]];

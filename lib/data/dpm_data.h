@@ -67,12 +67,22 @@ void dpm_mixture_moments(const dpm_mixture *mix, double *mean, double *cov, doub
  * zero weight are left out (lo, hi each d). */
 void dpm_mixture_box(const dpm_mixture *mix, double tail, double *lo, double *hi);
 
-/* Exact samples: n draws from q_0 into x (n x d); when comp != NULL, the component index of each. */
-void dpm_mixture_sample(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp);
+/* Scratch for exact sampling: cumulative weights (K) and one normal vector (d), so no draw allocates. Sized for a
+ * mixture's (K, d) and usable with any mixture of that shape (the weights are read at each call). One workspace
+ * per thread. NULL on ENOMEM (raised). _free(NULL) is a no-op. */
+typedef struct dpm_mixture_sample_workspace dpm_mixture_sample_workspace;
+dpm_mixture_sample_workspace *dpm_mixture_sample_alloc(const dpm_mixture *mix);
+void dpm_mixture_sample_free(dpm_mixture_sample_workspace *w);
+
+/* Exact samples: n draws from q_0 into x (n x d); when comp != NULL, the component index of each. Returns
+ * GSL_EINVAL for a NULL argument, GSL_EBADLEN for a workspace of another shape; nothing is drawn on error. */
+int dpm_mixture_sample(const dpm_mixture *mix, dpm_mixture_sample_workspace *w, gsl_rng *r, size_t n, double *x,
+                       size_t *comp);
 /* Exact samples from q_t = law of m x_0 + s eps; x0 (n x d) receives the clean draws when non-NULL and eps
- * (n x d) the noise when non-NULL. */
-void dpm_mixture_sample_t(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x,
-                          double *x0, double *eps);
+ * (n x d) the noise when non-NULL. Errors as dpm_mixture_sample, and GSL_EDOM unless m and s >= 0 are
+ * finite. */
+int dpm_mixture_sample_t(const dpm_mixture *mix, dpm_mixture_sample_workspace *w, gsl_rng *r, double m, double s,
+                         size_t n, double *x, double *x0, double *eps);
 
 /* A deep copy; NULL on ENOMEM. */
 dpm_mixture *dpm_mixture_clone(const dpm_mixture *mix);

@@ -144,42 +144,52 @@ int dpm_mixture_entropy_mc(const dpm_mixture *mix, size_t M, uint64_t seed, doub
   if (!mix || !H) DPM_ERROR(GSL_EINVAL, "entropy MC: NULL mixture or output");
   if (M < 2) DPM_ERROR(GSL_EINVAL, "entropy MC: need M >= 2 samples (got %zu)", M);
   const size_t d = mix->d, K = mix->K, nb = (M + ENTROPY_MC_BLOCK - 1) / ENTROPY_MC_BLOCK;
+  /* Every scratch buffer once per call, one slice per thread (indexed by thread number), before the parallel loop:
+   * nothing allocates inside it. */
+  const int nt = dpm_omp_max_threads();
+  const size_t T = (size_t)nt;
   double *logc = dpm_malloc(K * sizeof(double));
   dpm_welford *blk = dpm_calloc(nb, sizeof *blk);
+  double *x = dpm_malloc(T * ENTROPY_MC_BLOCK * d * sizeof(double)), *lk = dpm_malloc(T * K * sizeof(double)),
+         *z = dpm_malloc(T * d * sizeof(double));
+  gsl_rng **rng = dpm_calloc(T, sizeof *rng);
+  dpm_mixture_sample_workspace **smp = dpm_calloc(T, sizeof *smp);
   int st = DPM_SUCCESS;
-  if (!logc || !blk) {
+  if (!logc || !blk || !x || !lk || !z || !rng || !smp) {
     st = GSL_ENOMEM;
     goto done;
   }
-  if ((st = entropy_prepare(mix, logc, "entropy MC")) != DPM_SUCCESS) goto done;
-  int oom = 0;
-#pragma omp parallel
-  {
-    double *x = malloc(ENTROPY_MC_BLOCK * d * sizeof(double)), *lk = malloc(K * sizeof(double)),
-           *z = malloc(d * sizeof(double));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!x || !lk || !z || !r) {
-#pragma omp atomic write
-      oom = 1;
-    } else {
-#pragma omp for schedule(dynamic, 1)
-      for (size_t b = 0; b < nb; b++) {
-        const size_t n = b + 1 < nb ? (size_t)ENTROPY_MC_BLOCK : M - b * ENTROPY_MC_BLOCK;
-        dpm_rng_stream_set(r, seed, (uint64_t)b);
-        dpm_mixture_sample(mix, r, n, x, NULL);
-        dpm_welford a = {0.0, 0.0, 0.0};
-        for (size_t i = 0; i < n; i++)
-          dpm_welford_add(&a, -mix_logq0(mix, logc, x + i * d, lk, z));
-        blk[b] = a;
-      }
+  for (size_t t = 0; t < T; t++) {
+    if (!(rng[t] = dpm_rng_stream_alloc(seed, 0))) {
+      st = DPM_RAISE(GSL_ENOMEM, "entropy MC: out of memory (random stream)");
+      goto done;
     }
-    free(x);
-    free(lk);
-    free(z);
-    if (r) gsl_rng_free(r);
+    if (!(smp[t] = dpm_mixture_sample_alloc(mix))) {
+      st = GSL_ENOMEM;
+      goto done;
+    }
   }
-  if (oom) {
-    st = DPM_RAISE(GSL_ENOMEM, "entropy MC: out of memory for per-thread scratch");
+  if ((st = entropy_prepare(mix, logc, "entropy MC")) != DPM_SUCCESS) goto done;
+  int fail = DPM_SUCCESS;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (size_t b = 0; b < nb; b++) {
+    const size_t tid = (size_t)dpm_omp_thread_num();
+    const size_t n = b + 1 < nb ? (size_t)ENTROPY_MC_BLOCK : M - b * ENTROPY_MC_BLOCK;
+    double *xt = x + tid * ENTROPY_MC_BLOCK * d, *lkt = lk + tid * K, *zt = z + tid * d;
+    dpm_rng_stream_set(rng[tid], seed, (uint64_t)b);
+    const int sst = dpm_mixture_sample(mix, smp[tid], rng[tid], n, xt, NULL);
+    if (sst != DPM_SUCCESS) {
+#pragma omp atomic write
+      fail = sst;
+      continue;
+    }
+    dpm_welford a = {0.0, 0.0, 0.0};
+    for (size_t i = 0; i < n; i++)
+      dpm_welford_add(&a, -mix_logq0(mix, logc, xt + i * d, lkt, zt));
+    blk[b] = a;
+  }
+  if (fail != DPM_SUCCESS) { /* the sampler raised the reason (in its thread); say where in this one */
+    st = DPM_RAISE(fail, "entropy MC: sampling q_0 failed");
     goto done;
   }
   dpm_welford all = {0.0, 0.0, 0.0};
@@ -188,6 +198,17 @@ int dpm_mixture_entropy_mc(const dpm_mixture *mix, size_t M, uint64_t seed, doub
   *H = all.mean;
   if (se) *se = dpm_welford_se(&all);
 done:
+  if (rng)
+    for (size_t t = 0; t < T; t++)
+      gsl_rng_free(rng[t]);
+  if (smp)
+    for (size_t t = 0; t < T; t++)
+      dpm_mixture_sample_free(smp[t]);
+  free(rng);
+  free(smp);
+  free(x);
+  free(lk);
+  free(z);
   free(logc);
   free(blk);
   return st;

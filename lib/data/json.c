@@ -13,12 +13,11 @@
 
 static const char *const allowed_keys = "weights, means, covariances, labels";
 
-/* Re-raise the error a setter just raised, prefixed with the file name. */
-static int reraise(const char *what, int status)
+/* Pass up the error a setter just raised, its reason prefixed with the file name (the setter raised it). */
+static int with_file(const char *what, int status)
 {
-  char reason[1024];
-  snprintf(reason, sizeof reason, "%s", dpm_error_last());
-  DPM_ERROR(status, "%s: %s", what, reason);
+  dpm_error_context("%s", what);
+  return status;
 }
 
 /* A JSON number (integer or real) as a double, or an error naming the place (printf-style `where`). */
@@ -98,7 +97,7 @@ static int parse_weights(dpm_mixture *mix, const json_t *weights, const char *wh
   double *w = dpm_malloc(mix->K * sizeof *w);
   if (!w) return GSL_ENOMEM;
   st = get_vector(weights, mix->K, w, what, "weights");
-  if (!st && (st = dpm_mixture_set_weights(mix, w)) != 0) st = reraise(what, st);
+  if (!st && (st = dpm_mixture_set_weights(mix, w)) != 0) st = with_file(what, st);
   free(w);
   return st;
 }
@@ -131,7 +130,7 @@ static int parse_cov(dpm_mixture *mix, size_t k, const json_t *c, double *work, 
     DPM_ERROR(GSL_EBADLEN, "%s: %s: expected a number, a list of %zu variances or a %zu x %zu matrix", what, where,
               d, d, d);
   }
-  return st ? reraise(what, st) : DPM_SUCCESS;
+  return st ? with_file(what, st) : DPM_SUCCESS;
 }
 
 static int parse_covariances(dpm_mixture *mix, const json_t *covs, const char *what)
@@ -163,7 +162,7 @@ static int parse_labels(dpm_mixture *mix, const json_t *labels, const char *what
   }
   st = dpm_mixture_set_labels(mix, lab);
   free(lab);
-  return st ? reraise(what, st) : DPM_SUCCESS;
+  return st ? with_file(what, st) : DPM_SUCCESS;
 }
 
 static dpm_mixture *parse_root(const json_t *root, const char *what)

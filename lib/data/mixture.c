@@ -15,6 +15,7 @@
 
 #include "dpm_common.h"
 #include "dpm_data.h"
+#include "dpm_internal.h"
 
 /* ---- allocation ---------------------------------------------------------------------------------------- */
 
@@ -156,29 +157,6 @@ int dpm_mixture_set_diag(dpm_mixture *mix, size_t k, const double *var)
   return DPM_SUCCESS;
 }
 
-/* In-place Cholesky test of the lower triangle of a (d x d, row-major): 1 when every pivot is positive and
- * finite. Written out rather than calling gsl_linalg_cholesky_decomp1, which reports failure through the global
- * GSL error handler (aborting under the default handler); a failed test here is an expected outcome, not an
- * error to raise twice. Same algorithm (Cholesky–Banachiewicz), same acceptance criterion. */
-static int cholesky_ok(double *a, size_t d)
-{
-  for (size_t j = 0; j < d; j++) {
-    double s = a[j * d + j];
-    for (size_t l = 0; l < j; l++)
-      s -= a[j * d + l] * a[j * d + l];
-    if (!(s > 0) || !isfinite(s)) return 0;
-    double ljj = sqrt(s);
-    a[j * d + j] = ljj;
-    for (size_t i = j + 1; i < d; i++) {
-      double t = a[i * d + j];
-      for (size_t l = 0; l < j; l++)
-        t -= a[i * d + l] * a[j * d + l];
-      a[i * d + j] = t / ljj;
-    }
-  }
-  return 1;
-}
-
 int dpm_mixture_set_full(dpm_mixture *mix, size_t k, const double *cov)
 {
   int st = check_index(mix, k);
@@ -228,12 +206,13 @@ int dpm_mixture_set_full(dpm_mixture *mix, size_t k, const double *cov)
       gsl_matrix_set(a, i, j, 0.5 * (cov[i * d + j] + cov[j * d + i]));
   /* SPD test on a copy (evec serves as the scratch copy; it is overwritten by the eigenvectors below) */
   gsl_matrix_memcpy(evec, a);
-  int chol = cholesky_ok(evec->data, d), eig = 0;
+  int chol = dpm_cholesky_lower(evec->data, d), eig = 0, est = GSL_SUCCESS;
   double *Sk = mix->Sigma + k * d * d;
   if (chol) {
-    gsl_eigen_symmv(a, eval, evec, ws);
-    gsl_eigen_symmv_sort(eval, evec, GSL_EIGEN_SORT_VAL_DESC);
-    eig = gsl_vector_get(eval, d - 1) > 0; /* Cholesky passed, but rounding may leave lambda_min <= 0 */
+    est = gsl_eigen_symmv(a, eval, evec, ws);
+    if (est == GSL_SUCCESS) est = gsl_eigen_symmv_sort(eval, evec, GSL_EIGEN_SORT_VAL_DESC);
+    /* Cholesky passed, but rounding may leave lambda_min <= 0 */
+    eig = est == GSL_SUCCESS && gsl_vector_get(eval, d - 1) > 0;
     if (eig) {
       mix->kind[k] = DPM_COV_FULL;
       for (size_t i = 0; i < d * d; i++) /* the symmetrised input (== cov when cov is symmetric) */
@@ -252,6 +231,8 @@ int dpm_mixture_set_full(dpm_mixture *mix, size_t k, const double *cov)
   gsl_vector_free(eval);
   gsl_eigen_symmv_free(ws);
   if (!chol) DPM_ERROR(GSL_EDOM, "component %zu: covariance is not positive definite (Cholesky failed)", k);
+  if (est != GSL_SUCCESS)
+    DPM_ERROR(est, "component %zu: eigen-decomposition of the covariance failed (%s)", k, gsl_strerror(est));
   if (!eig)
     DPM_ERROR(GSL_EDOM, "component %zu: covariance is numerically singular (smallest eigenvalue %g)", k, lmin);
   return DPM_SUCCESS;
@@ -459,19 +440,50 @@ static void draw_component(const dpm_mixture *mix, gsl_rng *r, size_t k, double 
   }
 }
 
-/* Shared body of both samplers: plain q_0 draws into x, or (noisy) x = m x0 + s eps. */
-static void sample_impl(const dpm_mixture *mix, gsl_rng *r, size_t n, double m, double s, int noisy, double *x,
-                        double *x0, double *eps, size_t *comp)
+struct dpm_mixture_sample_workspace {
+  size_t K, d;
+  double *cum; /* K: cumulative weights, rebuilt from the mixture at each call */
+  double *z;   /* d: one standard normal vector in the eigen frame */
+};
+
+dpm_mixture_sample_workspace *dpm_mixture_sample_alloc(const dpm_mixture *mix)
 {
-  size_t d = mix->d, K = mix->K;
-  double *work = malloc((K + d) * sizeof *work);
-  if (!work) {
-    for (size_t i = 0; i < n * d; i++)
-      x[i] = NAN;
-    DPM_RAISE(GSL_ENOMEM, "mixture sampling: out of memory (%zu doubles)", K + d);
-    return;
+  if (!mix) DPM_ERROR_NULL(GSL_EINVAL, "mixture sampling: NULL mixture");
+  dpm_mixture_sample_workspace *w = dpm_calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->K = mix->K;
+  w->d = mix->d;
+  w->cum = dpm_malloc(mix->K * sizeof *w->cum);
+  w->z = dpm_malloc(mix->d * sizeof *w->z);
+  if (!w->cum || !w->z) {
+    dpm_mixture_sample_free(w);
+    return NULL;
   }
-  double *cum = work, *z = work + K;
+  return w;
+}
+
+void dpm_mixture_sample_free(dpm_mixture_sample_workspace *w)
+{
+  if (!w) return;
+  free(w->cum);
+  free(w->z);
+  free(w);
+}
+
+/* Shared body of both samplers: plain q_0 draws into x, or (noisy) x = m x0 + s eps. Checks everything before the
+ * first draw, so on error nothing is written and the generator has not advanced. */
+static int sample_impl(const dpm_mixture *mix, dpm_mixture_sample_workspace *w, gsl_rng *r, size_t n, double m,
+                       double s, int noisy, double *x, double *x0, double *eps, size_t *comp)
+{
+  if (!mix || !w || !r) DPM_ERROR(GSL_EINVAL, "mixture sampling: NULL mixture, workspace or generator");
+  if (w->K != mix->K || w->d != mix->d)
+    DPM_ERROR(GSL_EBADLEN, "mixture sampling: workspace is for K = %zu, d = %zu, the mixture has K = %zu, d = %zu",
+              w->K, w->d, mix->K, mix->d);
+  if (n > 0 && !x) DPM_ERROR(GSL_EINVAL, "mixture sampling: NULL output for %zu draws", n);
+  if (noisy && !(isfinite(m) && isfinite(s) && s >= 0.0))
+    DPM_ERROR(GSL_EDOM, "mixture sampling: q_t needs finite m and s >= 0 (got m = %g, s = %g)", m, s);
+  const size_t d = mix->d, K = mix->K;
+  double *cum = w->cum, *z = w->z;
   double c = 0.0;
   for (size_t k = 0; k < K; k++)
     cum[k] = (c += mix->w[k]);
@@ -488,18 +500,19 @@ static void sample_impl(const dpm_mixture *mix, gsl_rng *r, size_t n, double m, 
       xa[i] = m * xa[i] + s * e;
     }
   }
-  free(work);
+  return DPM_SUCCESS;
 }
 
-void dpm_mixture_sample(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp)
+int dpm_mixture_sample(const dpm_mixture *mix, dpm_mixture_sample_workspace *w, gsl_rng *r, size_t n, double *x,
+                       size_t *comp)
 {
-  sample_impl(mix, r, n, 1.0, 0.0, 0, x, NULL, NULL, comp);
+  return sample_impl(mix, w, r, n, 1.0, 0.0, 0, x, NULL, NULL, comp);
 }
 
-void dpm_mixture_sample_t(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
-                          double *eps)
+int dpm_mixture_sample_t(const dpm_mixture *mix, dpm_mixture_sample_workspace *w, gsl_rng *r, double m, double s,
+                         size_t n, double *x, double *x0, double *eps)
 {
-  sample_impl(mix, r, n, m, s, 1, x, x0, eps, NULL);
+  return sample_impl(mix, w, r, n, m, s, 1, x, x0, eps, NULL);
 }
 
 /* x = c + U_k diag(scale) u (U_k the identity unless component k is full). */

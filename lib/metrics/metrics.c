@@ -5,13 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sort.h>
 
 #include "dpm_common.h"
+#include "dpm_internal.h"
 #include "dpm_metrics.h"
 #include "dpm_oracle.h"
 
@@ -237,18 +236,19 @@ static int log_ek_pair(const dpm_mixture *mix, size_t k, size_t l, double h2, do
     }
     M[i * d + i] += h2;
   }
-  gsl_matrix_view Mv = gsl_matrix_view_array(M, d, d);
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
-  int st = gsl_linalg_cholesky_decomp1(&Mv.matrix);
-  gsl_set_error_handler(old);
-  if (st) DPM_ERROR(GSL_EDOM, "mmd2_exact: components %zu and %zu: A + B + h^2 I is not positive definite", k, l);
+  /* M = L L^T without GSL's error handler (a global, not thread-safe to swap): the test is the factorisation */
+  if (!dpm_cholesky_lower(M, d))
+    DPM_ERROR(GSL_EDOM, "mmd2_exact: components %zu and %zu: A + B + h^2 I is not positive definite", k, l);
   double ld = 0.0;
   for (size_t i = 0; i < d; i++)
     ld += 2.0 * log(M[i * d + i] / sqrt(h2));
-  for (size_t i = 0; i < d; i++)
-    v[i] = mk[i] - ml[i];
-  gsl_vector_view vv = gsl_vector_view_array(v, d);
-  gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &Mv.matrix, &vv.vector); /* v = L^{-1} (a - b) */
+  /* v = L^{-1} (a - b) by forward substitution (L's diagonal is positive: no zero pivot) */
+  for (size_t i = 0; i < d; i++) {
+    double t = mk[i] - ml[i];
+    for (size_t j = 0; j < i; j++)
+      t -= M[i * d + j] * v[j];
+    v[i] = t / M[i * d + i];
+  }
   double q = 0.0;
   for (size_t i = 0; i < d; i++)
     q += v[i] * v[i];
