@@ -17,9 +17,14 @@
 int dpm_csv_read(const char *path, double **data, size_t *rows, size_t *cols, char **header);
 int dpm_csv_read_stream(FILE *fp, const char *what, double **data, size_t *rows, size_t *cols, char **header);
 
-/* Output that appears only on success: dpm_out_open makes a temporary file beside path (or uses stdout when
- * path is NULL or "-"); dpm_out_close(out, 1) flushes, checks for write errors and renames into place;
- * dpm_out_close(out, 0) removes the temporary file. */
+/* Output that appears only on success. dpm_out_open(path): stdout when path is NULL or "-"; for a regular file
+ * or a new path, a temporary file beside it (PATH.tmp.XXXXXX), renamed into place by dpm_out_close(out, 1) after
+ * flushing and checking for write errors, removed by dpm_out_close(out, 0); a SIGINT, SIGTERM or SIGHUP while it
+ * exists removes it before the process dies by the signal (when that signal has its default disposition). Any
+ * other existing target (a device such as /dev/null, a FIFO) is opened and written directly, never replaced, so
+ * "all or nothing" does not hold for it. A symbolic link is never replaced: the output goes to the file it points
+ * to by the same rules. NULL (with the reason) for a directory, an unwritable place or a link into a missing
+ * directory. dpm_out_close returns GSL_EFAILED naming the path when writing, flushing or renaming failed. */
 typedef struct dpm_out dpm_out;
 dpm_out *dpm_out_open(const char *path);
 FILE *dpm_out_file(dpm_out *out);

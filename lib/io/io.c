@@ -1,6 +1,7 @@
 /* io.c — numeric CSV input with line-accurate errors, and output files that appear only when complete. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +11,31 @@
 #include "dpm_common.h"
 #include "dpm_io.h"
 
-/* Read one line into buf (size DPM_IO_MAX_LINE + 2). Returns 1 on a line, 0 at EOF, -1 when too long. */
-static int read_line(FILE *fp, char *buf, size_t cap)
+/* Read one line into buf (capacity cap), without its line end. Returns 1 on a line, 0 at EOF, -1 when the line
+ * is longer than cap - 2 characters, -2 when it holds a NUL byte (*nulcol = its 1-based column): fgets would
+ * stop the string there and silently drop the rest of the line. */
+static int read_line(FILE *fp, char *buf, size_t cap, size_t *nulcol)
 {
-  if (!fgets(buf, (int)cap, fp)) return 0;
-  size_t n = strlen(buf);
-  if (n == cap - 1 && buf[n - 1] != '\n') {
-    int c;
-    while ((c = fgetc(fp)) != EOF && c != '\n') {
+  size_t n = 0;
+  int c, got = 0, nul = 0, toolong = 0;
+  while ((c = getc(fp)) != EOF) {
+    got = 1;
+    if (c == '\n') break;
+    if (c == '\0' && !nul) {
+      nul = 1;
+      *nulcol = n + 1;
     }
-    return -1;
+    if (n + 2 >= cap) {
+      toolong = 1;
+      continue;
+    }
+    buf[n++] = (char)c;
   }
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
-  return 1;
+  if (!got) return 0;
+  while (n > 0 && buf[n - 1] == '\r')
+    n--;
+  buf[n] = '\0';
+  return nul ? -2 : toolong ? -1 : 1;
 }
 
 static int is_blank(const char *s)
@@ -73,9 +86,15 @@ int dpm_csv_read_stream(FILE *fp, const char *what, double **data, size_t *rows,
     goto done;
   }
   for (;;) {
-    int rc = read_line(fp, line, cap);
+    size_t nulcol = 0;
+    int rc = read_line(fp, line, cap, &nulcol);
     if (rc == 0) break;
     lineno++;
+    if (rc == -2) {
+      status = GSL_EINVAL;
+      snprintf(reason, sizeof reason, "%s:%zu: NUL byte at column %zu (not a text file?)", what, lineno, nulcol);
+      goto done;
+    }
     if (rc < 0) {
       status = GSL_EINVAL;
       snprintf(reason, sizeof reason, "%s:%zu: line too long (more than %d characters)", what, lineno,
@@ -168,42 +187,220 @@ int dpm_csv_read(const char *path, double **data, size_t *rows, size_t *cols, ch
   return st;
 }
 
+/* ---- output that appears only when complete ------------------------------------------------------------------
+ *
+ * A regular file or a new path is written to a temporary file beside it and renamed into place on success. Any
+ * other existing target (a character device such as /dev/null, a FIFO, a socket) is written directly: renaming
+ * onto it would replace the node by a regular file. A symbolic link is never replaced: the output goes through it
+ * to the file it points to, by the same rules (atomically when that is a regular file or a new path in an existing
+ * directory); a link whose directory does not exist is refused.
+ *
+ * While a temporary file exists, SIGINT, SIGTERM and SIGHUP remove it before the process dies by the signal. The
+ * handler is async-signal-safe: the temporary paths live in static slots (DPM_OUT_SLOTS of them; a further
+ * simultaneous output is still written and renamed, only not cleaned up on a signal), it calls only unlink,
+ * sigaction and raise. It is installed only over the default disposition (a program that handles or ignores
+ * these signals keeps its own handling) and removed again when the last temporary file is gone. */
+
+enum { DPM_OUT_SLOTS = 8, DPM_OUT_PATH = 4096 };
+
+static char out_slot_path[DPM_OUT_SLOTS][DPM_OUT_PATH];
+static volatile sig_atomic_t out_slot_used[DPM_OUT_SLOTS];
+static const int out_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction out_old_action[3];
+static int out_installed[3], out_active;
+
+static void out_on_signal(int sig)
+{
+  for (int i = 0; i < DPM_OUT_SLOTS; i++)
+    if (out_slot_used[i]) unlink(out_slot_path[i]);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, NULL);
+  raise(sig); /* delivered when the handler returns: the process dies by the signal */
+}
+
+/* mkstemp(tmp), then claim a slot for the new file and install the handlers with the first one (*slot = -1 when
+ * all slots are taken). Signals are blocked from before the file exists until its slot is filled, so a signal
+ * never leaves it behind and the handler never sees a half-written slot. Returns mkstemp's descriptor. */
+static int out_create(char *tmp, int *slot_out)
+{
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  const int fd = mkstemp(tmp);
+  const int e = errno;
+  int slot = -1;
+  for (int i = 0; fd >= 0 && strlen(tmp) < DPM_OUT_PATH && i < DPM_OUT_SLOTS && slot < 0; i++)
+    if (!out_slot_used[i]) slot = i;
+  if (slot >= 0) {
+    memcpy(out_slot_path[slot], tmp, strlen(tmp) + 1);
+    out_slot_used[slot] = 1;
+    if (out_active++ == 0)
+      for (int k = 0; k < 3; k++) {
+        out_installed[k] = 0;
+        if (sigaction(out_signals[k], NULL, &out_old_action[k]) != 0 || out_old_action[k].sa_handler != SIG_DFL ||
+            (out_old_action[k].sa_flags & SA_SIGINFO))
+          continue;
+        struct sigaction act;
+        memset(&act, 0, sizeof act);
+        act.sa_handler = out_on_signal;
+        sigemptyset(&act.sa_mask);
+        for (int j = 0; j < 3; j++)
+          sigaddset(&act.sa_mask, out_signals[j]);
+        out_installed[k] = sigaction(out_signals[k], &act, NULL) == 0;
+      }
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  *slot_out = slot;
+  errno = e;
+  return fd;
+}
+
+/* Release a slot (before its file is renamed or removed); the last one restores the previous handlers. */
+static void out_unprotect(int slot)
+{
+  if (slot < 0) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  out_slot_used[slot] = 0;
+  if (--out_active == 0)
+    for (int k = 0; k < 3; k++)
+      if (out_installed[k]) {
+        sigaction(out_signals[k], &out_old_action[k], NULL);
+        out_installed[k] = 0;
+      }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 struct dpm_out {
   FILE *fp;
-  char *path; /* final path, NULL for stdout */
-  char *tmp;  /* temporary path */
+  char *path; /* the target as given, NULL for stdout */
+  char *real; /* where the bytes go: the target, or what a symbolic link points to */
+  char *tmp;  /* temporary path, NULL when writing directly */
+  int slot;   /* signal-cleanup slot of tmp, -1 if none */
 };
+
+static void out_discard(dpm_out *out)
+{
+  free(out->path);
+  free(out->real);
+  free(out->tmp);
+  free(out);
+}
+
+/* The file a symbolic link leads to (following chains), for a target whose directory exists: realpath of the
+ * directory part of the last link's target plus its last component. NULL with errno set otherwise. */
+static char *link_target(const char *path)
+{
+  char *full = realpath(path, NULL);
+  if (full) return full;
+  if (errno != ENOENT) return NULL;
+  /* a link to a path that does not exist yet: resolve the link's own chain by hand (bounded, as the kernel) */
+  char cur[DPM_OUT_PATH], buf[DPM_OUT_PATH];
+  snprintf(cur, sizeof cur, "%s", path);
+  for (int hop = 0; hop < 40; hop++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0) break; /* cur does not exist: it is the file to create */
+    if (!S_ISLNK(st.st_mode)) return realpath(cur, NULL);
+    ssize_t n = readlink(cur, buf, sizeof buf - 1);
+    if (n < 0) return NULL;
+    buf[n] = '\0';
+    if (buf[0] == '/') {
+      snprintf(cur, sizeof cur, "%s", buf);
+    } else { /* relative to the link's directory */
+      const char *slash = strrchr(cur, '/');
+      char dir[DPM_OUT_PATH];
+      snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - cur) : 1, slash ? cur : ".");
+      if (slash == cur) snprintf(dir, sizeof dir, "/");
+      if (snprintf(cur, sizeof cur, "%s/%s", dir, buf) >= (int)sizeof cur) {
+        errno = ENAMETOOLONG;
+        return NULL;
+      }
+    }
+    if (hop == 39) {
+      errno = ELOOP;
+      return NULL;
+    }
+  }
+  /* cur is missing: its directory must exist */
+  const char *slash = strrchr(cur, '/');
+  char dir[DPM_OUT_PATH];
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - cur) : 1, slash ? cur : ".");
+  if (slash == cur) snprintf(dir, sizeof dir, "/");
+  char *rd = realpath(dir, NULL);
+  if (!rd) return NULL;
+  const char *base = slash ? slash + 1 : cur;
+  size_t len = strlen(rd) + strlen(base) + 2;
+  char *res = malloc(len);
+  if (res) snprintf(res, len, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd, base);
+  free(rd);
+  return res;
+}
 
 dpm_out *dpm_out_open(const char *path)
 {
   dpm_out *out = dpm_calloc(1, sizeof *out);
   if (!out) return NULL;
+  out->slot = -1;
   if (!path || strcmp(path, "-") == 0) {
     out->fp = stdout;
     return out;
   }
-  size_t n = strlen(path);
   out->path = strdup(path);
-  out->tmp = dpm_malloc(n + 16);
-  if (!out->path || !out->tmp) {
-    free(out->path);
-    free(out->tmp);
-    free(out);
+  if (!out->path) {
+    out_discard(out);
+    DPM_ERROR_NULL(GSL_ENOMEM, "%s: out of memory", path);
+  }
+  struct stat st;
+  int exists = lstat(path, &st) == 0;
+  if (exists && S_ISLNK(st.st_mode)) { /* never replace the link: write to what it points to */
+    out->real = link_target(path);
+    if (!out->real) {
+      int e = errno;
+      out_discard(out);
+      DPM_ERROR_NULL(GSL_EFAILED, "%s: symbolic link to a path that cannot be written (%s)", path, strerror(e));
+    }
+    exists = stat(out->real, &st) == 0;
+  } else {
+    out->real = strdup(path);
+    if (!out->real) {
+      out_discard(out);
+      DPM_ERROR_NULL(GSL_ENOMEM, "%s: out of memory", path);
+    }
+  }
+  if (exists && S_ISDIR(st.st_mode)) {
+    out_discard(out);
+    DPM_ERROR_NULL(GSL_EFAILED, "%s: is a directory", path);
+  }
+  if (exists && !S_ISREG(st.st_mode)) { /* a device, FIFO or socket: write it directly, never rename onto it */
+    out->fp = fopen(out->real, "w");
+    if (!out->fp) {
+      int e = errno;
+      out_discard(out);
+      DPM_ERROR_NULL(GSL_EFAILED, "%s: cannot open output (%s)", path, strerror(e));
+    }
+    return out;
+  }
+  size_t n = strlen(out->real) + 16;
+  out->tmp = dpm_malloc(n);
+  if (!out->tmp) {
+    out_discard(out);
     return NULL;
   }
-  snprintf(out->tmp, n + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(out->tmp);
+  snprintf(out->tmp, n, "%s.tmp.XXXXXX", out->real);
+  int fd = out_create(out->tmp, &out->slot);
   if (fd < 0 || !(out->fp = fdopen(fd, "w"))) {
     int e = errno;
     if (fd >= 0) {
+      out_unprotect(out->slot);
       close(fd);
       unlink(out->tmp);
     }
-    DPM_RAISE(GSL_EFAILED, "%s: cannot create output (%s)", path, strerror(e));
-    free(out->path);
-    free(out->tmp);
-    free(out);
-    return NULL;
+    out_discard(out);
+    DPM_ERROR_NULL(GSL_EFAILED, "%s: cannot create output (%s)", path, strerror(e));
   }
   return out;
 }
@@ -220,21 +417,28 @@ int dpm_out_close(dpm_out *out, int commit)
     if (status) DPM_ERROR(status, "error writing to standard output");
     return status;
   }
-  int bad = ferror(out->fp);
-  if (fclose(out->fp) != 0) bad = 1;
-  if (commit && !bad) {
-    mode_t um = umask(0); /* mkstemp made the file 0600; give it the usual mode */
-    umask(um);
-    if (chmod(out->tmp, 0666 & ~um) != 0) bad = 1;
-    if (rename(out->tmp, out->path) != 0) bad = 1;
+  int bad = ferror(out->fp), e = 0;
+  if (fclose(out->fp) != 0) {
+    bad = 1;
+    e = errno;
   }
-  if (!commit || bad) unlink(out->tmp);
+  if (out->tmp) {
+    if (commit && !bad) {
+      mode_t um = umask(0); /* mkstemp made the file 0600; give it the usual mode */
+      umask(um);
+      if (chmod(out->tmp, 0666 & ~um) != 0 || rename(out->tmp, out->real) != 0) {
+        bad = 1;
+        e = errno;
+      }
+    }
+    out_unprotect(out->slot);
+    if (!commit || bad) unlink(out->tmp);
+  }
   char path[1024];
   snprintf(path, sizeof path, "%s", out->path);
-  free(out->path);
-  free(out->tmp);
-  free(out);
-  if (commit && bad) DPM_ERROR(GSL_EFAILED, "%s: write failed", path);
+  out_discard(out);
+  if (commit && bad)
+    DPM_ERROR(GSL_EFAILED, "%s: write failed%s%s%s", path, e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
   return status;
 }
 
