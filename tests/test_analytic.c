@@ -142,7 +142,7 @@ static double dkw(size_t n, double alpha) { return sqrt(log(2.0 / alpha) / (2.0 
 /* ---- one step: literal formulas, bounds, sub-sequence vs per-step
  * ----------------------------------------------- */
 
-/* sigma*^2 against MATH §3's literal formula lambda^2 + (sqrt(bbar_n/alpha_n) - sqrt(bbar_{n-1} - lambda^2))^2
+/* sigma*^2 against docs/MATH.md §3 literally: lambda^2 + (sqrt(bbar_n/alpha_n) - sqrt(bbar_{n-1} - lambda^2))^2
  * (1 - Gamma) and, for eta = 1, the DDPM form (beta/alpha)(1 - (beta/bbar) Gamma); then the bounds for every n,
  * linear and cosine, several eta. The literal difference of square roots a - b loses (a + b)/(a - b) digits, so
  * it is compared at 16 EPS (1 + 2 (a + b)/(a - b)) relative. Bounds: sigma*^2 in [lambda^2, lambda^2 + coef2]

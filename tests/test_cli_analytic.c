@@ -98,14 +98,14 @@ static const char *VAR_HEADER =
     "n,beta,alpha_bar,gamma,gamma_se,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt";
 enum { C_N, C_BETA, C_ABAR, C_GAMMA, C_SE, C_LAMBDA2, C_SIGMA2, C_LOWER, C_UPPER, C_LB, C_LBT, C_LOPT };
 
-/* The linear schedule's beta_n (MATH §1), written out here. */
+/* The linear schedule's beta_n (docs/MATH.md §1), written out here. */
 static double linear_beta(size_t n, size_t N) { return 1e-4 + (0.02 - 1e-4) * (double)(n - 1) / (double)(N - 1); }
 
 /* ---- variance
  * --------------------------------------------------------------------------------------------------- */
 
 /* Checks shared by every variance table with eta = 1 (DDPM): the schedule columns, the bounds beta~_n <= sigma2 <=
- * beta_n/alpha_n, sigma*^2 = (beta/alpha)(1 - (beta/bbar) Gamma) (MATH §3, DDPM case), the ELBO terms in closed
+ * beta_n/alpha_n, sigma*^2 = (beta/alpha)(1 - (beta/bbar) Gamma) (docs/MATH.md §3, DDPM), the ELBO terms in closed
  * form from the printed columns (KL of Gaussians, decoder as documented), and L_opt <= L_beta, L_betatilde. */
 static void check_ddpm_table(const table *t, size_t N, size_t d, int linear)
 {
@@ -274,7 +274,7 @@ static void test_variance_reproducible(void **state)
 /* ---- trajectory ----------------------------------------------------------------------------------------------
  */
 
-/* J(s,t) = log1p(beta_{t|s} (1 - Gamma_t)/(alpha_{t|s} bbar_s)) (MATH §3) from a variance table's columns. */
+/* J(s,t) = log1p(beta_{t|s} (1 - Gamma_t)/(alpha_{t|s} bbar_s)) (docs/MATH.md §3) from a variance table. */
 static double cost_J(const table *v, size_t s, size_t t)
 {
   const double as = at(v, s - 1, C_ABAR), ats = at(v, t - 1, C_ABAR) / as, g = at(v, t - 1, C_GAMMA);

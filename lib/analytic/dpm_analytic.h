@@ -49,14 +49,14 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w); /* NULL is a no-op */
 int dpm_analytic_gamma_mc_schedule(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed, double *gamma,
                                    double *se);
 
-/* The same at `count` arbitrary times given by (m[i], s[i]) (any process of MATH §1), stream (seed, i). */
+/* The same at `count` arbitrary times given by (m[i], s[i]) (any process of docs/MATH.md §1), stream (seed, i). */
 int dpm_analytic_gamma_mc_ms(dpm_analytic_gamma_mc *w, size_t count, const double *m, const double *s,
                              uint64_t seed, double *gamma, double *se);
 
 /* The denoiser-side estimate Gamma-hat_n = E_{q_n}|eps-hat(x_n)|^2/d of any denoiser (an imperfect model) with
  * the same samples as dpm_analytic_gamma_mc_schedule for the same seed (stream (seed, n)); optionally also the
  * mean-square x_0 error x0mse_n = E|x_0 - x0-hat(x_n)|^2/d with its standard error (under the oracle this is
- * (bbar_n/abar_n)(1 - Gamma_n), MATH §3). Serial over n (a denoiser is not shared between threads); the
+ * (bbar_n/abar_n)(1 - Gamma_n), docs/MATH.md §3). Serial over n (a denoiser is not shared between threads); the
  * denoiser's own evaluation may be parallel over points. dn->d must equal the mixture's d. se, x0mse and
  * x0mse_se may be NULL. */
 int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, const dpm_schedule *sch,
@@ -109,13 +109,14 @@ int dpm_analytic_step_n(const dpm_schedule *sch, size_t n, double eta, dpm_analy
  * s = t-1 it equals dpm_analytic_step_n to rounding. Errors: bad indices, eta outside [0, 1]. */
 int dpm_analytic_step_ts(const dpm_schedule *sch, size_t s, size_t t, double eta, dpm_analytic_step *st);
 
-/* sigma*^2 = lambda^2 + coef2 (1 - gamma) (MATH §3), for the decoder (s = 0) (bbar_t/abar_t)(1 - gamma). */
+/* sigma*^2 = lambda^2 + coef2 (1 - gamma) (docs/MATH.md §3), for the decoder (s = 0)
+ * (bbar_t/abar_t)(1 - gamma). */
 double dpm_analytic_sigma2_opt(const dpm_analytic_step *st, double gamma);
 /* Bounds from 0 <= Gamma <= 1: lambda^2 <= sigma*^2 <= lambda^2 + coef2. */
 double dpm_analytic_sigma2_lower(const dpm_analytic_step *st);
 double dpm_analytic_sigma2_upper(const dpm_analytic_step *st);
 /* Bounded-data upper bound: if x_0 lies in the box [lo_j, hi_j] (j < d) then tr Cov[x_0|x_t]/d <= r^2 =
- * (1/d) sum_j ((hi_j - lo_j)/2)^2 and sigma*^2 <= lambda^2 + c0^2 r^2 (MATH §3 with one [a, b]: r = (b-a)/2).
+ * (1/d) sum_j ((hi_j - lo_j)/2)^2 and sigma*^2 <= lambda^2 + c0^2 r^2 (one [a, b]: r = (b-a)/2; docs/MATH.md §3).
  * Rigorous for a point set with its hull (dpm_mixture_box); for Gaussian components the box from
  * dpm_mixture_box(tail) holds all but `tail` of the mass and the bound is that of the data truncated to it. */
 double dpm_analytic_sigma2_upper_box(const dpm_analytic_step *st, size_t d, const double *lo, const double *hi);
@@ -246,7 +247,7 @@ int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const 
 
 /* ---- diagonal covariance (SN-DPM / NPR-DPM) -------------------------------------------------------------- */
 
-/* The state-dependent optimal diagonal variance of the step t -> s (MATH §3):
+/* The state-dependent optimal diagonal variance of the step t -> s (docs/MATH.md §3):
  *   sigma*(x)^2 = lambda^2 + c0^2 diag Cov[x_0|x] = lambda^2 + coef2 diag Cov[eps|x],
  * diag Cov[eps|x] = (abar_t/bbar_t) diag Cov[x_0|x], from the oracle, for n points x (n x d) into sigma2 (n x d).
  * Its average over q_t (mean over coordinates) is the scalar sigma*^2. */

@@ -1,4 +1,5 @@
-/* variance.c — the DDIM-family reverse step, the optimal variance sigma*^2 and its bounds, per-step ELBO terms and the negative ELBO (Bao et al. ICLR 2022, Thms 1-2; MATH §3). */
+/* variance.c — the DDIM-family reverse step, the optimal variance sigma*^2 and its bounds, per-step ELBO terms
+ * and the negative ELBO (Bao et al. ICLR 2022, Thms 1-2; docs/MATH.md §3). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ double dpm_analytic_sigma2_clip(const dpm_analytic_step *st, double sigma2, doub
 /* ---- ELBO terms
  * ------------------------------------------------------------------------------------------------- */
 
-/* The terms (MATH §3). For s >= 1: KL(N(mu~(x_t, x_0), lambda^2 I) || N(mu(x_t), sigma^2 I)) =
+/* The terms (docs/MATH.md §3). For s >= 1: KL(N(mu~(x_t, x_0), lambda^2 I) || N(mu(x_t), sigma^2 I)) =
  * (d/2)[log(sigma^2/lambda^2) + lambda^2/sigma^2 - 1] + |mu~ - mu|^2/(2 sigma^2), and mu~ - mu = c0 (x_0 -
  * x0-hat), so the expectation is (d/2)[... + c0^2 x0mse/sigma^2]. The decoder (s = 0), derivation of its closed
  * form: L_0 = -E log N(x_0; mu_1(x_t), sigma^2 I) = E[(d/2) log(2 pi sigma^2) + |x_0 - mu_1(x_t)|^2/(2 sigma^2)].

@@ -33,7 +33,7 @@ void dpm_schedule_free(dpm_schedule *sch); /* NULL is a no-op */
 /* (m, s) of step n: m = sqrt(alpha_bar_n), s = sqrt(beta_bar_n). */
 void dpm_schedule_ms(const dpm_schedule *sch, size_t n, double *m, double *s);
 
-/* Sub-sequence quantities for s < t (MATH §3): log alpha_{t|s} = log alpha_bar_t - log alpha_bar_s,
+/* Sub-sequence quantities for s < t (docs/MATH.md §3): log alpha_{t|s} = log alpha_bar_t - log alpha_bar_s,
  * beta_{t|s} = -expm1(log alpha_{t|s}). */
 double dpm_schedule_beta_ts(const dpm_schedule *sch, size_t s, size_t t);
 
@@ -60,7 +60,7 @@ typedef struct {
   double t_min, t_max;         /* time range: VP/sub-VP/VE [1e-3, 1]; EDM [sigma_min, sigma_max] */
 } dpm_process;
 
-/* Fill p with the defaults of a kind (MATH §1 table). */
+/* Fill p with the defaults of a kind (docs/MATH.md §1 table). */
 void dpm_process_init(dpm_process *p, dpm_process_kind kind);
 /* Parse "vp", "subvp", "ve", "ve-sde" (s = sigma(t)), "edm"; options after ':' (beta_min=, beta_max=,
  * sigma_min=, sigma_max=, sigma_data=, t_min=, t_max=). Error naming the bad token otherwise. */
