@@ -95,8 +95,8 @@ static void near(double a, double b, double rtol, double atol, const char *what,
 }
 
 static const char *VAR_HEADER =
-    "n,beta,alpha_bar,gamma,gamma_se,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt";
-enum { C_N, C_BETA, C_ABAR, C_GAMMA, C_SE, C_LAMBDA2, C_SIGMA2, C_LOWER, C_UPPER, C_LB, C_LBT, C_LOPT };
+    "n,beta,alpha_bar,gamma,gamma_se,one_minus_gamma,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt";
+enum { C_N, C_BETA, C_ABAR, C_GAMMA, C_SE, C_CGAMMA, C_LAMBDA2, C_SIGMA2, C_LOWER, C_UPPER, C_LB, C_LBT, C_LOPT };
 
 /* The linear schedule's beta_n (docs/MATH.md §1), written out here. */
 static double linear_beta(size_t n, size_t N) { return 1e-4 + (0.02 - 1e-4) * (double)(n - 1) / (double)(N - 1); }
@@ -114,7 +114,8 @@ static void check_ddpm_table(const table *t, size_t N, size_t d, int linear)
   double logab = 0.0, bbar_prev = 0.0, hd = 0.5 * (double)d;
   for (size_t r = 0; r < N; r++) {
     const size_t n = r + 1;
-    const double beta = at(t, r, C_BETA), g = at(t, r, C_GAMMA), s2 = at(t, r, C_SIGMA2);
+    /* sigma2 and the L columns are formed from 1 - Gamma_n as printed (integrated directly) */
+    const double beta = at(t, r, C_BETA), g = 1 - at(t, r, C_CGAMMA), s2 = at(t, r, C_SIGMA2);
     assert_true(at(t, r, C_N) == (double)n);
     if (linear) near(beta, linear_beta(n, N), 1e-14, 0, "beta", r);
     logab += log1p(-beta);
@@ -127,7 +128,7 @@ static void check_ddpm_table(const table *t, size_t N, size_t d, int linear)
     assert_true(at(t, r, C_LOWER) <= s2 && s2 <= at(t, r, C_UPPER));
     const double coef2 = beta * beta / (alpha * bbar); /* (sqrt(bbar/alpha) - sqrt(bbar_prev - beta~))^2 */
     if (g >= 0 && g <= 1) near(s2, beta / alpha * (1 - beta / bbar * g), 1e-10, 1e-300, "sigma2 = sigma*^2", r);
-    const double e = bbar / abar * (1 - g); /* E|x0 - E[x0|x_n]|^2/d */
+    const double e = bbar / abar * at(t, r, C_CGAMMA); /* E|x0 - E[x0|x_n]|^2/d */
     if (n == 1) {
       /* decoder: L_0 = (d/2)(log(2 pi v) + e/v); v = beta_1, beta~_2, sigma2 */
       const double beta2 = at(t, 1, C_BETA), bt2 = beta * beta2 / (-expm1(logab + log1p(-beta2)));
@@ -137,8 +138,8 @@ static void check_ddpm_table(const table *t, size_t N, size_t d, int linear)
       if (g >= 0 && g <= 1) near(at(t, r, C_LOPT), hd * (log(2 * M_PI * s2) + 1), 1e-10, 1e-12, "decoder opt", r);
     } else {
       /* L = (d/2)[log(v/lambda2) + lambda2/v - 1 + coef2 (1 - Gamma)/v] */
-      const double Lb = hd * (log(beta / bt) + bt / beta - 1 + coef2 * (1 - g) / beta);
-      const double Lt = hd * (coef2 * (1 - g) / bt);
+      const double Lb = hd * (log(beta / bt) + bt / beta - 1 + coef2 * at(t, r, C_CGAMMA) / beta);
+      const double Lt = hd * (coef2 * at(t, r, C_CGAMMA) / bt);
       near(at(t, r, C_LB), Lb, 1e-8, 1e-13, "L_beta", r);
       near(at(t, r, C_LBT), Lt, 1e-8, 1e-13, "L_betatilde", r);
       if (at(t, r, C_LOWER) < s2 && s2 < at(t, r, C_UPPER))

@@ -32,6 +32,22 @@
  * x_{tau[K-1]} -> ... -> x_{tau[0]} -> x_0. Arrays "per trajectory step" have K entries: entry 0 belongs to the
  * decoder step tau[0] -> 0 and entry k >= 1 to the step tau[k] -> tau[k-1]. */
 
+/* ---- Gamma_n and its complement 1 - Gamma_n ---------------------------------------------------------------
+ *
+ * Near the end of a schedule (q_n close to N(0, I)) Gamma_n -> 1 and 1 - Gamma_n, which sets sigma*^2 - lambda^2 and
+ * the ELBO terms, is far smaller than Gamma_n's own error (on the cosine schedule 1 - Gamma_N ~ 1e-8): formed as
+ * 1 minus a computed Gamma it has no correct digit left. By the law of total variance E|eps|^2/d = 1 = Gamma_n +
+ * E tr Cov[eps|x_n]/d with Cov[eps|x] = (m^2/s^2) Cov[x_0|x], so the complement is an expectation of its own,
+ * cgamma_n = E_{q_n} tr Cov[eps|x_n]/d, which both routes below integrate directly to relative accuracy. */
+
+/* Per-n outputs of the Gamma routes, each a per-n array (N+1) or NULL (not wanted: costs nothing). */
+typedef struct {
+  double *gamma;      /* Gamma_n */
+  double *gamma_err;  /* its standard error (Monte Carlo) or error estimate (quadrature) */
+  double *cgamma;     /* 1 - Gamma_n = E tr Cov[eps|x_n]/d, integrated directly */
+  double *cgamma_err; /* its standard error or error estimate */
+} dpm_analytic_gamma_result;
+
 /* ---- Gamma_n by Monte Carlo ------------------------------------------------------------------------------ */
 
 /* Workspace for Gamma by Monte Carlo with exact samples x ~ q_t of a mixture: M samples per time, drawn in
@@ -48,6 +64,12 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w); /* NULL is a no-op */
  * arrays (N+1). */
 int dpm_analytic_gamma_mc_schedule(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed, double *gamma,
                                    double *se);
+
+/* Gamma_n and/or 1 - Gamma_n (each with its standard error) for n = 1..N, as wanted by res, from the same samples
+ * as dpm_analytic_gamma_mc_schedule (stream (seed, n)): the complement is the sample mean of (m^2/s^2)
+ * tr Cov[x_0|x]/d, whose relative standard error stays small where 1 - Gamma_n is tiny. */
+int dpm_analytic_gamma_mc_fill(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed,
+                               const dpm_analytic_gamma_result *res);
 
 /* The same at `count` arbitrary times given by (m[i], s[i]) (any process of docs/MATH.md §1), stream (seed, i). */
 int dpm_analytic_gamma_mc_ms(dpm_analytic_gamma_mc *w, size_t count, const double *m, const double *s,
@@ -82,11 +104,23 @@ typedef struct dpm_analytic_gamma_quad dpm_analytic_gamma_quad;
 dpm_analytic_gamma_quad *dpm_analytic_gamma_quad_alloc(const dpm_mixture *mix, double rel_tol);
 void dpm_analytic_gamma_quad_free(dpm_analytic_gamma_quad *w); /* NULL is a no-op */
 
-/* At one (m, s), m > 0, s > 0; err may be NULL. */
+/* At one (m, s), m > 0, s > 0; err may be NULL. GSL_EMAXITER (with *gamma and *err set) when the box budget
+ * stopped some component short of rel_tol: a real shortfall the caller sees, with the component named. */
 int dpm_analytic_gamma_quad_eval(dpm_analytic_gamma_quad *w, double m, double s, double *gamma, double *err);
-/* For n = 1..N of a schedule, parallel over n; per-n arrays (err may be NULL). */
+/* 1 - Gamma = sum_k w_k E_{N(m mu_k, C_k)} (m^2/s^2) tr Cov[x_0|x]/d at one (m, s), integrated directly (same rule,
+ * tolerance relative to the complement itself, and two constant control variates: its value under component k
+ * alone and under the data's Gaussian); err may be NULL; errors as dpm_analytic_gamma_quad_eval. */
+int dpm_analytic_gamma_quad_eval_cgamma(dpm_analytic_gamma_quad *w, double m, double s, double *cgamma,
+                                        double *err);
+/* For n = 1..N of a schedule, parallel over n; per-n arrays (err may be NULL). Same as dpm_analytic_gamma_quad_fill
+ * with only gamma and gamma_err wanted. */
 int dpm_analytic_gamma_quad_schedule(dpm_analytic_gamma_quad *w, const dpm_schedule *sch, double *gamma,
                                      double *err);
+/* Gamma_n and/or 1 - Gamma_n with their error estimates for n = 1..N, as wanted by res (each integrated with its
+ * own warm-started boxes). When the box budget cuts steps short, every value is still filled and GSL_EMAXITER is
+ * returned naming the first such step and component; any other failure (NaN rest of its chain) wins over it. */
+int dpm_analytic_gamma_quad_fill(dpm_analytic_gamma_quad *w, const dpm_schedule *sch,
+                                 const dpm_analytic_gamma_result *res);
 
 /* ---- one reverse step: coefficients, optimal variance, bounds ------------------------------------------- */
 
@@ -112,6 +146,9 @@ int dpm_analytic_step_ts(const dpm_schedule *sch, size_t s, size_t t, double eta
 /* sigma*^2 = lambda^2 + coef2 (1 - gamma) (docs/MATH.md §3), for the decoder (s = 0)
  * (bbar_t/abar_t)(1 - gamma). */
 double dpm_analytic_sigma2_opt(const dpm_analytic_step *st, double gamma);
+/* The same from the complement cgamma = 1 - Gamma_t directly: lambda^2 + coef2 cgamma, accurate to the relative
+ * accuracy of cgamma however small it is (dpm_analytic_sigma2_opt(st, g) is this at 1 - g). */
+double dpm_analytic_sigma2_opt_cgamma(const dpm_analytic_step *st, double cgamma);
 /* Bounds from 0 <= Gamma <= 1: lambda^2 <= sigma*^2 <= lambda^2 + coef2. */
 double dpm_analytic_sigma2_lower(const dpm_analytic_step *st);
 double dpm_analytic_sigma2_upper(const dpm_analytic_step *st);
@@ -135,6 +172,8 @@ double dpm_analytic_sigma2_clip(const dpm_analytic_step *st, double sigma2, doub
  *            e = E|x_0 - E[x_0|x_t]|^2/d = (bbar_t/abar_t)(1 - gamma); +INFINITY for sigma2 = 0.
  * NAN for sigma2 < 0 or NAN. */
 double dpm_analytic_step_term(const dpm_analytic_step *st, size_t d, double gamma, double sigma2);
+/* The same from the complement cgamma = 1 - Gamma_t given directly (step_term(st, d, g, v) is this at 1 - g). */
+double dpm_analytic_step_term_cgamma(const dpm_analytic_step *st, size_t d, double cgamma, double sigma2);
 /* The same for any mean x0-hat, given its mean-square error x0mse = E|x_0 - x0-hat(x_t)|^2/d (the term
  * coef2 (1 - gamma) above becomes c0^2 x0mse). */
 double dpm_analytic_step_term_mse(const dpm_analytic_step *st, size_t d, double x0mse, double sigma2);
@@ -169,8 +208,11 @@ typedef struct {
   double e_norm2;          /* E|x_0|^2 (prior term) */
   const double *gamma;     /* per n: true Gamma_n (the optimal mean's error term and DPM_VAR_OPT) */
   const double *gamma_err; /* per n or NULL: absolute uncertainty of gamma (standard error or quadrature error) */
-  const double *gamma_hat; /* per n or NULL: the estimate behind DPM_VAR_CLIPPED (NULL: gamma) */
+  const double *gamma_hat; /* per n or NULL: the estimate behind DPM_VAR_CLIPPED (NULL: gamma, or cgamma) */
   const double *box_lo, *box_hi; /* d each or NULL: bounded-data upper bound used by DPM_VAR_CLIPPED */
+  const double *cgamma;     /* per n or NULL: 1 - Gamma_n integrated directly (dpm_analytic_gamma_result); when
+                               given, sigma*^2 (DPM_VAR_OPT) and every ELBO term use it instead of 1 - gamma */
+  const double *cgamma_err; /* per n or NULL: its absolute uncertainty (the ELBO's error then propagates it) */
 } dpm_analytic_model;
 
 /* The reverse variance of every trajectory step (per trajectory step, K entries, see the conventions above).
@@ -211,8 +253,30 @@ typedef struct {
   double *beta, *alpha_bar, *gamma, *gamma_err, *gamma_hat;
   double *lambda2, *sigma2_opt, *sigma2, *lower, *upper, *upper_box;
   double *L_beta, *L_betatilde, *L_opt, *L_clipped;
+  double *cgamma; /* 1 - Gamma_n as used: model.cgamma when given, else 1 - gamma */
 } dpm_analytic_table;
 int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *mod, dpm_analytic_table *tab);
+
+/* ---- a model with an imperfect mean (lib/analytic/elbo_model.c) ----------------------------------------- */
+
+/* The variance that minimises the step's term for a mean x0-hat with mean-square error x0mse = E|x_0 -
+ * x0-hat(x_t)|^2/d: sigma2 = lambda^2 + c0^2 x0mse (the decoder: x0mse). Under the oracle (x0mse = err_scale
+ * (1 - Gamma_t)) it is dpm_analytic_sigma2_opt. NAN for a NaN or negative x0mse. Can't fail otherwise. */
+double dpm_analytic_sigma2_mse(const dpm_analytic_step *st, double x0mse);
+/* What a step's term loses per dimension with the variance sigma2 instead of its minimiser sigma2_min (for the
+ * same mean): [L(sigma2) - L(sigma2_min)]/d = (1/2)(u - log1p(u)), u = sigma2_min/sigma2 - 1, >= 0, accurate
+ * also when the two terms agree to many digits. Holds for KL steps and the decoder alike. +INFINITY when exactly
+ * one of the variances is 0, NAN for a negative or NaN one. */
+double dpm_analytic_term_excess(double sigma2_min, double sigma2);
+/* The negative ELBO (nats) of the model p(x_{tau_K}) = N(0, I), p(x_s|x_t) = N(mu~(x_t, x0-hat(x_t)), sigma2 I)
+ * along the trajectory tau (K steps, see the conventions above) for a mean whose error is x0mse (per n) and the
+ * variances sigma2 (per trajectory step, entry 0 the decoder's): prior + sum_k dpm_analytic_step_term_mse. A
+ * variance <= 0 defines no model and makes its term +INFINITY. rest (may be NULL) receives everything but the
+ * decoder term (prior + transitions). With x0mse from the oracle and sigma2 from dpm_analytic_sigma2_traj it is
+ * dpm_analytic_elbo's nelbo. Errors: bad trajectory, eta outside (0, 1], d = 0, a negative or NaN x0mse on the
+ * trajectory, a NaN variance. */
+int dpm_analytic_elbo_mse(const dpm_schedule *sch, size_t d, double eta, double e_norm2, size_t K,
+                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo, double *rest);
 
 /* ---- optimal trajectory ----------------------------------------------------------------------------------- */
 
@@ -228,8 +292,9 @@ typedef enum {
 double dpm_analytic_cost(const dpm_schedule *sch, const double *gamma, dpm_cost_kind cost, size_t s, size_t t);
 
 /* Dynamic programming for the least-cost K-step path 1 = tau_1 < ... < tau_K = N of sum_{k=2}^K C(tau_{k-1},
- * tau_k): O(K N^2) time (parallel over t within a layer), O(K N) memory; ties go to the smaller predecessor.
- * Workspace for up to N steps and K points. Errors: K < 2 or K > N (GSL_EINVAL). */
+ * tau_k): O(K N^2) time (parallel over t within a layer), O(K N) memory plus, for N <= 2896, a table of the N^2/2
+ * step costs so each is evaluated once per solve rather than once per layer; ties go to the smaller predecessor.
+ * Workspace for up to N steps and K points, everything allocated here. Errors: K < 2 or K > N (GSL_EINVAL). */
 typedef struct dpm_analytic_dp dpm_analytic_dp;
 dpm_analytic_dp *dpm_analytic_dp_alloc(size_t N, size_t K);
 void dpm_analytic_dp_free(dpm_analytic_dp *dp); /* NULL is a no-op */

@@ -1,4 +1,6 @@
-/* gamma_mc.c — Gamma_n = E|E[eps|x_n]|^2/d by Monte Carlo with a standard error (Bao et al. ICLR 2022, eq. 8), for the exact oracle and for any denoiser. */
+/* gamma_mc.c — Gamma_n = E|E[eps|x_n]|^2/d and its complement 1 - Gamma_n = E tr Cov[eps|x_n]/d by Monte Carlo
+ * with standard errors (Bao et al. ICLR 2022, eq. 8; docs/MATH.md §3), for the exact oracle and for any denoiser. */
+#include <stdio.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,7 +24,9 @@ struct dpm_analytic_gamma_mc {
   int nthreads;
   dpm_oracle **oracle;  /* nthreads */
   gsl_rng **rng;        /* nthreads */
+  dpm_mixture_sample_workspace **smp; /* nthreads */
   double *x, *x0, *eps; /* nthreads x B x d each */
+  double *tr;           /* nthreads x B: tr Cov[x_0|x] for the complement */
   double *x0hat;        /* B x d (denoiser route, serial) */
 };
 
@@ -32,12 +36,15 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
   for (int t = 0; t < w->nthreads; t++) {
     if (w->oracle) dpm_oracle_free(w->oracle[t]);
     if (w->rng && w->rng[t]) gsl_rng_free(w->rng[t]);
+    if (w->smp) dpm_mixture_sample_free(w->smp[t]);
   }
   free(w->oracle);
   free(w->rng);
+  free(w->smp);
   free(w->x);
   free(w->x0);
   free(w->eps);
+  free(w->tr);
   free(w->x0hat);
   free(w);
 }
@@ -59,18 +66,21 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
   const size_t T = (size_t)w->nthreads, Bd = w->B * w->d;
   w->oracle = dpm_calloc(T, sizeof *w->oracle);
   w->rng = dpm_calloc(T, sizeof *w->rng);
+  w->smp = dpm_calloc(T, sizeof *w->smp);
   w->x = dpm_malloc(T * Bd * sizeof(double));
   w->x0 = dpm_malloc(T * Bd * sizeof(double));
   w->eps = dpm_malloc(T * Bd * sizeof(double));
+  w->tr = dpm_malloc(T * w->B * sizeof(double));
   w->x0hat = dpm_malloc(Bd * sizeof(double));
-  if (!w->oracle || !w->rng || !w->x || !w->x0 || !w->eps || !w->x0hat) {
+  if (!w->oracle || !w->rng || !w->smp || !w->x || !w->x0 || !w->eps || !w->tr || !w->x0hat) {
     dpm_analytic_gamma_mc_free(w);
     return NULL;
   }
   for (size_t t = 0; t < T; t++) {
     w->oracle[t] = dpm_oracle_alloc(mix);
     w->rng[t] = dpm_rng_stream_alloc(0, 0);
-    if (!w->oracle[t] || !w->rng[t]) {
+    w->smp[t] = dpm_mixture_sample_alloc(mix);
+    if (!w->oracle[t] || !w->rng[t] || !w->smp[t]) {
       if (!w->rng[t]) DPM_RAISE(GSL_ENOMEM, "gamma MC: cannot allocate a generator");
       dpm_analytic_gamma_mc_free(w);
       return NULL;
@@ -80,35 +90,44 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
 }
 
 
-/* One time (m, s) with stream (seed, idx) on thread tid's resources. */
+/* One time (m, s) with stream (seed, idx) on thread tid's resources: Gamma (when g != NULL) and the complement
+ * (when cg != NULL) from the same samples, with their standard errors. */
 static int gamma_mc_one(dpm_analytic_gamma_mc *w, int tid, double m, double s, uint64_t seed, uint64_t idx,
-                        double *gamma, double *se)
+                        double *g, double *g_se, double *cg, double *cg_se)
 {
   const size_t d = w->d, Bd = w->B * d;
   gsl_rng *r = w->rng[tid];
-  double *x = w->x + (size_t)tid * Bd, *x0 = w->x0 + (size_t)tid * Bd, *eps = w->eps + (size_t)tid * Bd;
+  double *x = w->x + (size_t)tid * Bd, *eps = w->eps + (size_t)tid * Bd, *tr = w->tr + (size_t)tid * w->B;
+  const double rr = m / s, f = rr * rr / (double)d; /* tr Cov[eps|x]/d = (m/s)^2 tr Cov[x_0|x]/d */
   dpm_rng_stream_set(r, seed, idx);
-  dpm_welford a = {0.0, 0.0, 0.0};
+  dpm_welford a = {0.0, 0.0, 0.0}, c = {0.0, 0.0, 0.0};
   for (size_t done = 0; done < w->M;) {
     const size_t b = w->M - done < w->B ? w->M - done : w->B;
-    dpm_mixture_sample_t(w->mix, r, m, s, b, x, x0, NULL);
+    int st = dpm_mixture_sample_t(w->mix, w->smp[tid], r, m, s, b, x, NULL, NULL);
+    if (st != DPM_SUCCESS) return st;
     dpm_oracle_result res;
     memset(&res, 0, sizeof res);
-    res.eps = eps;
-    const int st = dpm_oracle_eval(w->oracle[tid], m, s, b, x, &res);
-    if (st != DPM_SUCCESS) return st;
-    for (size_t i = 0; i < b; i++)
-      dpm_welford_add(&a, dpm_norm2(eps + i * d, d) / (double)d);
+    res.eps = g ? eps : NULL;
+    res.trcov = cg ? tr : NULL;
+    if ((st = dpm_oracle_eval(w->oracle[tid], m, s, b, x, &res)) != DPM_SUCCESS) return st;
+    for (size_t i = 0; i < b; i++) {
+      if (g) dpm_welford_add(&a, dpm_norm2(eps + i * d, d) / (double)d);
+      if (cg) dpm_welford_add(&c, f * tr[i]);
+    }
     done += b;
   }
-  *gamma = a.mean;
-  if (se) *se = dpm_welford_se(&a);
+  if (g) *g = a.mean;
+  if (g_se) *g_se = dpm_welford_se(&a);
+  if (cg) *cg = c.mean;
+  if (cg_se) *cg_se = dpm_welford_se(&c);
   return DPM_SUCCESS;
 }
 
-/* Times lo..hi-1, (m, s) from the schedule (sch != NULL) or from the arrays; stream index = the time index. */
+/* Times lo..hi-1, (m, s) from the schedule (sch != NULL) or from the arrays; stream index = the time index. The
+ * reason of a failure is recorded in the failing thread, so it is copied out and passed up here with the time in
+ * front (never raised again). */
 static int gamma_mc_run(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, const double *m, const double *s,
-                        size_t lo, size_t hi, uint64_t seed, double *gamma, double *se)
+                        size_t lo, size_t hi, uint64_t seed, const dpm_analytic_gamma_result *res)
 {
   for (size_t i = lo; i < hi; i++) {
     const double mi = sch ? sqrt(sch->alpha_bar[i]) : m[i], si = sch ? sqrt(sch->beta_bar[i]) : s[i];
@@ -117,39 +136,58 @@ static int gamma_mc_run(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, const
   }
   int fail = DPM_SUCCESS;
   size_t fail_at = 0;
+  char reason[512] = "";
 #pragma omp parallel for schedule(dynamic, 1) num_threads(w->nthreads)
   for (size_t i = lo; i < hi; i++) {
     const double mi = sch ? sqrt(sch->alpha_bar[i]) : m[i], si = sch ? sqrt(sch->beta_bar[i]) : s[i];
-    double g = NAN, e = NAN;
-    const int st = gamma_mc_one(w, dpm_omp_thread_num(), mi, si, seed, (uint64_t)i, &g, &e);
-    gamma[i] = g;
-    if (se) se[i] = e;
+    double g = NAN, ge = NAN, c = NAN, ce = NAN;
+    const int st = gamma_mc_one(w, dpm_omp_thread_num(), mi, si, seed, (uint64_t)i, res->gamma ? &g : NULL, &ge,
+                                res->cgamma ? &c : NULL, &ce);
+    if (res->gamma) res->gamma[i] = g;
+    if (res->gamma_err) res->gamma_err[i] = ge;
+    if (res->cgamma) res->cgamma[i] = c;
+    if (res->cgamma_err) res->cgamma_err[i] = ce;
     if (st != DPM_SUCCESS) {
 #pragma omp critical(dpm_analytic_fail)
       if (fail == DPM_SUCCESS || i < fail_at) {
         fail = st;
         fail_at = i;
+        snprintf(reason, sizeof reason, "%s", dpm_error_last());
       }
     }
   }
-  if (fail != DPM_SUCCESS) DPM_ERROR(fail, "gamma MC: oracle evaluation failed at time %zu", fail_at);
-  return DPM_SUCCESS;
+  if (fail != DPM_SUCCESS) {
+    dpm_error_clear();
+    dpm_error_context("%s", reason);
+    dpm_error_context("gamma MC: time %zu", fail_at);
+  }
+  return fail;
+}
+
+int dpm_analytic_gamma_mc_fill(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed,
+                               const dpm_analytic_gamma_result *res)
+{
+  if (!w || !sch || !res) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL workspace, schedule or result");
+  double *cols[4] = {res->gamma, res->gamma_err, res->cgamma, res->cgamma_err};
+  for (size_t c = 0; c < 4; c++)
+    if (cols[c]) cols[c][0] = NAN;
+  return gamma_mc_run(w, sch, NULL, NULL, 1, sch->N + 1, seed, res);
 }
 
 int dpm_analytic_gamma_mc_schedule(dpm_analytic_gamma_mc *w, const dpm_schedule *sch, uint64_t seed, double *gamma,
                                    double *se)
 {
-  if (!w || !sch || !gamma) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL workspace, schedule or output");
-  gamma[0] = NAN;
-  if (se) se[0] = NAN;
-  return gamma_mc_run(w, sch, NULL, NULL, 1, sch->N + 1, seed, gamma, se);
+  if (!gamma) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL output");
+  const dpm_analytic_gamma_result res = {gamma, se, NULL, NULL};
+  return dpm_analytic_gamma_mc_fill(w, sch, seed, &res);
 }
 
 int dpm_analytic_gamma_mc_ms(dpm_analytic_gamma_mc *w, size_t count, const double *m, const double *s,
                              uint64_t seed, double *gamma, double *se)
 {
   if (!w || !m || !s || !gamma) DPM_ERROR(GSL_EINVAL, "gamma MC: NULL workspace, m, s or output");
-  return gamma_mc_run(w, NULL, m, s, 0, count, seed, gamma, se);
+  const dpm_analytic_gamma_result res = {gamma, se, NULL, NULL};
+  return gamma_mc_run(w, NULL, m, s, 0, count, seed, &res);
 }
 
 int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, const dpm_schedule *sch,
@@ -173,10 +211,12 @@ int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, c
     dpm_welford a = {0.0, 0.0, 0.0}, b0 = {0.0, 0.0, 0.0};
     for (size_t done = 0; done < w->M;) {
       const size_t b = w->M - done < w->B ? w->M - done : w->B;
-      dpm_mixture_sample_t(w->mix, r, m, s, b, w->x, w->x0, NULL);
-      const int st = dpm_denoiser_eval(dn, m, s, b, w->x, w->eps, w->x0hat, NULL);
-      if (st != DPM_SUCCESS)
-        DPM_ERROR(st, "gamma MC (denoiser %s): evaluation failed at step %zu", dn->type->name, n);
+      int st = dpm_mixture_sample_t(w->mix, w->smp[0], r, m, s, b, w->x, w->x0, NULL);
+      if (st == DPM_SUCCESS) st = dpm_denoiser_eval(dn, m, s, b, w->x, w->eps, w->x0hat, NULL);
+      if (st != DPM_SUCCESS) {
+        dpm_error_context("gamma MC (denoiser %s): step %zu", dn->type->name, n);
+        return st;
+      }
       for (size_t i = 0; i < b; i++) {
         dpm_welford_add(&a, dpm_norm2(w->eps + i * d, d) / (double)d);
         double e2 = 0.0;

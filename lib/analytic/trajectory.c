@@ -1,4 +1,5 @@
-/* trajectory.c — the optimal trajectory by dynamic programming over the cost J(s,t) (Bao et al. ICLR 2022, §4). */
+/* trajectory.c — the optimal trajectory by dynamic programming over the cost J(s,t) (Bao et al. ICLR 2022, §4;
+ * docs/MATH.md §3). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,11 +34,18 @@ double dpm_analytic_cost(const dpm_schedule *sch, const double *gamma, dpm_cost_
   return cost_eval(sch, gamma[t], cost, s, t);
 }
 
+/* The cost table is kept (computed once per solve, not once per layer) up to this many steps: N^2/2 doubles, 32 MB. */
+enum { DP_TABLE_MAX_N = 2896 };
+
 struct dpm_analytic_dp {
   size_t N, K;
   double *D[2]; /* N+1 each: best cost of a path ending at t with the current number of points */
   size_t *arg;  /* K x (N+1): predecessor of t in layer k */
+  double *C;    /* cost of s -> t at tri(t) + s - 1, 1 <= s < t <= N (NULL when N > DP_TABLE_MAX_N) */
 };
+
+/* Start of row t of the cost table (entries s = 1..t-1). */
+static size_t tri(size_t t) { return (t - 1) * (t - 2) / 2; }
 
 void dpm_analytic_dp_free(dpm_analytic_dp *dp)
 {
@@ -45,6 +53,7 @@ void dpm_analytic_dp_free(dpm_analytic_dp *dp)
   free(dp->D[0]);
   free(dp->D[1]);
   free(dp->arg);
+  free(dp->C);
   free(dp);
 }
 
@@ -58,7 +67,8 @@ dpm_analytic_dp *dpm_analytic_dp_alloc(size_t N, size_t K)
   dp->D[0] = dpm_malloc((N + 1) * sizeof(double));
   dp->D[1] = dpm_malloc((N + 1) * sizeof(double));
   dp->arg = dpm_malloc(K * (N + 1) * sizeof(size_t));
-  if (!dp->D[0] || !dp->D[1] || !dp->arg) {
+  if (N <= DP_TABLE_MAX_N) dp->C = dpm_malloc((tri(N + 1) + 1) * sizeof(double));
+  if (!dp->D[0] || !dp->D[1] || !dp->arg || (N <= DP_TABLE_MAX_N && !dp->C)) {
     dpm_analytic_dp_free(dp);
     return NULL;
   }
@@ -72,14 +82,21 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
     DPM_ERROR(GSL_EINVAL, "trajectory DP: NULL workspace, schedule, gamma or tau");
   const size_t N = sch->N;
   if (N > dp->N || K > dp->K)
-    DPM_ERROR(GSL_EBADLEN,
-              "trajectory DP: (N, K) = (%zu, %zu) exceeds the workspace's "
-              "(%zu, %zu)",
-              N, K, dp->N, dp->K);
+    DPM_ERROR(GSL_EBADLEN, "trajectory DP: (N, K) = (%zu, %zu) exceeds the workspace's (%zu, %zu)", N, K, dp->N,
+              dp->K);
   if (K < 2 || K > N) DPM_ERROR(GSL_EINVAL, "trajectory DP: need 2 <= K <= N (got K = %zu, N = %zu)", K, N);
   if (cost != DPM_COST_J && cost != DPM_COST_F) DPM_ERROR(GSL_EINVAL, "trajectory DP: unknown cost %d", (int)cost);
   for (size_t t = 2; t <= N; t++)
     if (isnan(gamma[t])) DPM_ERROR(GSL_EDOM, "trajectory DP: gamma[%zu] is NaN", t);
+  /* The cost of s -> t does not depend on the layer: with the table, each one is evaluated once here (the same
+   * function as below, so the path is the same bits) instead of once per layer. The layers then only add. */
+  double *C = dp->C;
+  if (C) {
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t t = 2; t <= N; t++)
+      for (size_t s = 1; s < t; s++)
+        C[tri(t) + s - 1] = cost_eval(sch, gamma[t], cost, s, t);
+  }
   double *prev = dp->D[0], *cur = dp->D[1];
   for (size_t t = 0; t <= N; t++)
     prev[t] = t == 1 ? 0.0 : HUGE_VAL;
@@ -93,9 +110,10 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
     for (size_t t = tlo; t <= thi; t++) {
       double best = HUGE_VAL;
       size_t bs = 0;
+      const double *Ct = C ? C + tri(t) : NULL; /* Ct[s - 1] = cost of s -> t */
       for (size_t s = k - 1; s < t; s++) {
         if (prev[s] == HUGE_VAL) continue;
-        const double v = prev[s] + cost_eval(sch, gamma[t], cost, s, t);
+        const double v = prev[s] + (Ct ? Ct[s - 1] : cost_eval(sch, gamma[t], cost, s, t));
         if (v < best) {
           best = v;
           bs = s;
@@ -123,8 +141,10 @@ int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const 
   int st;
   if (strcmp(kind, "dp") == 0) {
     if (!gamma) DPM_ERROR(GSL_EINVAL, "trajectory dp: gamma is NULL");
+    if (K < 2 || K > sch->N)
+      DPM_ERROR(GSL_EINVAL, "trajectory dp: need 2 <= K <= N (got K = %zu, N = %zu)", K, sch->N);
     dpm_analytic_dp *dp = dpm_analytic_dp_alloc(sch->N, K);
-    if (!dp) return GSL_EINVAL;
+    if (!dp) return GSL_ENOMEM; /* raised by the allocation */
     st = dpm_analytic_dp_solve(dp, sch, gamma, DPM_COST_J, K, tau, NULL);
     dpm_analytic_dp_free(dp);
   } else if (strcmp(kind, "even") == 0 || strcmp(kind, "quadratic") == 0) {
@@ -132,7 +152,10 @@ int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const 
   } else {
     DPM_ERROR(GSL_EINVAL, "trajectory: unknown kind '%s' (dp, even, quadratic)", kind);
   }
-  if (st != DPM_SUCCESS) return st;
+  if (st != DPM_SUCCESS) {
+    dpm_error_context("trajectory %s (K = %zu)", kind, K);
+    return st;
+  }
   if (cum) {
     if (!gamma) DPM_ERROR(GSL_EINVAL, "trajectory: the cumulative cost needs gamma");
     cum[0] = 0.0;

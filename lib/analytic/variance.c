@@ -1,5 +1,6 @@
-/* variance.c — the DDIM-family reverse step, the optimal variance sigma*^2 and its bounds, per-step ELBO terms
- * and the negative ELBO (Bao et al. ICLR 2022, Thms 1-2; docs/MATH.md §3). */
+/* variance.c — the DDIM-family reverse step, the optimal variance sigma*^2 and its bounds (from Gamma_n or from
+ * 1 - Gamma_n given directly), per-step ELBO terms and the negative ELBO (Bao et al. ICLR 2022, Thms 1-2;
+ * docs/MATH.md §3). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -77,9 +78,14 @@ int dpm_analytic_step_ts(const dpm_schedule *sch, size_t s, size_t t, double eta
   return DPM_SUCCESS;
 }
 
+double dpm_analytic_sigma2_opt_cgamma(const dpm_analytic_step *st, double cgamma)
+{
+  return st->lambda2 + st->coef2 * cgamma;
+}
+
 double dpm_analytic_sigma2_opt(const dpm_analytic_step *st, double gamma)
 {
-  return st->lambda2 + st->coef2 * (1.0 - gamma);
+  return dpm_analytic_sigma2_opt_cgamma(st, 1.0 - gamma);
 }
 
 double dpm_analytic_sigma2_lower(const dpm_analytic_step *st) { return st->lambda2; }
@@ -135,9 +141,14 @@ double dpm_analytic_step_term_mse(const dpm_analytic_step *st, size_t d, double 
   return half_d * ((u - log1p(u)) + A / sigma2);
 }
 
+double dpm_analytic_step_term_cgamma(const dpm_analytic_step *st, size_t d, double cgamma, double sigma2)
+{
+  return dpm_analytic_step_term_mse(st, d, st->err_scale * cgamma, sigma2);
+}
+
 double dpm_analytic_step_term(const dpm_analytic_step *st, size_t d, double gamma, double sigma2)
 {
-  return dpm_analytic_step_term_mse(st, d, st->err_scale * (1.0 - gamma), sigma2);
+  return dpm_analytic_step_term_cgamma(st, d, 1.0 - gamma, sigma2);
 }
 
 double dpm_analytic_step_term_dgamma(const dpm_analytic_step *st, size_t d, double sigma2)
@@ -192,11 +203,22 @@ static double box_upper(const dpm_analytic_model *mod, const dpm_analytic_step *
   return dpm_analytic_sigma2_upper_box(st, mod->d, mod->box_lo, mod->box_hi);
 }
 
+/* 1 - Gamma_n of the model: integrated directly when given, else formed from Gamma_n. */
+static double model_cgamma(const dpm_analytic_model *mod, size_t n)
+{
+  return mod->cgamma ? mod->cgamma[n] : 1.0 - mod->gamma[n];
+}
+
+/* 1 - Gamma-hat_n of the estimate behind DPM_VAR_CLIPPED: from gamma_hat when given, else the model's own. */
+static double hat_cgamma(const dpm_analytic_model *mod, size_t n)
+{
+  return mod->gamma_hat ? 1.0 - mod->gamma_hat[n] : model_cgamma(mod, n);
+}
+
 /* Variance of the trajectory step k (st its step; next the step tau[1] -> tau[0] for the decoder's beta~). */
 static double traj_sigma2(const dpm_analytic_model *mod, dpm_variance_kind var, const dpm_analytic_step *st,
                           const dpm_analytic_step *next)
 {
-  const double *gh = mod->gamma_hat ? mod->gamma_hat : mod->gamma;
   switch (var) {
   case DPM_VAR_BETA:
     return st->beta_ts;
@@ -204,9 +226,10 @@ static double traj_sigma2(const dpm_analytic_model *mod, dpm_variance_kind var, 
     if (st->s > 0) return st->beta_tilde_ts;
     return next ? next->beta_tilde_ts : st->beta_ts;
   case DPM_VAR_OPT:
-    return dpm_analytic_sigma2_opt(st, mod->gamma[st->t]);
-  case DPM_VAR_CLIPPED:
-    return dpm_analytic_sigma2_clip(st, dpm_analytic_sigma2_opt(st, gh[st->t]), box_upper(mod, st));
+    return dpm_analytic_sigma2_opt_cgamma(st, model_cgamma(mod, st->t));
+  case DPM_VAR_CLIPPED: /* the estimate: gamma_hat when given, else the model's own (complement included) */
+    return dpm_analytic_sigma2_clip(st, dpm_analytic_sigma2_opt_cgamma(st, hat_cgamma(mod, st->t)),
+                                    box_upper(mod, st));
   case DPM_VAR_ZERO:
     return 0.0;
   }
@@ -259,13 +282,14 @@ int dpm_analytic_elbo(const dpm_schedule *sch, const dpm_analytic_model *mod, dp
     dpm_analytic_step_ts(sch, k == 0 ? 0 : tau[k - 1], tau[k], mod->eta, &a);
     if (k == 0 && K > 1) dpm_analytic_step_ts(sch, tau[0], tau[1], mod->eta, &next);
     const double s2 = traj_sigma2(mod, var, &a, k == 0 && K > 1 ? &next : NULL);
-    const double L = dpm_analytic_step_term(&a, d, mod->gamma[tau[k]], s2);
+    const double L = dpm_analytic_step_term_cgamma(&a, d, model_cgamma(mod, tau[k]), s2);
     if (terms) terms[k] = L;
     if (k == 0)
       dec = L;
     else
       trans += L;
-    if (mod->gamma_err) err += dpm_analytic_step_term_dgamma(&a, d, s2) * fabs(mod->gamma_err[tau[k]]);
+    const double *gerr = mod->cgamma ? mod->cgamma_err : mod->gamma_err;
+    if (gerr) err += dpm_analytic_step_term_dgamma(&a, d, s2) * fabs(gerr[tau[k]]);
   }
   res->prior = dpm_analytic_prior_kl(sch, tau[K - 1], d, mod->e_norm2);
   res->transitions = trans;
@@ -292,7 +316,8 @@ int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *m
   if (!sch || !tab) DPM_ERROR(GSL_EINVAL, "analytic table: NULL schedule or table");
   double *cols[] = {tab->beta,      tab->alpha_bar,  tab->gamma,       tab->gamma_err, tab->gamma_hat,
                     tab->lambda2,   tab->sigma2_opt, tab->sigma2,      tab->lower,     tab->upper,
-                    tab->upper_box, tab->L_beta,     tab->L_betatilde, tab->L_opt,     tab->L_clipped};
+                    tab->upper_box, tab->L_beta,     tab->L_betatilde, tab->L_opt,     tab->L_clipped,
+                    tab->cgamma};
   for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
     if (cols[c]) cols[c][0] = NAN;
   const size_t d = mod->d;
@@ -300,13 +325,14 @@ int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *m
   dpm_analytic_step a, next;
   for (size_t n = 1; n <= sch->N; n++) {
     dpm_analytic_step_n(sch, n, mod->eta, &a);
-    const double g = mod->gamma[n];
+    const double g = mod->gamma[n], cg = model_cgamma(mod, n);
     const double ub = box_upper(mod, &a);
-    const double opt = dpm_analytic_sigma2_opt(&a, g);
-    const double clip = dpm_analytic_sigma2_clip(&a, dpm_analytic_sigma2_opt(&a, gh[n]), ub);
+    const double opt = dpm_analytic_sigma2_opt_cgamma(&a, cg);
+    const double clip = dpm_analytic_sigma2_clip(&a, dpm_analytic_sigma2_opt_cgamma(&a, hat_cgamma(mod, n)), ub);
     put(tab->beta, n, sch->beta[n]);
     put(tab->alpha_bar, n, sch->alpha_bar[n]);
     put(tab->gamma, n, g);
+    put(tab->cgamma, n, cg);
     put(tab->gamma_err, n, mod->gamma_err ? mod->gamma_err[n] : (double)NAN);
     put(tab->gamma_hat, n, gh[n]);
     put(tab->lambda2, n, a.lambda2);
@@ -324,10 +350,10 @@ int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *m
         var_tilde = sch->beta[1];
       }
     }
-    put(tab->L_beta, n, dpm_analytic_step_term(&a, d, g, var_beta));
-    put(tab->L_betatilde, n, dpm_analytic_step_term(&a, d, g, var_tilde));
-    put(tab->L_opt, n, dpm_analytic_step_term(&a, d, g, opt));
-    put(tab->L_clipped, n, dpm_analytic_step_term(&a, d, g, clip));
+    put(tab->L_beta, n, dpm_analytic_step_term_cgamma(&a, d, cg, var_beta));
+    put(tab->L_betatilde, n, dpm_analytic_step_term_cgamma(&a, d, cg, var_tilde));
+    put(tab->L_opt, n, dpm_analytic_step_term_cgamma(&a, d, cg, opt));
+    put(tab->L_clipped, n, dpm_analytic_step_term_cgamma(&a, d, cg, clip));
   }
   return DPM_SUCCESS;
 }

@@ -177,8 +177,8 @@ int cli_gamma_check(const char *cmd, const cli_opt *opts, const cli_gamma_opts *
   return 0;
 }
 
-int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
-                    double *gamma, double *se)
+int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
+                           const dpm_analytic_gamma_result *res)
 {
   int st, loud;
   double t0 = cli_now();
@@ -192,20 +192,29 @@ int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule 
     if (loud)
       fprintf(stderr, "dpmlab %s: Gamma_n by 2-D quadrature, %zu steps x %zu components ...\n", cmd, sch->N,
               mix->K);
-    st = dpm_analytic_gamma_quad_schedule(w, sch, gamma, NULL);
+    const dpm_analytic_gamma_result q = {res->gamma, NULL, res->cgamma, NULL};
+    st = dpm_analytic_gamma_quad_fill(w, sch, &q);
     dpm_analytic_gamma_quad_free(w);
-    if (se)
-      for (size_t n = 0; n <= sch->N; n++)
-        se[n] = 0.0;
+    for (size_t n = 0; n <= sch->N; n++) {
+      if (res->gamma_err) res->gamma_err[n] = 0.0;
+      if (res->cgamma_err) res->cgamma_err[n] = 0.0;
+    }
   } else {
     dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, g->M);
     if (!w) return cli_fail(cmd, CLI_EDATA, "cannot set up the Monte Carlo estimate");
     loud = (double)sch->N * (double)g->M >= PROGRESS_MC;
     if (loud)
       fprintf(stderr, "dpmlab %s: Gamma_n by Monte Carlo, %zu steps x %zu samples ...\n", cmd, sch->N, g->M);
-    st = dpm_analytic_gamma_mc_schedule(w, sch, g->seed, gamma, se);
+    st = dpm_analytic_gamma_mc_fill(w, sch, g->seed, res);
     dpm_analytic_gamma_mc_free(w);
   }
   if (loud && !st) fprintf(stderr, "dpmlab %s: Gamma_n done in %.1f s\n", cmd, cli_now() - t0);
   return st ? cli_fail(cmd, CLI_EDATA, "Gamma_n failed") : CLI_OK;
+}
+
+int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
+                    double *gamma, double *se)
+{
+  const dpm_analytic_gamma_result res = {gamma, se, NULL, NULL};
+  return cli_gamma_route_result(cmd, mix, sch, g, &res);
 }

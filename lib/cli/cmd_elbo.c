@@ -74,7 +74,9 @@ int cmd_elbo(int argc, char **argv)
       "(--hat-seed, default seed + 1), clipped into its bounds (and, for a point set, the bound from its hull).\n"
       "Decoder variance: beta -> bbar_{tau_1}; betatilde -> beta~ of the step tau_2 -> tau_1; analytic/clipped "
       "->\n"
-      "(bbar/abar)(1 - Gamma) at tau_1. Gamma_n: --quad by default when d <= 2, else --mc 1000. The dp "
+      "(bbar/abar)(1 - Gamma) at tau_1; 1 - Gamma_n = E tr Cov[eps|x_n]/d is integrated directly (it sets\n"
+      "sigma*^2 and every term, and near n = N it is far below Gamma_n's own error).\n"
+      "Gamma_n: --quad by default when d <= 2, else --mc 1000. The dp "
       "trajectory\n"
       "minimises the eta = 1 cost J from the same Gamma_n.\n"
       "A point set (any point-mass component) has no differential entropy: entropy_nats and gap_nats are then\n"
@@ -113,15 +115,16 @@ int cmd_elbo(int argc, char **argv)
   }
   const cli_gamma_opts ghat = {0, g.rel_tol, Mhat, hat_seed};
   dpm_out *out = NULL;
-  double *gamma = calloc(2 * (N + 1) + 2 * d, sizeof *gamma);
-  double *gamma_hat = gamma ? gamma + N + 1 : NULL, *lo = gamma ? gamma + 2 * (N + 1) : NULL,
-         *hi = lo ? lo + d : NULL;
+  double *gamma = calloc(3 * (N + 1) + 2 * d, sizeof *gamma);
+  double *gamma_hat = gamma ? gamma + N + 1 : NULL, *cgamma = gamma ? gamma + 2 * (N + 1) : NULL,
+         *lo = gamma ? gamma + 3 * (N + 1) : NULL, *hi = lo ? lo + d : NULL;
   size_t *tau = calloc(K, sizeof *tau);
   if (!gamma || !tau) {
     rc = cli_errorf(cmd, CLI_EDATA, "out of memory (N = %zu, K = %zu)", N, K);
     goto done;
   }
-  if ((rc = cli_gamma_route(cmd, mix, sch, &g, gamma, NULL))) goto done;
+  const dpm_analytic_gamma_result gres = {gamma, NULL, cgamma, NULL};
+  if ((rc = cli_gamma_route_result(cmd, mix, sch, &g, &gres))) goto done;
   if (var == DPM_VAR_CLIPPED && (rc = cli_gamma_route(cmd, mix, sch, &ghat, gamma_hat, NULL))) goto done;
   rc = CLI_EDATA;
   if (dpm_analytic_trajectory(sch, gamma, traj, K, tau, NULL)) {
@@ -135,7 +138,7 @@ int cmd_elbo(int argc, char **argv)
   }
   double e_norm2;
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
-  dpm_analytic_model mod = {.d = d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma};
+  dpm_analytic_model mod = {.d = d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma, .cgamma = cgamma};
   if (var == DPM_VAR_CLIPPED) {
     mod.gamma_hat = gamma_hat;
     if (dpm_mixture_is_pointset(mix)) { /* the hull: a rigorous box for a finite set */

@@ -30,8 +30,10 @@ int cmd_variance(int argc, char **argv)
       argc, argv, opts,
       "usage: dpmlab variance --data SPEC --schedule linear|cosine --N N [--eta E] (--quad | --mc M) [--seed S]\n"
       "The Analytic-DPM optimal reverse variance (Bao et al. 2022), one row per step n = 1..N:\n"
-      "  n,beta,alpha_bar,gamma,gamma_se,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n"
+      "  n,beta,alpha_bar,gamma,gamma_se,one_minus_gamma,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n"
       "gamma = Gamma_n = E|E[eps|x_n]|^2/d, gamma_se its Monte Carlo standard error (0 with --quad);\n"
+      "one_minus_gamma = 1 - Gamma_n = E tr Cov[eps|x_n]/d integrated directly (accurate where Gamma_n -> 1 and\n"
+      "1 minus it would have no digit left); sigma2 and the L columns are formed from it;\n"
       "lambda2 = eta^2 beta~_n; sigma2 = sigma*_n^2 = lambda2 + (sqrt(bbar_n/alpha_n) - sqrt(bbar_{n-1} -\n"
       "lambda2))^2 (1 - Gamma_n), clipped into [lower, upper] = [lambda2, lambda2 + (...)^2] (it lies inside\n"
       "whenever Gamma_n is in [0, 1]; a Monte Carlo Gamma_n may not be);\n"
@@ -57,17 +59,18 @@ int cmd_variance(int argc, char **argv)
     return CLI_EDATA;
   }
   dpm_out *out = NULL;
-  double *buf = calloc(14 * (N + 1), sizeof *buf);
+  double *buf = calloc(15 * (N + 1), sizeof *buf);
   if (!buf) {
     rc = cli_errorf(cmd, CLI_EDATA, "out of memory (N = %zu)", N);
     goto done;
   }
-  double *gamma = buf, *se = buf + (N + 1), *c = buf + 2 * (N + 1);
-  if ((rc = cli_gamma_route(cmd, mix, sch, &g, gamma, se))) goto done;
+  double *gamma = buf, *se = buf + (N + 1), *cg = buf + 2 * (N + 1), *c = buf + 3 * (N + 1);
+  const dpm_analytic_gamma_result gres = {gamma, se, cg, NULL};
+  if ((rc = cli_gamma_route_result(cmd, mix, sch, &g, &gres))) goto done;
   rc = CLI_EDATA;
   double e_norm2;
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
-  dpm_analytic_model mod = {.d = mix->d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma, .gamma_err = se};
+  dpm_analytic_model mod = {.d = mix->d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma, .gamma_err = se, .cgamma = cg};
   dpm_analytic_table tab = {0};
   double **cols[] = {&tab.beta,  &tab.alpha_bar, &tab.lambda2,   &tab.sigma2,      &tab.lower,
                      &tab.upper, &tab.L_beta,    &tab.L_clipped, &tab.L_betatilde, &tab.gamma};
@@ -79,12 +82,12 @@ int cmd_variance(int argc, char **argv)
   }
   if (!(out = cli_out_open(cmd, outp, argc, argv, !meta))) goto done;
   FILE *fp = dpm_out_file(out);
-  fputs("n,beta,alpha_bar,gamma,gamma_se,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n", fp);
+  fputs("n,beta,alpha_bar,gamma,gamma_se,one_minus_gamma,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n", fp);
   for (size_t n = 1; n <= N; n++) {
-    double row[12] = {(double)n,    tab.beta[n],    tab.alpha_bar[n],   tab.gamma[n],
-                      se[n],        tab.lambda2[n], tab.sigma2[n],      tab.lower[n],
-                      tab.upper[n], tab.L_beta[n],  tab.L_betatilde[n], tab.L_clipped[n]};
-    dpm_csv_write_row(fp, row, 12);
+    double row[13] = {(double)n,      tab.beta[n],   tab.alpha_bar[n], tab.gamma[n],  se[n],
+                      cg[n],          tab.lambda2[n], tab.sigma2[n],   tab.lower[n],  tab.upper[n],
+                      tab.L_beta[n],  tab.L_betatilde[n], tab.L_clipped[n]};
+    dpm_csv_write_row(fp, row, 13);
   }
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
   out = NULL;

@@ -16,17 +16,19 @@
  * Box-Muller Gaussian vector, normalised), so the model is a function of its input, and over random x the
  * direction is uniform and independent of eps: E|eps-hat|^2 = (1 + eta_err^2) E|eps|^2, i.e. Gamma-hat =
  * (1 + eta_err^2) Gamma in expectation. eps is the inner denoiser's prediction (borrowed; must outlive the
- * wrapper). Not for concurrent use (it owns a scratch buffer). NULL on error (NULL inner, eta_err < 0 or not
- * finite, ENOMEM). */
+ * wrapper). Not for concurrent use (it owns a scratch buffer). Neither posterior variance nor divergence (the
+ * perturbation is not differentiable). NULL on error (NULL inner, eta_err < 0 or not finite, ENOMEM). */
 dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uint64_t seed);
 
 /* Scaled noise prediction: eps-hat = c eps (so Gamma-hat = c^2 Gamma exactly in expectation). inner borrowed.
+ * Its divergence is c times the inner one (present when the inner denoiser has one); no posterior variance.
  * NULL on error (NULL inner, c not finite). */
 dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c);
 
 /* The memorising model: the ideal (exact) denoiser of a finite training sample of n_train points drawn from mix
  * with r — a point-set mixture with equal weights — which the caller then evaluates on the population q_t.
- * Owns its point set. NULL on error (NULL mix or r, n_train = 0, ENOMEM). */
+ * Owns its point set. Every op exactly, for the point set's q_t (posterior variance and divergence included).
+ * NULL on error (NULL mix or r, n_train = 0, ENOMEM). */
 dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train, gsl_rng *r);
 /* Its training set (a point-set mixture), or NULL when dn is not a memorising denoiser. */
 const dpm_mixture *dpm_denoiser_memorise_points(const dpm_denoiser *dn);

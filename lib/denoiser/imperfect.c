@@ -95,7 +95,7 @@ static int relerr_eval(dpm_denoiser *dn, double m, double s, size_t n, const dou
     for (size_t j = 0; j < d; j++)
       ei[j] += S->eta * nrm * S->dir[j];
   }
-  dpm_denoiser_complete(m, s, n, d, x, 0, e, x0, score);
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_EPS, e, x0, score);
   return DPM_SUCCESS;
 }
 
@@ -108,13 +108,14 @@ static void relerr_free(void *state)
   free(S);
 }
 
-static const dpm_denoiser_type relerr_type = {"relerr", relerr_eval, relerr_free};
+/* No posterior variance and no divergence: the perturbation is a hashed function of x, not differentiable. */
+static const dpm_denoiser_type relerr_type = {"relerr", relerr_eval, relerr_free, NULL, NULL};
 
 dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uint64_t seed)
 {
   if (!inner) DPM_ERROR_NULL(GSL_EINVAL, "relerr denoiser: inner denoiser is NULL");
-  if (!(isfinite(eta_err) && eta_err >= 0.0)) DPM_ERROR_NULL(GSL_EDOM, "relerr denoiser: relative error must be >= 0 and finite (got %g)",
-               eta_err);
+  if (!(isfinite(eta_err) && eta_err >= 0.0))
+    DPM_ERROR_NULL(GSL_EDOM, "relerr denoiser: relative error must be >= 0 and finite (got %g)", eta_err);
   relerr_state *S = dpm_calloc(1, sizeof *S);
   if (!S) return NULL;
   S->inner = inner;
@@ -155,7 +156,7 @@ static int scaled_eval(dpm_denoiser *dn, double m, double s, size_t n, const dou
   if (st != DPM_SUCCESS) return st;
   for (size_t i = 0; i < nd; i++)
     e[i] *= S->c;
-  dpm_denoiser_complete(m, s, n, dn->d, x, 0, e, x0, score);
+  dpm_denoiser_complete(m, s, n, dn->d, x, DPM_PRED_EPS, e, x0, score);
   return DPM_SUCCESS;
 }
 
@@ -167,7 +168,24 @@ static void scaled_free(void *state)
   free(S);
 }
 
-static const dpm_denoiser_type scaled_type = {"scaled", scaled_eval, scaled_free};
+/* score-hat = -eps-hat/s = c score, so div score-hat = c div score exactly: forwarded when the inner model has it.
+ * No posterior variance (c != 1 is not the mean of any posterior the model could report). */
+static int scaled_divergence(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *score,
+                             double *div)
+{
+  scaled_state *S = dn->state;
+  const int st = dpm_denoiser_eval_divergence(S->inner, m, s, n, x, score, div);
+  if (st != DPM_SUCCESS) return st;
+  for (size_t i = 0; i < n; i++)
+    div[i] *= S->c;
+  if (score)
+    for (size_t i = 0; i < n * dn->d; i++)
+      score[i] *= S->c;
+  return DPM_SUCCESS;
+}
+
+static const dpm_denoiser_type scaled_type = {"scaled", scaled_eval, scaled_free, NULL, scaled_divergence};
+static const dpm_denoiser_type scaled_nodiv_type = {"scaled", scaled_eval, scaled_free, NULL, NULL};
 
 dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c)
 {
@@ -177,7 +195,8 @@ dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c)
   if (!S) return NULL;
   S->inner = inner;
   S->c = c;
-  dpm_denoiser *dn = dpm_denoiser_alloc(&scaled_type, S, inner->d);
+  dpm_denoiser *dn =
+      dpm_denoiser_alloc(dpm_denoiser_has_divergence(inner) ? &scaled_type : &scaled_nodiv_type, S, inner->d);
   if (!dn) scaled_free(S);
   return dn;
 }
@@ -206,7 +225,23 @@ static void memorise_free(void *state)
   free(S);
 }
 
-static const dpm_denoiser_type memorise_type = {"memorise", memorise_eval, memorise_free};
+/* The exact denoiser of its training set: the posterior variance and the divergence are those of that set's q_t. */
+static int memorise_diagcov(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *x0,
+                            double *diagcov)
+{
+  memorise_state *S = dn->state;
+  return dpm_denoiser_eval_diagcov(S->exact, m, s, n, x, x0, diagcov);
+}
+
+static int memorise_divergence(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *score,
+                               double *div)
+{
+  memorise_state *S = dn->state;
+  return dpm_denoiser_eval_divergence(S->exact, m, s, n, x, score, div);
+}
+
+static const dpm_denoiser_type memorise_type = {"memorise", memorise_eval, memorise_free, memorise_diagcov,
+                                                memorise_divergence};
 
 dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train, gsl_rng *r)
 {
@@ -217,7 +252,10 @@ dpm_denoiser *dpm_denoiser_memorise_alloc(const dpm_mixture *mix, size_t n_train
   double *pts = dpm_malloc(n_train * d * sizeof(double));
   if (!S || !pts) goto fail;
   if (!(S->points = dpm_mixture_alloc(n_train, d))) goto fail;
-  dpm_mixture_sample(mix, r, n_train, pts, NULL);
+  dpm_mixture_sample_workspace *smp = dpm_mixture_sample_alloc(mix);
+  const int sst = smp ? dpm_mixture_sample(mix, smp, r, n_train, pts, NULL) : GSL_ENOMEM;
+  dpm_mixture_sample_free(smp);
+  if (sst != DPM_SUCCESS) goto fail;
   for (size_t k = 0; k < n_train; k++)
     if (dpm_mixture_set_mean(S->points, k, pts + k * d) != DPM_SUCCESS) goto fail;
   snprintf(S->points->name, sizeof S->points->name, "memorised:%zu", n_train);
