@@ -1,16 +1,26 @@
 #!/bin/sh
-# Run every cmocka test program, then print one closing line "N passed, N failed" over all of them.
+# Run every cmocka test program, then print one closing line "N passed, N failed" over all of them. A program that
+# exits non-zero without reporting a failed test (a crash, an abort, a sanitizer report, a missing binary) counts
+# as one failure more, named with its exit status.
 build=$1; shift
 pass=0; fail=0; bad=""
 for t in "$@"; do
-  log="$build/tests/$(basename "$t").log"
+  name=$(basename "$t")
+  log="$build/tests/$name.log"
   "$t" >"$log" 2>&1; rc=$?
   cat "$log"
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-  if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi
+  if [ $rc -ne 0 ] && [ "$f" = 0 ]; then
+    f=1
+    if [ $rc -gt 128 ]; then
+      echo "$name: killed by signal $((rc - 128))"
+    else
+      echo "$name: exit status $rc without a failed test"
+    fi
+  fi
   pass=$((pass + p)); fail=$((fail + f))
-  [ $rc -eq 0 ] || bad="$bad $(basename "$t")"
+  if [ $rc -ne 0 ] || [ "$f" != 0 ]; then bad="$bad $name"; fi
 done
 if [ -f tests/validate_notebooks.py ] && ls notebooks-export/*.ipynb >/dev/null 2>&1; then
   if /usr/bin/python3 tests/validate_notebooks.py notebooks-export/*.ipynb; then pass=$((pass + 1));

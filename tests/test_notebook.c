@@ -93,14 +93,6 @@ static unsigned char *read_file(const char *path, size_t *n)
   return buf;
 }
 
-static void assert_reason_has(const char *needle)
-{
-  if (!strstr(dpm_error_last(), needle)) {
-    print_error("reason '%s' lacks '%s'\n", dpm_error_last(), needle);
-    fail();
-  }
-}
-
 /* An independent base64 decoder (RFC 4648 §4) for round trips; returns the length or -1 on bad input. */
 static long b64_decode(const char *s, unsigned char *out)
 {
@@ -315,32 +307,28 @@ static void test_notebook_errors(void **state)
   /* an unreadable or non-PNG figure is an error, adds no cell, and a failed run writes no file */
   char missing[1024];
   snprintf(missing, sizeof missing, "%s/missing.png", dir);
-  assert_int_equal(dpm_notebook_figure(nb, missing, "c"), GSL_EFAILED);
-  assert_reason_has("missing.png");
-  assert_int_equal(dpm_notebook_figure(nb, bad, "c"), GSL_EFAILED);
-  assert_reason_has("not a PNG");
+  assert_raises(dpm_notebook_figure(nb, missing, "c"), GSL_EFAILED, "missing.png");
+  assert_raises(dpm_notebook_figure(nb, bad, "c"), GSL_EFAILED, "not a PNG");
   write_text(dir, "empty.png", "");
   char empty[1024];
   snprintf(empty, sizeof empty, "%s/empty.png", dir);
-  assert_int_equal(dpm_notebook_figure(nb, empty, NULL), GSL_EFAILED);
-  assert_reason_has("not a PNG");
+  assert_raises(dpm_notebook_figure(nb, empty, NULL), GSL_EFAILED, "not a PNG");
   assert_int_equal(count_entries(dir), 2); /* the two bad inputs only: nothing written */
 
   /* bad tables */
   static const char *const names[2] = {"a", NULL};
   double v[2] = {1, 2};
-  assert_int_equal(dpm_notebook_table(nb, 0, names, 1, v, 3), GSL_EINVAL);
-  assert_int_equal(dpm_notebook_table(nb, 2, names, 1, v, 3), GSL_EINVAL);
-  assert_reason_has("column 1");
-  assert_int_equal(dpm_notebook_table(nb, 1, names, 1, v, 0), GSL_EINVAL);
-  assert_int_equal(dpm_notebook_table(nb, 1, names, 1, v, 18), GSL_EINVAL);
+  assert_raises(dpm_notebook_table(nb, 0, names, 1, v, 3), GSL_EINVAL, NULL);
+  assert_raises(dpm_notebook_table(nb, 2, names, 1, v, 3), GSL_EINVAL, "column 1");
+  assert_raises(dpm_notebook_table(nb, 1, names, 1, v, 0), GSL_EINVAL, NULL);
+  assert_raises(dpm_notebook_table(nb, 1, names, 1, v, 18), GSL_EINVAL, NULL);
 
   /* writing: to a folder that does not exist is an error and leaves nothing; "-" and NULL are refused */
   char nodir[1024];
   snprintf(nodir, sizeof nodir, "%s/no/such/folder.ipynb", dir);
-  assert_int_equal(dpm_notebook_write(nb, nodir), GSL_EFAILED);
-  assert_int_equal(dpm_notebook_write(nb, "-"), GSL_EINVAL);
-  assert_int_equal(dpm_notebook_write(nb, NULL), GSL_EINVAL);
+  assert_raises(dpm_notebook_write(nb, nodir), GSL_EFAILED, NULL);
+  assert_raises(dpm_notebook_write(nb, "-"), GSL_EINVAL, NULL);
+  assert_raises(dpm_notebook_write(nb, NULL), GSL_EINVAL, NULL);
   assert_int_equal(count_entries(dir), 2);
 
   /* the notebook still holds exactly the one good cell */
@@ -441,8 +429,7 @@ static void expect_plot_error(const char *dir, const char *script, const char *d
                               const char *needle1, const char *needle2)
 {
   int before = count_entries(dir);
-  assert_int_equal(dpm_plot_run(script, data, out), status);
-  assert_reason_has(needle1);
+  assert_raises(dpm_plot_run(script, data, out), status, needle1);
   if (needle2) assert_reason_has(needle2);
   assert_int_equal(count_entries(dir), before); /* no output, no temporary left behind */
 }
@@ -479,8 +466,8 @@ static void test_plot_errors(void **state)
   /* dpm_plot_figure reports a failing script (at its first output) and a missing stem */
   char stem[1024];
   snprintf(stem, sizeof stem, "%s/fig", dir);
-  assert_int_equal(dpm_plot_figure("status", data, stem), GSL_EFAILED);
-  assert_int_equal(dpm_plot_figure("good", data, NULL), GSL_EINVAL);
+  assert_raises(dpm_plot_figure("status", data, stem), GSL_EFAILED, NULL);
+  assert_raises(dpm_plot_figure("good", data, NULL), GSL_EINVAL, NULL);
   /* style.gp itself stops with status 2 on an output it has no terminal for (gnuplot run directly) */
   char cmd[2048], *err = NULL;
   snprintf(cmd, sizeof cmd, "gnuplot -c %s/good.gp %s %s/fig.jpg", dir, data, dir);

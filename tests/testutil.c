@@ -6,19 +6,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dpm_common.h"
 #include "testutil.h"
+
+int dpm_test_close(double actual, double expected, double rtol, double atol)
+{
+  if (isnan(actual) || isnan(expected)) return isnan(actual) && isnan(expected);
+  if (isinf(actual) || isinf(expected)) return actual == expected;
+  return fabs(actual - expected) <= atol + rtol * fabs(expected);
+}
 
 void dpm_test_assert_close(double actual, double expected, double rtol, double atol, const char *what,
                            const char *file, int line)
 {
-  if (isnan(actual) && isnan(expected)) return;
-  if (isinf(actual) || isinf(expected)) {
-    if (actual == expected) return;
-  } else if (fabs(actual - expected) <= atol + rtol * fabs(expected)) {
-    return;
-  }
-  print_error("%s:%d: %s = %.17g, expected %.17g (rtol %.3g, atol %.3g, diff %.3g)\n", file, line, what, actual,
-              expected, rtol, atol, fabs(actual - expected));
+  if (dpm_test_close(actual, expected, rtol, atol)) return;
+  print_error(
+      "%s:%d: %s = %.17g, expected %.17g (diff %.3g > tolerance %.3g = atol %.3g + rtol %.3g |expected|)\n", file,
+      line, what, actual, expected, fabs(actual - expected), atol + rtol * fabs(expected), atol, rtol);
   _fail(file, line);
 }
 
@@ -42,6 +46,154 @@ void dpm_test_mean_se(const double *v, size_t n, double *mean, double *se)
   *mean = m;
   *se = n > 1 ? sqrt(q / (double)(n - 1) / (double)n) : HUGE_VAL;
 }
+
+/* ---- errors ------------------------------------------------------------------------------------------------ */
+
+static int reason_ok(const char *needle, char *why, size_t cap)
+{
+  const char *r = dpm_error_last();
+  if (!r[0]) {
+    snprintf(why, cap, "no reason was recorded by this call");
+    return 0;
+  }
+  if (needle && !strstr(r, needle)) {
+    snprintf(why, cap, "reason \"%s\" does not contain \"%s\"", r, needle);
+    return 0;
+  }
+  return 1;
+}
+
+int dpm_test_raised(int got, int want, const char *needle, char *why, size_t cap)
+{
+  if (got == DPM_SUCCESS) {
+    snprintf(why, cap, "returned success (reason now \"%s\")", dpm_error_last());
+    return 0;
+  }
+  if (want != DPM_TEST_ANY_ERROR && got != want) {
+    snprintf(why, cap, "returned status %d (%s), expected %d (%s); reason \"%s\"", got, gsl_strerror(got), want,
+             gsl_strerror(want), dpm_error_last());
+    return 0;
+  }
+  return reason_ok(needle, why, cap);
+}
+
+int dpm_test_raised_null(const void *got, const char *needle, char *why, size_t cap)
+{
+  if (got) {
+    snprintf(why, cap, "returned non-NULL %p (reason now \"%s\")", got, dpm_error_last());
+    return 0;
+  }
+  return reason_ok(needle, why, cap);
+}
+
+void dpm_test_assert_raised(int got, int want, const char *needle, const char *call, const char *file, int line)
+{
+  char why[1400];
+  if (dpm_test_raised(got, want, needle, why, sizeof why)) return;
+  print_error("%s:%d: %s: %s\n", file, line, call, why);
+  _fail(file, line);
+}
+
+void dpm_test_assert_raised_null(const void *got, const char *needle, const char *call, const char *file, int line)
+{
+  char why[1400];
+  if (dpm_test_raised_null(got, needle, why, sizeof why)) return;
+  print_error("%s:%d: %s: %s\n", file, line, call, why);
+  _fail(file, line);
+}
+
+void dpm_test_assert_reason_has(const char *needle, const char *file, int line)
+{
+  char why[1400];
+  if (reason_ok(needle, why, sizeof why)) return;
+  print_error("%s:%d: %s\n", file, line, why);
+  _fail(file, line);
+}
+
+/* ---- fixtures ---------------------------------------------------------------------------------------------- */
+
+dpm_mixture *dpm_test_mixture(const char *spec)
+{
+  dpm_mixture *m = dpm_data_from_spec(spec);
+  if (!m) print_error("data spec \"%s\": %s\n", spec, dpm_error_last());
+  assert_non_null(m);
+  return m;
+}
+
+dpm_mixture *dpm_test_gauss(size_t d, const double *mu, const double *var)
+{
+  dpm_mixture *m = dpm_mixture_alloc(1, d);
+  assert_non_null(m);
+  assert_int_equal(dpm_mixture_set_mean(m, 0, mu), DPM_SUCCESS);
+  assert_int_equal(dpm_mixture_set_diag(m, 0, var), DPM_SUCCESS);
+  return m;
+}
+
+dpm_mixture *dpm_test_points(size_t K, size_t d, const double *pts, const double *w)
+{
+  dpm_mixture *m = dpm_mixture_alloc(K, d);
+  assert_non_null(m);
+  for (size_t k = 0; k < K; k++)
+    assert_int_equal(dpm_mixture_set_mean(m, k, pts + k * d), DPM_SUCCESS);
+  if (w) assert_int_equal(dpm_mixture_set_weights(m, w), DPM_SUCCESS);
+  return m;
+}
+
+dpm_oracle *dpm_test_oracle(const dpm_mixture *mix)
+{
+  dpm_oracle *o = dpm_oracle_alloc(mix);
+  assert_non_null(o);
+  return o;
+}
+
+double *dpm_test_vec(size_t n)
+{
+  double *v = calloc(n ? n : 1, sizeof *v);
+  assert_non_null(v);
+  return v;
+}
+
+int dpm_test_fixture_setup(void **state)
+{
+  dpm_test_fixture *f = *state;
+  if (!f) return -1;
+  f->mix = NULL;
+  f->oracle = NULL;
+  f->sch = NULL;
+  if (f->data) {
+    f->mix = dpm_data_from_spec(f->data);
+    f->oracle = f->mix ? dpm_oracle_alloc(f->mix) : NULL;
+    if (!f->oracle) {
+      print_error("fixture \"%s\": %s\n", f->data, dpm_error_last());
+      dpm_test_fixture_teardown(state);
+      return -1;
+    }
+  }
+  if (f->N) {
+    f->sch = f->cosine ? dpm_schedule_cosine_alloc(f->N) : dpm_schedule_linear_alloc(f->N, 1e-4, 0.02);
+    if (!f->sch) {
+      print_error("fixture schedule (N = %zu): %s\n", f->N, dpm_error_last());
+      dpm_test_fixture_teardown(state);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int dpm_test_fixture_teardown(void **state)
+{
+  dpm_test_fixture *f = *state;
+  if (!f) return 0;
+  dpm_oracle_free(f->oracle);
+  dpm_mixture_free(f->mix);
+  dpm_schedule_free(f->sch);
+  f->oracle = NULL;
+  f->mix = NULL;
+  f->sch = NULL;
+  return 0;
+}
+
+/* ---- the command line --------------------------------------------------------------------------------------- */
 
 static char *slurp(FILE *fp)
 {
@@ -99,8 +251,8 @@ int dpm_test_run(const char *cmdline, const char *input, char **out, char **err)
   return WEXITSTATUS(st);
 }
 
-void dpm_test_expect_failure(const char *args, const char *input, const char *outpath, int code,
-                             const char *needle, size_t label)
+void dpm_test_expect_failure_at(const char *args, const char *input, const char *outpath, int code,
+                                const char *needle, size_t label, const char *file, int line)
 {
   char cmd[8192];
   snprintf(cmd, sizeof cmd, "%s %s%s%s", dpm_test_bin(), args, outpath ? " --out " : "", outpath ? outpath : "");
@@ -112,19 +264,38 @@ void dpm_test_expect_failure(const char *args, const char *input, const char *ou
   int code_ok = code ? rc == code : (rc == 1 || rc == 2);
   int left = outpath && access(outpath, F_OK) == 0;
   if (!code_ok || !err || !strstr(err, needle) || nl != 1 || (out && *out) || left) {
-    print_error("case %zu `%s`: exit %d (want %s), stderr '%s' (want one line containing '%s'), stdout '%s', "
-                "output file %s\n",
-                label, cmd, rc,
+    print_error("%s:%d: case %zu `%s`: exit %d (want %s), stderr '%s' (want one line containing '%s'), stdout "
+                "'%s', output file %s\n",
+                file, line, label, cmd, rc,
                 code == 1   ? "1"
                 : code == 2 ? "2"
                             : "1 or 2",
                 err ? err : "", needle, out ? out : "", left ? "LEFT" : "absent");
     free(out);
     free(err);
-    _fail(__FILE__, __LINE__);
+    _fail(file, line);
   }
   free(out);
   free(err);
+}
+
+char *dpm_test_run_ok(const char *args, const char *input)
+{
+  size_t len = strlen(dpm_test_bin()) + strlen(args) + 2;
+  char *cmd = malloc(len), *out = NULL, *err = NULL;
+  assert_non_null(cmd);
+  snprintf(cmd, len, "%s %s", dpm_test_bin(), args);
+  int rc = dpm_test_run(cmd, input, &out, &err);
+  if (rc != 0) {
+    print_error("`%s` exited %d: %s\n", cmd, rc, err ? err : "");
+    free(cmd);
+    free(out);
+    free(err);
+    fail();
+  }
+  free(cmd);
+  free(err);
+  return out;
 }
 
 const char *dpm_test_bin(void)
