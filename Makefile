@@ -13,7 +13,7 @@
 
 # The Debian packages dpmlab needs, in one place. `make deps` installs the missing ones.
 PACKAGES := build-essential pkg-config libgsl-dev libopenblas-dev libcmocka-dev libjansson-dev gnuplot-nox \
-            python3-nbformat
+            python3-nbformat clang-format
 BENCH_PACKAGES := python3-numpy python3-scipy python3-pot
 
 PREFIX  ?= /usr/local
@@ -44,8 +44,11 @@ OPT ?= -O2 -g
 MODULES  := core quad data process oracle denoiser analytic sampler metrics io
 CPPFLAGS += -Ilib $(MODULES:%=-Ilib/%) -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
-# GSL's CBLAS calls resolve to OpenBLAS (not gslcblas).
-BLAS_LIBS := -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas
+# GSL's CBLAS calls resolve to OpenBLAS (not gslcblas): -lopenblas comes before libgsl's own dependency on
+# libgslcblas in the dynamic linker's search order. OpenBLAS is found through pkg-config (Debian's openblas.pc, the
+# pthread variant), evaluated once and only when a link needs it, i.e. after `make deps` installed pkg-config.
+BLAS_LIBS = $(eval BLAS_LIBS := $(or $(shell pkg-config --libs openblas 2>/dev/null),\
+              $(error pkg-config finds no openblas; run `make deps`)))$(BLAS_LIBS)
 LDLIBS   += -lgsl $(BLAS_LIBS) -ljansson -lm
 LDFLAGS  += -fopenmp $(SANFLAGS)
 
@@ -149,8 +152,14 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/dpmlab $(DESTDIR)$(PREFIX)/lib/libdpmlab.a \
 	       $(DESTDIR)$(PREFIX)/bin/dpmlab $(DESTDIR)$(PREFIX)/lib/pkgconfig/dpmlab.pc
 
+FORMAT_SRC = $(wildcard lib/*.h lib/*/*.[ch] demos/*.c demos/common/*.[ch] tests/*.[ch])
 format:
-	clang-format -i lib/*.h lib/*/*.[ch] demos/*.c demos/common/*.[ch] tests/*.[ch]
+	clang-format -i $(FORMAT_SRC)
+
+# Fails (listing each file and line) when any source differs from .clang-format's layout; CI runs it.
+check-format:
+	@command -v clang-format >/dev/null || { echo "check-format: clang-format missing; run make deps" >&2; exit 1; }
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "check-format: $(words $(FORMAT_SRC)) files formatted"
 
 clean:
 	rm -rf build build-san build-*
