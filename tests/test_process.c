@@ -206,6 +206,154 @@ static void test_grids(void **state)
   assert_int_equal(dpm_grid_edm_sigma(1, 0.5, 7, 5, g), GSL_EDOM);
 }
 
+/* ---- the process table: every entry against quadrature of its own SDE coefficients --------------------
+ * log m_t = int_0^t a and s_t^2 = m_t^2 int_0^t g^2/m^2 (docs/MATH.md §1), integrated piece by piece between
+ * integers (the DDPM entry's a(t) is piecewise constant) by adaptive Gauss-Kronrod to 1e-13 relative; lambda and
+ * sigma against log(m/s), s/m and their inverses; the transition against its definition
+ * m_{t|s} = m_t/m_s, s_{t|s}^2 = s_t^2 - m_{t|s}^2 s_s^2 (where that difference does not cancel). */
+static double integrate_pieces(gsl_function *F, double t, int discrete, gsl_integration_workspace *w)
+{
+  double acc = 0.0, lo = 0.0;
+  while (lo < t) {
+    double hi = discrete ? fmin(floor(lo) + 1.0, t) : t, r, err;
+    gsl_integration_qag(F, lo, hi, 0, 1e-13, 1000, GSL_INTEG_GAUSS41, w, &r, &err);
+    acc += r;
+    lo = hi;
+  }
+  return acc;
+}
+
+static double table_a(double u, void *vp) { return dpm_process_a(((qparams *)vp)->p, u); }
+static double table_g2_over_m2(double u, void *vp)
+{
+  const dpm_process *p = ((qparams *)vp)->p;
+  double g = dpm_process_g(p, u);
+  return g * g * exp(-2.0 * dpm_process_log_m(p, u));
+}
+
+static void test_process_table(void **state)
+{
+  (void)state;
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+  const char *specs[] = {"vp", "subvp", "ve", "ve-sde", "edm", "ddpm:N=20", "ddpm:schedule=cosine,N=12"};
+  const double fr[] = {1e-3, 0.05, 0.3, 0.55, 0.7, 1.0}; /* fractions of t_max */
+  size_t seen = 0;
+  for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+    dpm_process p;
+    assert_int_equal(dpm_process_parse(&p, specs[i]), 0);
+    assert_non_null(p.type);
+    assert_ptr_equal(dpm_process_type_find(p.type->name), p.type);
+    const int disc = p.type->discrete;
+    for (size_t j = 0; j < sizeof fr / sizeof fr[0]; j++) {
+      double t = fr[j] * p.t_max, m, s;
+      assert_int_equal(dpm_process_ms(&p, t, &m, &s), 0);
+      qparams qp = {&p, t};
+      gsl_function Fa = {table_a, &qp}, Fg = {table_g2_over_m2, &qp};
+      assert_close(dpm_process_log_m(&p, t), integrate_pieces(&Fa, t, disc, w), 1e-10, 1e-13);
+      double s2 = m * m * integrate_pieces(&Fg, t, disc, w);
+      if (p.kind == DPM_PROCESS_VE && !p.ve_exact) s2 += p.sigma_min * p.sigma_min; /* s_0 = sigma_min */
+      assert_close(s * s, s2, 1e-9, 0);
+      double lam = dpm_process_lambda(&p, t);
+      assert_close(lam, log(m / s), 1e-12, 1e-12);
+      assert_close(dpm_process_t_of_lambda(&p, lam), t, 1e-9, 1e-12);
+      assert_close(dpm_process_sigma(&p, t), s / m, 1e-13, 0);
+      assert_close(dpm_process_t_of_sigma(&p, s / m), t, 1e-9, 1e-12);
+      /* the exact transition from every earlier point of the list */
+      for (size_t k = 0; k < j; k++) {
+        double u = fr[k] * p.t_max, mu, su, mts, sts;
+        dpm_process_ms(&p, u, &mu, &su);
+        assert_int_equal(dpm_process_transition(&p, u, t, &mts, &sts), 0);
+        assert_close(mts, m / mu, 1e-13, 0);
+        double direct = s * s - mts * mts * su * su;
+        if (direct > 1e-3 * s * s) assert_close(sts * sts, direct, 1e-10, 0);
+      }
+    }
+    seen |= 1u << p.kind;
+    dpm_process_clear(&p);
+  }
+  for (size_t i = 0; dpm_process_types[i]; i++) assert_true(seen & (1u << dpm_process_types[i]->kind));
+  /* DDPM at integer t is the schedule itself */
+  dpm_process p;
+  assert_int_equal(dpm_process_parse(&p, "ddpm:schedule=cosine,N=50"), 0);
+  for (size_t n = 1; n <= 50; n += 7) {
+    double m, s, ms, ss;
+    dpm_process_ms(&p, (double)n, &m, &s);
+    dpm_schedule_ms(p.sch, n, &ms, &ss);
+    assert_close(m, ms, 1e-15, 0);
+    assert_close(s, ss, 1e-15, 0);
+  }
+  dpm_process_clear(&p);
+  gsl_integration_workspace_free(w);
+}
+
+/* N >= 250000: abar_N = exp(-2500) underflows, log m does not; lambda stays finite and invertible, and the
+ * transition between late steps is exact (m_{t|s} = exp(log m_t - log m_s), computed in logs). */
+static void test_process_large_N(void **state)
+{
+  (void)state;
+  dpm_process p;
+  assert_int_equal(dpm_process_parse(&p, "ddpm:schedule=linear,N=250000"), 0);
+  const double N = 250000.0;
+  double lm = dpm_process_log_m(&p, N), la = p.sch->log_alpha_bar[250000];
+  assert_true(isfinite(lm) && lm < -1000.0);
+  assert_close(lm, 0.5 * la, 1e-15, 0);
+  double lam = dpm_process_lambda(&p, N);
+  assert_true(isfinite(lam));
+  assert_close(lam, lm, 1e-12, 0); /* s = 1 to rounding: lambda = log m */
+  assert_close(dpm_process_t_of_lambda(&p, dpm_process_lambda(&p, 240000.0)), 240000.0, 1e-12, 0);
+  double mts, sts;
+  assert_int_equal(dpm_process_transition(&p, 249990.0, N, &mts, &sts), 0);
+  assert_close(log(mts), 0.5 * (la - p.sch->log_alpha_bar[249990]), 1e-12, 0);
+  assert_true(mts > 0.9 && sts > 0.0 && sts < 1.0);
+  double m, s;
+  dpm_schedule_ms(p.sch, 250000, &m, &s);
+  assert_true(m == 0.0 && s == 1.0); /* the honest underflow of m itself */
+  dpm_process_clear(&p);
+}
+
+/* Every function outside its domain raises GSL_EDOM and returns NAN (EDM at t <= 0 is the motivating case). */
+static void test_process_domain(void **state)
+{
+  (void)state;
+  dpm_process p;
+  assert_int_equal(dpm_process_parse(&p, "edm"), 0);
+  double m, s;
+  dpm_error_clear();
+  assert_int_equal(dpm_process_ms(&p, -1.0, &m, &s), GSL_EDOM);
+  assert_true(isnan(m) && isnan(s));
+  assert_non_null(strstr(dpm_error_last(), "edm"));
+  assert_int_equal(dpm_process_ms(&p, 0.0, &m, &s), 0); /* t = 0 is in the domain of m, s */
+  assert_true(m == 1.0 && s == 0.0);
+  dpm_error_clear();
+  assert_true(isnan(dpm_process_lambda(&p, 0.0)));
+  assert_non_null(strstr(dpm_error_last(), "lambda"));
+  dpm_error_clear();
+  assert_true(isnan(dpm_process_sigma(&p, -0.5)));
+  assert_non_null(strstr(dpm_error_last(), "outside"));
+  dpm_error_clear();
+  assert_true(isnan(dpm_process_a(&p, 81.0)));
+  assert_true(isnan(dpm_process_g(&p, NAN)));
+  assert_true(isnan(dpm_process_t_of_lambda(&p, -log(81.0))));
+  assert_true(isnan(dpm_process_t_of_sigma(&p, 0.0)));
+  double mts, sts;
+  assert_int_equal(dpm_process_transition(&p, 2.0, 1.0, &mts, &sts), GSL_EDOM);
+  /* score_sde's VE has s_0 = sigma_min > 0, so lambda(0) is defined */
+  assert_int_equal(dpm_process_parse(&p, "ve-sde"), 0);
+  assert_close(dpm_process_lambda(&p, 0.0), -log(0.01), 1e-15, 0);
+  assert_int_equal(dpm_process_parse(&p, "ddpm:N=10"), 0);
+  dpm_error_clear();
+  assert_int_equal(dpm_process_ms(&p, 10.5, &m, &s), GSL_EDOM);
+  assert_true(isnan(dpm_process_lambda(&p, 0.0)));
+  dpm_process_clear(&p);
+  dpm_process_clear(&p); /* idempotent */
+  assert_int_equal(dpm_process_parse(&p, "ddpm:N=0"), GSL_EINVAL);
+  assert_int_equal(dpm_process_parse(&p, "ddpm:schedule=sigmoid"), GSL_EINVAL);
+  assert_non_null(strstr(dpm_error_last(), "sigmoid"));
+  assert_int_equal(dpm_process_parse(&p, "ddpm:beta=3"), GSL_EINVAL);
+  dpm_process_init(&p, DPM_PROCESS_DDPM); /* no schedule yet */
+  assert_int_equal(dpm_process_ms(&p, 1.0, &m, &s), GSL_EINVAL);
+}
+
 /* ---- Fokker-Planck: d/dt q = -d/dx(a x q) + 1/2 g^2 d2/dx2 q for the oracle's exact q_t -------------------
  * All derivatives by central differences of q itself. A central difference with step h has error c h^2 + O(h^4),
  * so D(h) - D(2h) = -3 c h^2 estimates three times the error of D(h): the residual must be within
@@ -269,6 +417,8 @@ int main(void)
       cmocka_unit_test(test_schedule_errors),   cmocka_unit_test(test_subsequences),
       cmocka_unit_test(test_process_vs_quadrature), cmocka_unit_test(test_process_parse_errors),
       cmocka_unit_test(test_grids),             cmocka_unit_test(test_fokker_planck),
+      cmocka_unit_test(test_process_table),     cmocka_unit_test(test_process_large_N),
+      cmocka_unit_test(test_process_domain),
   };
   return cmocka_run_group_tests_name("process", tests, NULL, NULL);
 }

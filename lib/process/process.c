@@ -117,7 +117,7 @@ dpm_schedule *dpm_schedule_alloc_by_name(const char *name, size_t N)
 
 void dpm_schedule_ms(const dpm_schedule *sch, size_t n, double *m, double *s)
 {
-  *m = sqrt(sch->alpha_bar[n]);
+  *m = exp(0.5 * sch->log_alpha_bar[n]); /* from log abar: no underflow of abar before the square root */
   *s = sqrt(sch->beta_bar[n]);
 }
 
@@ -155,12 +155,206 @@ int dpm_schedule_subsequence(const dpm_schedule *sch, const char *kind, size_t K
   return DPM_SUCCESS;
 }
 
-/* ---- continuous processes ----------------------------------------------------------------------------- */
+/* ---- the process table -------------------------------------------------------------------------------- */
+
+/* B(t) = int_0^t beta = beta_min t + (beta_max - beta_min) t^2 / 2, so log m_t = -B/2 (VP and sub-VP). */
+static double vp_B(const dpm_process *p, double t)
+{
+  return p->beta_min * t + 0.5 * (p->beta_max - p->beta_min) * t * t;
+}
+
+/* Solve B(t) = B for t >= 0 in the cancellation-free form t = 2B / (beta_min + sqrt(beta_min^2 + 2 dB B)). */
+static double vp_t_of_B(const dpm_process *p, double B)
+{
+  double dB = p->beta_max - p->beta_min;
+  return 2.0 * B / (p->beta_min + sqrt(p->beta_min * p->beta_min + 2.0 * dB * B));
+}
+
+static double vp_a(const dpm_process *p, double t) { return -0.5 * (p->beta_min + t * (p->beta_max - p->beta_min)); }
+
+/* VP: s = sqrt(1 - m^2); transition variance 1 - m_{t|s}^2 */
+static void vp_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
+{
+  double B = vp_B(p, t);
+  *log_m = -0.5 * B;
+  *s = sqrt(-expm1(-B));
+}
+static double vp_g2(const dpm_process *p, double t) { return p->beta_min + t * (p->beta_max - p->beta_min); }
+static double vp_lambda(const dpm_process *p, double t)
+{
+  double B = vp_B(p, t);
+  return -0.5 * B - 0.5 * log(-expm1(-B));
+}
+/* e^{2 lambda} = m^2/(1-m^2) = 1/(e^B - 1)  =>  B = log1p(e^{-2 lambda}) */
+static double vp_t_of_lambda(const dpm_process *p, double lambda)
+{
+  return vp_t_of_B(p, lambda > 0.0 ? log1p(exp(-2.0 * lambda)) : -2.0 * lambda + log1p(exp(2.0 * lambda)));
+}
+static double vp_trans_s2(const dpm_process *p, double s, double t) { return -expm1(vp_B(p, s) - vp_B(p, t)); }
+
+/* sub-VP: s = 1 - m^2; s_{t|s}^2 = (1 - r^2)(1 - m_t^2 m_s^2) with r = m_t/m_s */
+static void subvp_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
+{
+  double B = vp_B(p, t);
+  *log_m = -0.5 * B;
+  *s = -expm1(-B);
+}
+static double subvp_g2(const dpm_process *p, double t) { return vp_g2(p, t) * -expm1(-2.0 * vp_B(p, t)); }
+static double subvp_lambda(const dpm_process *p, double t)
+{
+  double B = vp_B(p, t);
+  return -0.5 * B - log(-expm1(-B));
+}
+/* m/(1-m^2) = e^lambda  =>  m = 2 e^lambda / (1 + sqrt(1 + 4 e^{2 lambda})) */
+static double subvp_t_of_lambda(const dpm_process *p, double lambda)
+{
+  if (lambda > 30) return vp_t_of_B(p, 2.0 * exp(-lambda)); /* m -> 1: B ~ -2 log m ~ 2 e^{-lambda} */
+  double e = exp(lambda), m = 2.0 * e / (1.0 + sqrt(1.0 + 4.0 * e * e));
+  return vp_t_of_B(p, -2.0 * log(m));
+}
+static double subvp_trans_s2(const dpm_process *p, double s, double t)
+{
+  double Bs = vp_B(p, s), Bt = vp_B(p, t);
+  return -expm1(Bs - Bt) * -expm1(-Bs - Bt);
+}
+
+/* VE: sigma(t) = sigma_min (sigma_max/sigma_min)^t; s^2 = sigma(t)^2 - sigma(0)^2 (exact) or s = sigma(t). */
+static double ve_lr(const dpm_process *p) { return log(p->sigma_max / p->sigma_min); }
+static void ve_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
+{
+  double lr = ve_lr(p);
+  *log_m = 0.0;
+  *s = p->ve_exact ? p->sigma_min * sqrt(expm1(2.0 * t * lr)) : p->sigma_min * exp(t * lr);
+}
+static double ve_a(const dpm_process *p, double t) { return (void)p, (void)t, 0.0; }
+static double ve_g2(const dpm_process *p, double t)
+{
+  double lr = ve_lr(p), sg = p->sigma_min * exp(t * lr);
+  return sg * sg * 2.0 * lr;
+}
+static double ve_lambda(const dpm_process *p, double t)
+{
+  double lr = ve_lr(p);
+  return p->ve_exact ? -log(p->sigma_min) - 0.5 * log(expm1(2.0 * t * lr)) : -log(p->sigma_min) - t * lr;
+}
+static double ve_t_of_lambda(const dpm_process *p, double lambda)
+{
+  double lr = ve_lr(p);
+  if (p->ve_exact) return log1p(exp(-2.0 * lambda) / (p->sigma_min * p->sigma_min)) / (2.0 * lr);
+  return (-lambda - log(p->sigma_min)) / lr;
+}
+/* sigma(t)^2 - sigma(s)^2 = sigma(s)^2 expm1(2 (t - s) lr) (both VE forms) */
+static double ve_trans_s2(const dpm_process *p, double s, double t)
+{
+  double lr = ve_lr(p), ss = p->sigma_min * exp(s * lr);
+  return ss * ss * expm1(2.0 * (t - s) * lr);
+}
+
+/* EDM: m = 1, s = t, g^2 = 2t */
+static void edm_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
+{
+  (void)p;
+  *log_m = 0.0;
+  *s = t;
+}
+static double edm_g2(const dpm_process *p, double t) { return (void)p, 2.0 * t; }
+static double edm_lambda(const dpm_process *p, double t) { return (void)p, -log(t); }
+static double edm_t_of_lambda(const dpm_process *p, double lambda) { return (void)p, exp(-lambda); }
+static double edm_trans_s2(const dpm_process *p, double s, double t) { return (void)p, (t - s) * (t + s); }
+
+/* DDPM: log abar(t) linear between the integers n - 1 < t <= n; step n = ceil(t) (n = 1 at t = 0). */
+static size_t ddpm_step(const dpm_process *p, double t)
+{
+  double c = ceil(t);
+  size_t n = c < 1.0 ? 1 : (size_t)c;
+  return n > p->sch->N ? p->sch->N : n;
+}
+static double ddpm_log_abar(const dpm_process *p, double t)
+{
+  size_t n = ddpm_step(p, t);
+  const double *la = p->sch->log_alpha_bar;
+  return la[n - 1] + (t - (double)(n - 1)) * (la[n] - la[n - 1]);
+}
+static void ddpm_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
+{
+  double la = ddpm_log_abar(p, t);
+  *log_m = 0.5 * la;
+  *s = sqrt(-expm1(la));
+}
+/* a = (1/2) d log abar / dt = (1/2) log(alpha_n); g^2 = -2a (variance preserving) */
+static double ddpm_a(const dpm_process *p, double t)
+{
+  size_t n = ddpm_step(p, t);
+  return 0.5 * (p->sch->log_alpha_bar[n] - p->sch->log_alpha_bar[n - 1]);
+}
+static double ddpm_g2(const dpm_process *p, double t) { return -2.0 * ddpm_a(p, t); }
+static double ddpm_lambda(const dpm_process *p, double t)
+{
+  double la = ddpm_log_abar(p, t);
+  return 0.5 * la - 0.5 * log(-expm1(la));
+}
+/* abar = 1/(1 + e^{-2 lambda}): find the step whose log abar brackets it, then invert the linear piece */
+static double ddpm_t_of_lambda(const dpm_process *p, double lambda)
+{
+  const double L = lambda > 0.0 ? -log1p(exp(-2.0 * lambda)) : 2.0 * lambda - log1p(exp(2.0 * lambda));
+  const double *la = p->sch->log_alpha_bar;
+  size_t lo = 0, hi = p->sch->N; /* la[lo] >= L >= la[hi] */
+  if (L >= la[0]) return 0.0;
+  if (L <= la[hi]) return (double)hi;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (la[mid] >= L)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return (double)lo + (la[lo] - L) / (la[lo] - la[hi]);
+}
+static double ddpm_trans_s2(const dpm_process *p, double s, double t)
+{
+  return -expm1(ddpm_log_abar(p, t) - ddpm_log_abar(p, s));
+}
+
+static const dpm_process_type type_vp = {"vp",      DPM_PROCESS_VP, "Song et al. 2021, eq. (11) and (29)",
+                                         0,         vp_log_m_s,     vp_a,
+                                         vp_g2,     vp_lambda,      vp_t_of_lambda,
+                                         vp_trans_s2};
+static const dpm_process_type type_subvp = {
+    "subvp",  DPM_PROCESS_SUBVP,    "Song et al. 2021, eq. (12) and (30)", 0, subvp_log_m_s, vp_a, subvp_g2,
+    subvp_lambda, subvp_t_of_lambda, subvp_trans_s2};
+static const dpm_process_type type_ve = {"ve",     DPM_PROCESS_VE, "Song et al. 2021, eq. (9) and (30)",
+                                         0,        ve_log_m_s,     ve_a,
+                                         ve_g2,    ve_lambda,      ve_t_of_lambda,
+                                         ve_trans_s2};
+static const dpm_process_type type_edm = {"edm",      DPM_PROCESS_EDM, "Karras et al. 2022, Table 1 (sigma(t) = t)",
+                                          0,          edm_log_m_s,     ve_a,
+                                          edm_g2,     edm_lambda,      edm_t_of_lambda,
+                                          edm_trans_s2};
+static const dpm_process_type type_ddpm = {
+    "ddpm",    DPM_PROCESS_DDPM, "Ho et al. 2020, eq. (4); Nichol & Dhariwal 2021, eq. (17)", 1, ddpm_log_m_s, ddpm_a,
+    ddpm_g2,   ddpm_lambda,      ddpm_t_of_lambda,
+    ddpm_trans_s2};
+
+const dpm_process_type *const dpm_process_types[] = {&type_vp, &type_subvp, &type_ve, &type_edm, &type_ddpm, NULL};
+
+const dpm_process_type *dpm_process_type_find(const char *name)
+{
+  if (!name) return NULL;
+  if (strcmp(name, "sub-vp") == 0 || strcmp(name, "ve-sde") == 0) name = name[0] == 's' ? "subvp" : "ve";
+  for (size_t i = 0; dpm_process_types[i]; i++)
+    if (strcmp(dpm_process_types[i]->name, name) == 0) return dpm_process_types[i];
+  return NULL;
+}
 
 void dpm_process_init(dpm_process *p, dpm_process_kind kind)
 {
   memset(p, 0, sizeof *p);
   p->kind = kind;
+  p->type = kind == DPM_PROCESS_VP      ? &type_vp
+            : kind == DPM_PROCESS_SUBVP ? &type_subvp
+            : kind == DPM_PROCESS_VE    ? &type_ve
+            : kind == DPM_PROCESS_EDM   ? &type_edm
+                                        : &type_ddpm;
   p->beta_min = 0.1;
   p->beta_max = 20.0;
   p->sigma_min = 0.01;
@@ -177,15 +371,58 @@ void dpm_process_init(dpm_process *p, dpm_process_kind kind)
   }
 }
 
+int dpm_process_init_schedule(dpm_process *p, const dpm_schedule *sch)
+{
+  if (!p || !sch) DPM_ERROR(GSL_EINVAL, "process ddpm: NULL process or schedule");
+  dpm_process_init(p, DPM_PROCESS_DDPM);
+  p->sch = sch;
+  p->t_min = 1.0;
+  p->t_max = (double)sch->N;
+  return DPM_SUCCESS;
+}
+
+void dpm_process_clear(dpm_process *p)
+{
+  if (!p) return;
+  dpm_schedule_free(p->sch_owned);
+  p->sch_owned = NULL;
+  p->sch = NULL;
+}
+
 const char *dpm_process_name(const dpm_process *p)
 {
-  switch (p->kind) {
-  case DPM_PROCESS_VP: return "vp";
-  case DPM_PROCESS_SUBVP: return "subvp";
-  case DPM_PROCESS_VE: return p->ve_exact ? "ve" : "ve-sde";
-  case DPM_PROCESS_EDM: return "edm";
+  if (p->kind == DPM_PROCESS_VE && !p->ve_exact) return "ve-sde";
+  return p->type ? p->type->name : "?";
+}
+
+/* "ddpm[:schedule=linear|cosine,N=1000]" */
+static int parse_ddpm(dpm_process *p, char *opts)
+{
+  const char *sched = "linear";
+  size_t N = 1000;
+  for (char *tok = opts ? strtok(opts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+    char *eq = strchr(tok, '=');
+    if (!eq) DPM_ERROR(GSL_EINVAL, "process option '%s': expected key=value", tok);
+    *eq = '\0';
+    if (strcmp(tok, "schedule") == 0)
+      sched = eq + 1;
+    else if (strcmp(tok, "N") == 0) {
+      char *end;
+      double v = strtod(eq + 1, &end);
+      if (end == eq + 1 || *end || !(v >= 1 && v <= 1e8) || v != floor(v))
+        DPM_ERROR(GSL_EINVAL, "process option N: '%s' is not an integer in [1, 1e8]", eq + 1);
+      N = (size_t)v;
+    } else
+      DPM_ERROR(GSL_EINVAL, "unknown process option '%s' (ddpm: schedule, N)", tok);
   }
-  return "?";
+  dpm_schedule *sch = dpm_schedule_alloc_by_name(sched, N);
+  if (!sch) {
+    dpm_error_context("process ddpm");
+    return GSL_EINVAL;
+  }
+  dpm_process_init_schedule(p, sch);
+  p->sch_owned = sch;
+  return DPM_SUCCESS;
 }
 
 int dpm_process_parse(dpm_process *p, const char *spec)
@@ -195,19 +432,14 @@ int dpm_process_parse(dpm_process *p, const char *spec)
   strcpy(buf, spec);
   char *opts = strchr(buf, ':');
   if (opts) *opts++ = '\0';
-  if (strcmp(buf, "vp") == 0)
-    dpm_process_init(p, DPM_PROCESS_VP);
-  else if (strcmp(buf, "subvp") == 0 || strcmp(buf, "sub-vp") == 0)
-    dpm_process_init(p, DPM_PROCESS_SUBVP);
-  else if (strcmp(buf, "ve") == 0)
-    dpm_process_init(p, DPM_PROCESS_VE);
-  else if (strcmp(buf, "ve-sde") == 0) {
-    dpm_process_init(p, DPM_PROCESS_VE);
-    p->ve_exact = 0;
-  } else if (strcmp(buf, "edm") == 0)
-    dpm_process_init(p, DPM_PROCESS_EDM);
-  else
-    DPM_ERROR(GSL_EINVAL, "unknown process '%s' (known: vp, subvp, ve, ve-sde, edm)", buf);
+  const dpm_process_type *type = dpm_process_type_find(buf);
+  if (!type) DPM_ERROR(GSL_EINVAL, "unknown process '%s' (known: vp, subvp, ve, ve-sde, edm, ddpm)", buf);
+  if (type->kind == DPM_PROCESS_DDPM) {
+    memset(p, 0, sizeof *p);
+    return parse_ddpm(p, opts);
+  }
+  dpm_process_init(p, type->kind);
+  if (strcmp(buf, "ve-sde") == 0) p->ve_exact = 0;
   int t_given = 0;
   for (char *tok = opts ? strtok(opts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
     char *eq = strchr(tok, '=');
@@ -236,112 +468,93 @@ int dpm_process_parse(dpm_process *p, const char *spec)
   return DPM_SUCCESS;
 }
 
-/* B(t) = int_0^t beta = beta_min t + (beta_max - beta_min) t^2 / 2, so log m_t = -B/2 (VP and sub-VP). */
-static double vp_B(const dpm_process *p, double t)
+/* ---- the public functions: domain checks, then the type ---------------------------------------------- */
+
+/* 0 when t is in [0, t_max] (and s_t > 0 when need_pos); else raise GSL_EDOM naming the function. */
+static int check_t(const dpm_process *p, double t, int need_pos, const char *fn)
 {
-  return p->beta_min * t + 0.5 * (p->beta_max - p->beta_min) * t * t;
+  if (!p || !p->type) DPM_ERROR(GSL_EINVAL, "process %s: NULL or uninitialised process", fn);
+  if (p->type->kind == DPM_PROCESS_DDPM && !p->sch) DPM_ERROR(GSL_EINVAL, "process ddpm %s: no schedule", fn);
+  const int s0_pos = p->kind == DPM_PROCESS_VE && !p->ve_exact;
+  if (!(t >= 0.0 && t <= p->t_max) || (need_pos && t == 0.0 && !s0_pos))
+    DPM_ERROR(GSL_EDOM, "process %s: %s at t = %g is outside its domain %s0, %g]", dpm_process_name(p), fn, t,
+              need_pos && !s0_pos ? "(" : "[", p->t_max);
+  return DPM_SUCCESS;
 }
 
-void dpm_process_ms(const dpm_process *p, double t, double *m, double *s)
+int dpm_process_ms(const dpm_process *p, double t, double *m, double *s)
 {
-  double B, lr;
-  switch (p->kind) {
-  case DPM_PROCESS_VP:
-    B = vp_B(p, t);
-    *m = exp(-0.5 * B);
-    *s = sqrt(-expm1(-B)); /* sqrt(1 - m^2) */
-    return;
-  case DPM_PROCESS_SUBVP:
-    B = vp_B(p, t);
-    *m = exp(-0.5 * B);
-    *s = -expm1(-B); /* 1 - m^2 */
-    return;
-  case DPM_PROCESS_VE:
-    lr = log(p->sigma_max / p->sigma_min);
-    *m = 1.0;
-    *s = p->ve_exact ? p->sigma_min * sqrt(expm1(2.0 * t * lr)) : p->sigma_min * exp(t * lr);
-    return;
-  case DPM_PROCESS_EDM:
-    *m = 1.0;
-    *s = t;
-    return;
+  int st = check_t(p, t, 0, "m, s");
+  if (st) {
+    *m = *s = NAN;
+    return st;
   }
+  double lm;
+  p->type->log_m_s(p, t, &lm, s);
+  *m = exp(lm);
+  return DPM_SUCCESS;
 }
 
-double dpm_process_a(const dpm_process *p, double t)
+double dpm_process_log_m(const dpm_process *p, double t)
 {
-  if (p->kind == DPM_PROCESS_VP || p->kind == DPM_PROCESS_SUBVP)
-    return -0.5 * (p->beta_min + t * (p->beta_max - p->beta_min));
-  return 0.0;
+  if (check_t(p, t, 0, "log m")) return NAN;
+  double lm, s;
+  p->type->log_m_s(p, t, &lm, &s);
+  return lm;
 }
 
-double dpm_process_g(const dpm_process *p, double t)
+int dpm_process_transition(const dpm_process *p, double s, double t, double *m_ts, double *s_ts)
 {
-  double beta = p->beta_min + t * (p->beta_max - p->beta_min), lr;
-  switch (p->kind) {
-  case DPM_PROCESS_VP: return sqrt(beta);
-  case DPM_PROCESS_SUBVP: return sqrt(beta * -expm1(-2.0 * vp_B(p, t)));
-  case DPM_PROCESS_VE:
-    lr = log(p->sigma_max / p->sigma_min);
-    return p->sigma_min * exp(t * lr) * sqrt(2.0 * lr);
-  case DPM_PROCESS_EDM: return sqrt(2.0 * t);
-  }
-  return 0.0;
+  int st;
+  *m_ts = *s_ts = NAN;
+  if ((st = check_t(p, s, 0, "transition")) || (st = check_t(p, t, 0, "transition"))) return st;
+  if (!(s <= t)) DPM_ERROR(GSL_EDOM, "process %s: transition from s = %g to t = %g needs s <= t", dpm_process_name(p), s, t);
+  double lms, lmt, ss, stt;
+  p->type->log_m_s(p, s, &lms, &ss);
+  p->type->log_m_s(p, t, &lmt, &stt);
+  *m_ts = exp(lmt - lms);
+  double v = p->type->trans_s2(p, s, t);
+  *s_ts = sqrt(v > 0.0 ? v : 0.0);
+  return DPM_SUCCESS;
 }
+
+double dpm_process_a(const dpm_process *p, double t) { return check_t(p, t, 0, "a") ? (double)NAN : p->type->a(p, t); }
+
+double dpm_process_g(const dpm_process *p, double t) { return check_t(p, t, 0, "g") ? (double)NAN : sqrt(p->type->g2(p, t)); }
 
 double dpm_process_lambda(const dpm_process *p, double t)
 {
-  double B, lr;
-  switch (p->kind) {
-  case DPM_PROCESS_VP:
-    B = vp_B(p, t);
-    return -0.5 * B - 0.5 * log(-expm1(-B));
-  case DPM_PROCESS_SUBVP:
-    B = vp_B(p, t);
-    return -0.5 * B - log(-expm1(-B));
-  case DPM_PROCESS_VE:
-    lr = log(p->sigma_max / p->sigma_min);
-    return p->ve_exact ? -log(p->sigma_min) - 0.5 * log(expm1(2.0 * t * lr)) : -log(p->sigma_min) - t * lr;
-  case DPM_PROCESS_EDM: return -log(t);
-  }
-  return 0.0;
-}
-
-/* Solve B(t) = B for t >= 0 in the cancellation-free form t = 2B / (beta_min + sqrt(beta_min^2 + 2 dB B)). */
-static double vp_t_of_B(const dpm_process *p, double B)
-{
-  double dB = p->beta_max - p->beta_min;
-  return 2.0 * B / (p->beta_min + sqrt(p->beta_min * p->beta_min + 2.0 * dB * B));
+  return check_t(p, t, 1, "lambda") ? (double)NAN : p->type->lambda(p, t);
 }
 
 double dpm_process_t_of_lambda(const dpm_process *p, double lambda)
 {
-  double e, m, lr;
-  switch (p->kind) {
-  case DPM_PROCESS_VP: /* e^{2 lambda} = m^2/(1-m^2) = 1/(e^B - 1)  =>  B = log1p(e^{-2 lambda}) */
-    return vp_t_of_B(p, log1p(exp(-2.0 * lambda)));
-  case DPM_PROCESS_SUBVP: /* m/(1-m^2) = e^lambda  =>  m = 2 e^lambda / (1 + sqrt(1 + 4 e^{2 lambda})) */
-    e = exp(lambda);
-    m = isinf(e) ? 1.0 / (1.0 + 1.0 / e) : 2.0 * e / (1.0 + sqrt(1.0 + 4.0 * e * e));
-    if (lambda > 30) return vp_t_of_B(p, 2.0 * exp(-lambda)); /* m -> 1: B ~ -2 log m ~ 2 e^{-lambda} */
-    return vp_t_of_B(p, -2.0 * log(m));
-  case DPM_PROCESS_VE:
-    lr = log(p->sigma_max / p->sigma_min);
-    if (p->ve_exact) return log1p(exp(-2.0 * lambda) / (p->sigma_min * p->sigma_min)) / (2.0 * lr);
-    return (-lambda - log(p->sigma_min)) / lr;
-  case DPM_PROCESS_EDM: return exp(-lambda);
-  }
-  return 0.0;
+  if (check_t(p, p->t_max, 1, "t_of_lambda")) return NAN;
+  const double lmin = p->type->lambda(p, p->t_max);
+  /* a lambda computed at t_max may round below lambda(t_max): accept 64 ulps */
+  if (!(lambda >= lmin - 64 * 2.2e-16 * (1.0 + fabs(lmin))) || isnan(lambda))
+    return DPM_RAISE(GSL_EDOM, "process %s: t_of_lambda(%g) is outside its domain [%g, inf)", dpm_process_name(p),
+                     lambda, lmin),
+           NAN;
+  double t = p->type->t_of_lambda(p, lambda);
+  return t > p->t_max ? p->t_max : t;
 }
 
 double dpm_process_sigma(const dpm_process *p, double t)
 {
-  double m, s;
-  dpm_process_ms(p, t, &m, &s);
-  return s / m;
+  if (check_t(p, t, 1, "sigma")) return NAN;
+  double lm, s;
+  p->type->log_m_s(p, t, &lm, &s);
+  return s * exp(-lm);
 }
 
-double dpm_process_t_of_sigma(const dpm_process *p, double sigma) { return dpm_process_t_of_lambda(p, -log(sigma)); }
+double dpm_process_t_of_sigma(const dpm_process *p, double sigma)
+{
+  if (!(sigma > 0.0))
+    return DPM_RAISE(GSL_EDOM, "process %s: t_of_sigma(%g) needs sigma > 0", p ? dpm_process_name(p) : "?", sigma),
+           NAN;
+  return dpm_process_t_of_lambda(p, -log(sigma));
+}
 
 /* ---- grids -------------------------------------------------------------------------------------------- */
 
