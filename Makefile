@@ -13,7 +13,7 @@
 
 # The Debian packages dpmlab needs, in one place. `make deps` installs the missing ones.
 PACKAGES := build-essential pkg-config libgsl-dev libopenblas-dev libcmocka-dev libjansson-dev gnuplot-nox \
-            python3-nbformat clang-format
+            python3-nbformat clang-format jupyter-nbconvert python3-ipykernel
 BENCH_PACKAGES := python3-numpy python3-scipy python3-pot
 
 PREFIX  ?= /usr/local
@@ -72,7 +72,7 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 DEMO_NAMES := $(DEMO_SRC:demos/%.c=%)
 
-.PHONY: all deps bench-deps test run figures notebooks bench install uninstall clean format check-format gallery
+.PHONY: all deps bench-deps test run figures notebooks quick-demos notebooks-run bench install uninstall clean format check-format gallery
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -116,13 +116,36 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(L
 # ---- test ----------------------------------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory quick-demos
+	@$(MAKE) --no-print-directory notebooks-run
 	@sh tests/run.sh $(BUILD) $(TESTS)
 
 # ---- figures and notebooks -----------------------------------------------------------------------------
 # Every demo writes build/data/<demo>*, build/figures/<demo>*.{pdf,png} and notebooks-export/<demo>.ipynb.
+# Gamma_n by cubature is shared through build/data/cache (read by every demo that needs the same Gamma_n);
+# emptying it first makes each `make figures` compute each Gamma_n once, with the current library.
 figures: all
 	@mkdir -p $(BUILD)/figures $(BUILD)/data
+	@rm -rf $(BUILD)/data/cache
 	@set -e; for d in $(DEMO_NAMES); do echo "demo $$d"; $(BUILD)/demos/$$d --build $(BUILD); done
+
+# The quick demos of `make test`: every demo with --quick (small sizes, seconds) into QUICK_DIR/{data,figures}
+# and QUICK_DIR/notebooks; the figure layout check (figcheck) reads QUICK_DIR/figures.
+QUICK_DIR := $(BUILD)/quick
+quick-demos: all
+	@rm -rf $(QUICK_DIR)
+	@set -e; for d in $(DEMO_NAMES); do echo "quick demo $$d"; \
+	  $(BUILD)/demos/$$d --quick --build $(BUILD) --out $(QUICK_DIR) >$(BUILD)/quick-$$d.log 2>&1 || \
+	  { cat $(BUILD)/quick-$$d.log; exit 1; }; done
+
+# Every exported notebook run top to bottom the way Jupyter runs it (working directory notebooks-export/), its
+# demo in quick mode with data and figures in NB_RUN_DIR, the executed copies written there too; fails on any
+# cell that raises (the command cells raise on a failed command).
+NB_RUN_DIR := $(BUILD)/nb
+notebooks-run: all
+	@rm -rf $(NB_RUN_DIR) && mkdir -p $(NB_RUN_DIR)
+	@DPMLAB_BUILD=$(BUILD) DPMLAB_OUT=$(NB_RUN_DIR) DPMLAB_QUICK=1 jupyter-nbconvert --to notebook --execute \
+	  --ExecutePreprocessor.timeout=600 --output-dir $(NB_RUN_DIR) notebooks-export/*.ipynb
 
 notebooks: figures
 	@/usr/bin/python3 tests/validate_notebooks.py notebooks-export/*.ipynb

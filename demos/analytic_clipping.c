@@ -1,5 +1,5 @@
 /* analytic_clipping.c — why Analytic-DPM clips its variance estimate into the bounds (Bao, Li, Zhu, Zhang, ICLR
- * 2022, §3.1 and Appendix; MATH.md §3): Gamma-hat_n = E|eps-hat(x_n)|^2/d of imperfect denoisers (a relative-error
+ * 2022, §3.1 and Appendix; docs/MATH.md §3): Gamma-hat_n = E|eps-hat(x_n)|^2/d of imperfect denoisers (a relative-error
  * model at two error sizes, the memorising ideal denoiser of a finite sample, and the exact denoiser's own Monte
  * Carlo noise) against the true Gamma_n, the estimate sigma-hat^2 against sigma*^2 with and without clipping on
  * the full chain and on a 10-step trajectory, and what each variance costs in ELBO and sample quality with the
@@ -17,10 +17,12 @@
 #define N_STEPS   1000
 #define DATA_SPEC "gmm1d"
 #define QUAD_TOL  1e-13
-#define MC_M      2000  /* Monte Carlo samples per step for Gamma-hat_n (the estimate Analytic-DPM would use) */
+/* Monte Carlo samples per step for Gamma-hat_n (the estimate Analytic-DPM would use); --quick: 200 */
+static size_t MC_M = 2000;
 #define N_TRAIN   100   /* training-set size of the memorising model */
 #define K_TRAJ    10    /* the few-step trajectory */
-#define N_SAMPLE  20000 /* samples for the W1 of each sampler */
+/* samples for the W1 of each sampler; --quick: 2000 */
+static size_t N_SAMPLE = 20000;
 #define NMOD      4
 #define NVAR      4
 #define NSHOW     8
@@ -32,6 +34,8 @@ static const double REL_ETA[NMOD] = {0.0, 0.2, 0.5, 0.0};
 /* the variances compared with each imperfect model's mean */
 static const char *const VAR_NAME[NVAR] = {"σ̂² unclipped", "σ̂² clipped", "σ*² (true Γ)",
                                            "λ² + c₀²·mse (best for this mean)"};
+/* the streams (seed, index) of the sub-tasks that draw from streams of their own (demo_seed) */
+enum { SEED_REL_SMALL = 11, SEED_REL_LARGE = 12, SEED_GAMMA_HAT = 100 };
 static const size_t SHOW_N[NSHOW] = {1, 2, 10, 50, 200, 500, 800, 1000};
 
 typedef struct {
@@ -56,30 +60,25 @@ static void step_variances(const results *R, size_t m, const dpm_analytic_step *
   v[0] = dpm_analytic_sigma2_opt(st, R->ghat[m][t]);
   v[1] = dpm_analytic_sigma2_clip(st, v[0], INFINITY);
   v[2] = dpm_analytic_sigma2_opt(st, R->gamma[t]);
-  v[3] = st->lambda2 + st->c0 * st->c0 * R->x0mse[m][t];
+  v[3] = dpm_analytic_sigma2_mse(st, R->x0mse[m][t]);
 }
 
-/* Negative ELBO (nats) of the model with mean x0-hat and variances v_k along tau (K steps, tau[K-1] = N): prior +
- * sum of step_term_mse; *rest receives prior + transitions (everything but the decoder). A term with a variance
- * that is not positive is +INFINITY (the model is undefined there). */
+/* Negative ELBO (nats) of the model with mean x0-hat and the variances v_k of choice `var` along tau (K steps,
+ * tau[K-1] = N), dpm_analytic_elbo_mse; *rest receives prior + transitions (everything but the decoder). A
+ * variance that is not positive makes its term +INFINITY (the model is undefined there). sigma2 holds K entries. */
 static double nelbo_mse(const dpm_schedule *sch, const results *R, size_t m, size_t var, size_t K,
-                        const size_t *tau, double e_norm2, double *rest)
+                        const size_t *tau, double e_norm2, double *sigma2, double *rest)
 {
-  double total = dpm_analytic_prior_kl(sch, tau[K - 1], 1, e_norm2), decoder = 0.0;
   for (size_t k = 0; k < K; k++) {
     dpm_analytic_step st;
     dpm_analytic_step_ts(sch, k == 0 ? 0 : tau[k - 1], tau[k], 1.0, &st);
     double v[NVAR];
     step_variances(R, m, &st, v);
-    const double L =
-        v[var] > 0.0 ? dpm_analytic_step_term_mse(&st, 1, R->x0mse[m][tau[k]], v[var]) : (double)INFINITY;
-    if (k == 0)
-      decoder = L;
-    else
-      total += L;
+    sigma2[k] = v[var];
   }
-  *rest = total;
-  return total + decoder;
+  double nelbo = NAN;
+  if (dpm_analytic_elbo_mse(sch, 1, 1.0, e_norm2, K, tau, R->x0mse[m], sigma2, &nelbo, rest)) *rest = NAN;
+  return nelbo;
 }
 
 /* ---- computation ------------------------------------------------------------------------------------------ */
@@ -110,32 +109,31 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
     if (!R->ghat[m] || !R->ghat_se[m] || !R->x0mse[m]) st = GSL_ENOMEM;
   }
   size_t *chain = malloc(N * sizeof(size_t));
-  double *x = malloc(N_SAMPLE * sizeof(double));
+  double *x = malloc(N_SAMPLE * sizeof(double)), *s2buf = malloc(N * sizeof(double));
   dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, QUAD_TOL);
   dpm_analytic_gamma_mc *mc = dpm_analytic_gamma_mc_alloc(mix, MC_M);
   dpm_denoiser *exact = dpm_denoiser_oracle_alloc(mix);
   gsl_rng *r = dpm_rng_stream_alloc(ctx->seed, 0);
   dpm_denoiser *dn[NMOD] = {NULL, NULL, NULL, NULL};
   dpm_sampler_analytic *smp = dpm_sampler_analytic_alloc(1, N_SAMPLE);
-  if (!st && (!R->gamma || !R->gamma_err || !chain || !x || !q || !mc || !exact || !r || !smp)) st = GSL_ENOMEM;
+  if (!st && (!R->gamma || !R->gamma_err || !chain || !x || !s2buf || !q || !mc || !exact || !r || !smp)) st = GSL_ENOMEM;
   if (!st) {
     dn[MOD_EXACT] = exact;
-    dn[MOD_REL_SMALL] = dpm_denoiser_relerr_alloc(exact, REL_ETA[MOD_REL_SMALL], ctx->seed + 11);
-    dn[MOD_REL_LARGE] = dpm_denoiser_relerr_alloc(exact, REL_ETA[MOD_REL_LARGE], ctx->seed + 12);
+    dn[MOD_REL_SMALL] = dpm_denoiser_relerr_alloc(exact, REL_ETA[MOD_REL_SMALL], demo_seed(ctx, SEED_REL_SMALL));
+    dn[MOD_REL_LARGE] = dpm_denoiser_relerr_alloc(exact, REL_ETA[MOD_REL_LARGE], demo_seed(ctx, SEED_REL_LARGE));
     dpm_rng_stream_set(r, ctx->seed, 1);
     dn[MOD_MEMORISE] = dpm_denoiser_memorise_alloc(mix, N_TRAIN, r);
     for (size_t m = 0; m < NMOD; m++)
       if (!dn[m]) st = GSL_ENOMEM;
   }
   if (!st) {
-    demo_progress(ctx, "Gamma_n by adaptive cubature, n = 1..%zu", N);
-    st = dpm_analytic_gamma_quad_schedule(q, sch, R->gamma, R->gamma_err);
+    st = demo_gamma_quad(ctx, q, DATA_SPEC, "linear", sch, QUAD_TOL, R->gamma, R->gamma_err);
   }
   if (!st) st = dpm_mixture_entropy(mix, &R->H, NULL);
-  /* every model's estimate from the same samples x_n ~ q_n (stream (seed + 100, n)) */
+  /* every model's estimate from the same samples x_n ~ q_n (streams (demo_seed(SEED_GAMMA_HAT), n)) */
   for (size_t m = 0; m < NMOD && !st; m++) {
-    demo_progress(ctx, "Gamma-hat_n of the %s model, M = %d per step", MOD_NAME[m], MC_M);
-    st = dpm_analytic_gamma_mc_denoiser(mc, dn[m], sch, ctx->seed + 100, R->ghat[m], R->ghat_se[m], R->x0mse[m],
+    demo_progress(ctx, "Gamma-hat_n of the %s model, M = %zu per step", MOD_NAME[m], MC_M);
+    st = dpm_analytic_gamma_mc_denoiser(mc, dn[m], sch, demo_seed(ctx, SEED_GAMMA_HAT), R->ghat[m], R->ghat_se[m], R->x0mse[m],
                                         NULL);
   }
   if (!st) st = dpm_schedule_subsequence(sch, "even", K_TRAJ, R->tau);
@@ -166,8 +164,8 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
   for (size_t m = 0; m < NMOD && !st; m++)
     for (size_t v = 0; v < NVAR; v++) {
-      R->nelbo_chain[m][v] = nelbo_mse(sch, R, m, v, N, chain, e_norm2, &R->rest_chain[m][v]);
-      R->nelbo_traj[m][v] = nelbo_mse(sch, R, m, v, K_TRAJ, R->tau, e_norm2, &R->rest_traj[m][v]);
+      R->nelbo_chain[m][v] = nelbo_mse(sch, R, m, v, N, chain, e_norm2, s2buf, &R->rest_chain[m][v]);
+      R->nelbo_traj[m][v] = nelbo_mse(sch, R, m, v, K_TRAJ, R->tau, e_norm2, s2buf, &R->rest_traj[m][v]);
     }
   for (size_t m = 0; m < NMOD && !st; m++) {
     dpm_analytic_step a;
@@ -202,8 +200,10 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
   }
   if (!st) {
     dpm_rng_stream_set(r, ctx->seed, 2000);
-    dpm_mixture_sample(mix, r, N_SAMPLE, x, NULL);
-    st = dpm_metrics_w1_exact(mix, N_SAMPLE, x, &R->w1_floor);
+    dpm_mixture_sample_workspace *msw = dpm_mixture_sample_alloc(mix);
+    st = msw ? dpm_mixture_sample(mix, msw, r, N_SAMPLE, x, NULL) : GSL_ENOMEM;
+    dpm_mixture_sample_free(msw);
+    if (!st) st = dpm_metrics_w1_exact(mix, N_SAMPLE, x, &R->w1_floor);
   }
 
   for (size_t m = 1; m < NMOD; m++)
@@ -214,6 +214,7 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
   dpm_analytic_gamma_mc_free(mc);
   dpm_analytic_gamma_quad_free(q);
   free(x);
+  free(s2buf);
   free(chain);
   dpm_mixture_free(mix);
   return st;
@@ -368,8 +369,8 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         dpm_notebook_markdown(nb, "The estimate with a Monte Carlo $\\hat\\Gamma$ from the command line (clipped, "
                                   "as Analytic-DPM uses it):");
   if (!st)
-    st = demo_notebook_command(nb, "%s/dpmlab variance --data %s --schedule linear --N %d --mc %d --seed %llu",
-                               ctx->build, DATA_SPEC, N_STEPS, MC_M, (unsigned long long)(ctx->seed + 100));
+    st = demo_notebook_command(nb, "{build}/dpmlab variance --data %s --schedule linear --N %d --mc %zu --seed %llu",
+                               DATA_SPEC, N_STEPS, MC_M, (unsigned long long)demo_seed(ctx, SEED_GAMMA_HAT));
 
   /* the numbers at selected n */
   if (!st) {
@@ -377,7 +378,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
     demo_md_add(
         &b,
         "## The estimates\n\n"
-        "$\\hat\\Gamma_n$ of each model from the same $M = %d$ exact samples $x_n \\sim q_n$ per step, against "
+        "$\\hat\\Gamma_n$ of each model from the same $M = %zu$ exact samples $x_n \\sim q_n$ per step, against "
         "the "
         "true $\\Gamma_n$ (cubature). The memorising model is the exact denoiser of %d i.i.d. draws from `%s`, "
         "evaluated on the population $q_n$.\n\n| $n$ | $\\Gamma_n$ |",
@@ -426,8 +427,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         "$\\lambda^2$ and the same bias sends the estimate out of the band.",
         K_TRAJ);
   if (!st)
-    st = dpm_notebook_figure(
-        nb, ctx->png_path,
+    st = demo_notebook_figure(ctx, nb, "analytic_clipping",
         "(a) $\\hat\\Gamma_n$ of imperfect denoisers against the true $\\Gamma_n$; (b), (c) "
         "$\\hat\\sigma^2/\\sigma^{*2}$ unclipped and clipped, full chain and 10-step trajectory.");
 
@@ -454,8 +454,8 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
     demo_md_add(&b, "\n**Even trajectory, K = %d**\n\n", K_TRAJ);
     md_model_table(&b, R->nelbo_traj, R->rest_traj);
     demo_md_add(&b,
-                "\n**Sample quality**, K = %d: exact $W_1$ to $q_0$ of %d samples drawn with the model's mean and "
-                "each variance (— : a negative variance, no sampler). For scale, %d exact samples of $q_0$ have "
+                "\n**Sample quality**, K = %d: exact $W_1$ to $q_0$ of %zu samples drawn with the model's mean and "
+                "each variance (— : a negative variance, no sampler). For scale, %zu exact samples of $q_0$ have "
                 "$W_1$ = %.4f.\n\n",
                 K_TRAJ, N_SAMPLE, N_SAMPLE, R->w1_floor);
     md_model_table(&b, R->w1, NULL);
@@ -473,6 +473,10 @@ int main(int argc, char **argv)
                 "Carlo noise) and the variance estimate with and without clipping (gmm1d, linear N = 1000).",
                 argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
+  if (ctx.quick) {
+    MC_M = 200;
+    N_SAMPLE = 2000;
+  }
   dpm_schedule *sch = dpm_schedule_linear_alloc(N_STEPS, 1e-4, 0.02);
   if (!sch) return demo_fail(&ctx, "making the schedule");
   results R;

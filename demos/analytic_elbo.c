@@ -1,4 +1,4 @@
-/* analytic_elbo.c — the negative-ELBO table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1; MATH.md §3)
+/* analytic_elbo.c — the negative-ELBO table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1; docs/MATH.md §3)
  * on a 1-D mixture whose entropy is known: DDPM with beta or beta~ against the optimal variance sigma*^2 on even
  * and on dynamic-programming trajectories of K = 10 ... 1000 steps, linear and cosine schedules, with the gap
  * -ELBO - H(q_0) = KL(q || p) >= 0. */
@@ -59,8 +59,7 @@ static int compute(const demo_ctx *ctx, results *res)
       st = GSL_EINVAL;
       break;
     }
-    demo_progress(ctx, "%s schedule: Gamma_n by adaptive cubature, n = 1..%d", SCHEDS[c], N_STEPS);
-    st = dpm_analytic_gamma_quad_schedule(q, sch, gamma, gerr);
+    st = demo_gamma_quad(ctx, q, DATA_SPEC, SCHEDS[c], sch, QUAD_TOL, gamma, gerr);
     res->max_gamma_err[c] = 0.0;
     for (size_t n = 1; n <= N_STEPS && !st; n++)
       res->max_gamma_err[c] = fmax(res->max_gamma_err[c], fabs(gerr[n]));
@@ -203,7 +202,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       "p(x_0, x_{\\tau_{1:K}})),$$\n\n"
       "so the **gap** $-\\mathrm{ELBO} - H(q_0)$ is a KL divergence, $\\ge 0$, and $0$ only for a perfect model. "
       "Every "
-      "term is closed form given $\\Gamma_t = \\mathbb E_{q_t}\\|\\mathbb E[\\epsilon\\mid x_t]\\|^2/d$ (MATH.md "
+      "term is closed form given $\\Gamma_t = \\mathbb E_{q_t}\\|\\mathbb E[\\epsilon\\mid x_t]\\|^2/d$ ([docs/MATH.md](../docs/MATH.md) "
       "§3):\n\n"
       "$$\\sigma^{*2}_{s|t} = \\tilde\\beta_{s|t} + \\Big(\\sqrt{\\bar\\beta_t/\\alpha_{t|s}} - "
       "\\sqrt{\\bar\\beta_s - "
@@ -226,8 +225,8 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
   static const size_t extreme_traj[2] = {1, 0}, extreme_var[2] = {2, 1};
   for (size_t i = 0; i < 2 && !st; i++)
     st = demo_notebook_command(
-        nb, "%s/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory %s --variance %s --rel-tol %g",
-        ctx->build, DATA_SPEC, N_STEPS, TRAJS[extreme_traj[i]], VAR_CLI[extreme_var[i]], QUAD_TOL);
+        nb, "{build}/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory %s --variance %s --rel-tol %g",
+        DATA_SPEC, N_STEPS, TRAJS[extreme_traj[i]], VAR_CLI[extreme_var[i]], QUAD_TOL);
   if (!st)
     st = dpm_notebook_markdown(nb,
                                "The full table (every schedule, trajectory, $K$ and variance, with the prior, "
@@ -267,8 +266,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
                                "Solid lines with filled markers: even trajectory; dashed with open markers: the "
                                "dynamic-programming trajectory. Both axes logarithmic.");
   if (!st)
-    st = dpm_notebook_figure(
-        nb, ctx->png_path,
+    st = demo_notebook_figure(ctx, nb, "analytic_elbo",
         "Gap $-\\mathrm{ELBO} - H(q_0)$ (nats) against $K$ for DDPM-$\\beta$, "
         "DDPM-$\\tilde\\beta$ and Analytic-DPM on even and DP trajectories; gmm1d, $N = 1000$.");
   return demo_notebook_finish(ctx, nb, st);
@@ -284,7 +282,7 @@ int main(int argc, char **argv)
   if (rc) return rc < 0 ? 0 : rc;
   results *res = calloc(1, sizeof *res);
   if (!res) return fprintf(stderr, "analytic_elbo: out of memory\n"), 1;
-  if (demo_pathf(res->csv_path, "%s/data/%s.csv", ctx.build, ctx.name))
+  if (demo_pathf(res->csv_path, "%s/data/%s.csv", ctx.out, ctx.name))
     rc = demo_fail(&ctx, "naming the table");
   else if (compute(&ctx, res))
     rc = demo_fail(&ctx, "computing the ELBOs");

@@ -1,5 +1,5 @@
 /* analytic_trajectory.c — the optimal trajectory and sample quality of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR
- * 2022, §4 and Table 2; MATH.md §3): the least-cost sub-sequences tau_1 < ... < tau_K found by dynamic programming
+ * 2022, §4 and Table 2; docs/MATH.md §3): the least-cost sub-sequences tau_1 < ... < tau_K found by dynamic programming
  * on J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}) against the even and quadratic ones, and the quality of samples
  * (exact W1 in 1-D, closed-form MMD in 2-D) of Analytic-DDPM, DDPM (beta~), DDIM and Analytic-DDIM against K. */
 #include <math.h>
@@ -23,9 +23,9 @@
 #define MMD_H 0.2
 
 static const char *const SETS[NSETS] = {"gmm1d", "ring8"};
-static const double QUAD_TOL[NSETS] = {1e-13, 1e-5}; /* adaptive cubature tolerance for Gamma_n (see
+static double QUAD_TOL[NSETS] = {1e-13, 1e-5}; /* adaptive cubature tolerance for Gamma_n (see
                                                           analytic_variance.c for the cost in 2-D) */
-static const size_t NSAMP[NSETS] = {20000, 2000};    /* samples per set: W1 is O(n log n), MMD O(n^2) */
+static size_t NSAMP[NSETS] = {20000, 2000}; /* samples per set: W1 is O(n log n), MMD O(n^2); --quick: 2000, 200 */
 static const size_t TK[NTK] = {10, 25, 50, 100};
 static const size_t QK[NQK] = {10, 25, 50, 100};
 /* the two figures, each drawn by plots/<figure>.gp from the one data file */
@@ -113,11 +113,7 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, size_t seti
   if (!st && (!r->gamma || !r->gamma_err || !tau || !cum || !sigma2 || !x || !q || !dn || !smp || !rng))
     st = GSL_ENOMEM;
 
-  if (!st) {
-    demo_progress(ctx, "%s: Gamma_n by adaptive cubature (relative tolerance %g), n = 1..%zu", spec,
-                  QUAD_TOL[setidx], N);
-    st = dpm_analytic_gamma_quad_schedule(q, sch, r->gamma, r->gamma_err);
-  }
+  if (!st) st = demo_gamma_quad(ctx, q, spec, "linear", sch, QUAD_TOL[setidx], r->gamma, r->gamma_err);
 
   /* the trajectories and their costs */
   for (size_t i = 0; i < NTK && !st; i++) {
@@ -152,11 +148,14 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, size_t seti
     }
   }
   /* the floor: the same metric for exact samples of q_0 */
+  dpm_mixture_sample_workspace *msw = st ? NULL : dpm_mixture_sample_alloc(mix);
+  if (!st && !msw) st = GSL_ENOMEM;
   for (size_t rep = 0; rep < NREP && !st; rep++) {
     dpm_rng_stream_set(rng, ctx->seed, 1000000 + setidx * NREP + rep);
-    dpm_mixture_sample(mix, rng, n, x, NULL);
-    st = metric(mix, n, x, &vals[rep]);
+    st = dpm_mixture_sample(mix, msw, rng, n, x, NULL);
+    if (!st) st = metric(mix, n, x, &vals[rep]);
   }
+  dpm_mixture_sample_free(msw);
   if (!st) mean_se(vals, NREP, &r->floor_mean, &r->floor_se);
 
   gsl_rng_free(rng);
@@ -229,7 +228,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       nb,
       "## The optimal trajectory\n\n"
       "For a sub-sequence $1 = \\tau_1 < \\dots < \\tau_K = N$ with the optimal mean and variance of every step "
-      "(MATH.md §3),\n\n"
+      "([docs/MATH.md](../docs/MATH.md) §3),\n\n"
       "$$\\mathrm{KL}\\big(q(x_0, x_{\\tau_1},\\dots,x_{\\tau_K})\\,\\|\\,p^*(x_0, x_{\\tau_1},\\dots,"
       "x_{\\tau_K})\\big) = \\frac d2 \\sum_{k=2}^K J(\\tau_{k-1}, \\tau_k) + c,\\qquad "
       "J(s,t) = \\log\\frac{\\sigma^{*2}_{s|t}}{\\lambda^2_{s|t}} = \\log\\Big(1 + "
@@ -250,8 +249,8 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
                                "The trajectories from the command line (CSV: $k$, $\\tau_k$, cumulative cost):");
   for (size_t s = 0; s < NSETS && !st; s++)
     st = demo_notebook_command(
-        nb, "%s/dpmlab trajectory --data %s --schedule linear --N %d --K %d --quad --rel-tol %g --kind dp",
-        ctx->build, SETS[s], N_STEPS, TAB_K, QUAD_TOL[s]);
+        nb, "{build}/dpmlab trajectory --data %s --schedule linear --N %d --K %d --quad --rel-tol %g --kind dp",
+        SETS[s], N_STEPS, TAB_K, QUAD_TOL[s]);
 
   /* the table of tau for K = TAB_K and the costs */
   size_t ti = 0;
@@ -287,14 +286,11 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
     st = demo_md_emit(nb, &b);
   }
   if (!st) {
-    char png[DEMO_PATH_MAX];
-    st = demo_pathf(png, "%s/figures/%s.png", ctx->build, FIGURES[0]);
-    if (!st)
-      st = dpm_notebook_markdown(nb, "Each trajectory is drawn against its normalised index $(k-1)/(K-1)$, so "
+    st = dpm_notebook_markdown(nb, "Each trajectory is drawn against its normalised index $(k-1)/(K-1)$, so "
                                      "trajectories of different $K$ share one axis; the even trajectory is the "
                                      "diagonal and the quadratic one the grey dashed curve.");
     if (!st)
-      st = dpm_notebook_figure(nb, png,
+      st = demo_notebook_figure(ctx, nb, FIGURES[0],
                                "Optimal trajectories $\\tau_k$ (DP on $J$) for several $K$, with the even and "
                                "quadratic trajectories for reference; linear schedule, $N = 1000$.");
   }
@@ -347,10 +343,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
     st = demo_md_emit(nb, &b);
   }
   if (!st) {
-    char png[DEMO_PATH_MAX];
-    st = demo_pathf(png, "%s/figures/%s.png", ctx->build, FIGURES[1]);
-    if (!st)
-      st = dpm_notebook_figure(nb, png,
+    st = demo_notebook_figure(ctx, nb, FIGURES[1],
                                "Sample quality against $K$ on the even trajectory (mean ± standard error over "
                                "independent sample sets); the grey band is the metric of exact samples.");
   }
@@ -365,6 +358,11 @@ int main(int argc, char **argv)
                      "Analytic-DDPM, DDPM, Analytic-DDIM and DDIM (gmm1d: exact W1; ring8: closed-form MMD).",
                      argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
+  if (ctx.quick) {
+    QUAD_TOL[1] = 1e-3;
+    NSAMP[0] = 2000;
+    NSAMP[1] = 200;
+  }
   dpm_schedule *sch = dpm_schedule_linear_alloc(N_STEPS, 1e-4, 0.02);
   if (!sch) return demo_fail(&ctx, "making the schedule");
   set_result res[NSETS];

@@ -1,4 +1,4 @@
-/* analytic_variance.c — Figure 1 of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; MATH.md §3) on toy data: the
+/* analytic_variance.c — Figure 1 of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; docs/MATH.md §3) on toy data: the
  * optimal reverse variance sigma*_n^2 = (beta_n/alpha_n)(1 - (beta_n/bbar_n) Gamma_n) between its bounds
  * beta~_n <= sigma*_n^2 <= beta_n/alpha_n against the handcrafted beta_n and beta~_n, and the per-step terms of
  * the negative ELBO for each of the three variances, for a 1-D and a 2-D mixture, Gamma_n by quadrature. */
@@ -14,12 +14,13 @@
 /* Relative tolerance of the adaptive cubature for Gamma_n, per data set: 1e-13 in 1-D costs nothing; in 2-D the
  * cost per time is ~10^4 oracle points per component, and 1e-5 is far below anything the figure or the ELBO
  * table can show. */
-#define MC_M  20000 /* Monte Carlo samples per time in the cross-check of the quadrature */
+/* Monte Carlo samples per time in the cross-check of the quadrature (--quick: 2000) */
+static size_t MC_M = 20000;
 #define NSETS 2
 #define NSHOW 10
 
 static const char *const SETS[NSETS] = {"gmm1d", "ring8"};
-static const double QUAD_TOL[NSETS] = {1e-13, 1e-5};
+static double QUAD_TOL[NSETS] = {1e-13, 1e-5}; /* --quick: 1e-3 for ring8 */
 static const size_t SHOW_N[NSHOW] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
 
 /* ---- per data set results --------------------------------------------------------------------------------- */
@@ -67,9 +68,7 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, const char 
   dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, QUAD_TOL[setidx]);
   dpm_analytic_gamma_mc *mc = dpm_analytic_gamma_mc_alloc(mix, MC_M);
   if (!q || !mc) st = GSL_ENOMEM;
-  demo_progress(ctx, "%s: Gamma_n by adaptive cubature (relative tolerance %g) for n = 1..%zu", spec,
-                QUAD_TOL[setidx], N);
-  if (!st) st = dpm_analytic_gamma_quad_schedule(q, sch, r->gamma, r->gamma_err);
+  if (!st) st = demo_gamma_quad(ctx, q, spec, "linear", sch, QUAD_TOL[setidx], r->gamma, r->gamma_err);
   for (size_t n = 1; n <= N && !st; n++)
     r->max_quad_err = fmax(r->max_quad_err, fabs(r->gamma_err[n]));
 
@@ -78,8 +77,8 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, const char 
     double m[NSHOW], s[NSHOW];
     for (size_t i = 0; i < NSHOW; i++)
       dpm_schedule_ms(sch, SHOW_N[i], &m[i], &s[i]);
-    demo_progress(ctx, "%s: Monte Carlo cross-check, M = %d at %d times", spec, MC_M, NSHOW);
-    st = dpm_analytic_gamma_mc_ms(mc, NSHOW, m, s, ctx->seed + 1000 * setidx, r->gamma_mc, r->gamma_se);
+    demo_progress(ctx, "%s: Monte Carlo cross-check, M = %zu at %d times", spec, MC_M, NSHOW);
+    st = dpm_analytic_gamma_mc_ms(mc, NSHOW, m, s, demo_seed(ctx, 1 + setidx), r->gamma_mc, r->gamma_se);
   }
 
   double e_norm2 = 0.0;
@@ -119,16 +118,6 @@ static int set_compute(const demo_ctx *ctx, const dpm_schedule *sch, const char 
 
 /* ---- data ------------------------------------------------------------------------------------------------ */
 
-/* The excess of a step's term over its minimum, per dimension: with the optimal mean the term is
- * (d/2)[log(sigma2/lambda^2) + sigma*^2/sigma2 - 1] + const, so L(sigma2) - L(sigma*^2) = (d/2)(u - log1p(u)) with
- * u = sigma*^2/sigma2 - 1 (exact, also for the decoder), computed without the cancellation of a difference of
- * two nearly equal terms. */
-static double excess(double sigma2_opt, double sigma2)
-{
-  const double u = (sigma2_opt - sigma2) / sigma2;
-  return 0.5 * (u - log1p(u));
-}
-
 static int write_data(const demo_ctx *ctx, const set_result *res)
 {
   dpm_out *out =
@@ -157,8 +146,8 @@ static int write_data(const demo_ctx *ctx, const set_result *res)
                         r->L_beta[n] / dd,
                         r->L_betatilde[n] / dd,
                         r->L_opt[n] / dd,
-                        excess(r->sigma2_opt[n], r->beta[n]),
-                        excess(r->sigma2_opt[n], n == 1 ? r->var_tilde1 : r->lambda2[n])};
+                        dpm_analytic_term_excess(r->sigma2_opt[n], r->beta[n]),
+                        dpm_analytic_term_excess(r->sigma2_opt[n], n == 1 ? r->var_tilde1 : r->lambda2[n])};
       demo_dat_row(fp, 12, row);
     }
   }
@@ -188,7 +177,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       "\\bar\\beta_{n-1}\\beta_n/"
       "\\bar\\beta_n$; model $p(x_{n-1}\\mid x_n) = N(\\mu_n(x_n), \\sigma_n^2 I)$ in $\\mathbb R^d$. Among all "
       "means and variances, $\\mathrm{KL}(q(x_{0:N})\\,\\|\\,p(x_{0:N}))$ is minimised by (Bao et al. 2022, "
-      "Theorem 1; MATH.md §3)\n\n"
+      "Theorem 1; [docs/MATH.md](../docs/MATH.md) §3)\n\n"
       "$$\\mu_n^*(x_n) = \\frac{1}{\\sqrt{\\alpha_n}}\\Big(x_n - \\frac{\\beta_n}{\\sqrt{\\bar\\beta_n}}"
       "\\,\\mathbb E[\\epsilon\\mid x_n]\\Big), \\qquad "
       "\\sigma_n^{*2} = \\frac{\\beta_n}{\\alpha_n}\\Big(1 - \\frac{\\beta_n}{\\bar\\beta_n}\\,\\Gamma_n\\Big), "
@@ -211,8 +200,8 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         dpm_notebook_markdown(nb, "The same numbers from the command line (CSV, one row per $n$: $\\Gamma_n$, its "
                                   "error, the bounds, $\\sigma_n^{*2}$ and the per-step terms):");
   for (size_t i = 0; i < NSETS && !st; i++)
-    st = demo_notebook_command(nb, "%s/dpmlab variance --data %s --schedule linear --N %d --quad --rel-tol %g",
-                               ctx->build, SETS[i], N_STEPS, QUAD_TOL[i]);
+    st = demo_notebook_command(nb, "{build}/dpmlab variance --data %s --schedule linear --N %d --quad --rel-tol %g",
+                               SETS[i], N_STEPS, QUAD_TOL[i]);
   if (!st)
     st = dpm_notebook_markdown(
         nb,
@@ -231,8 +220,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         "where $\\sigma_n^{*2}$ sits at the upper bound; $\\beta_n$ loses orders of magnitude less, and nothing "
         "at the step where $\\sigma_n^{*2} = \\beta_n$, i.e. where $\\Gamma_n = \\bar\\beta_n$.");
   if (!st)
-    st = dpm_notebook_figure(
-        nb, ctx->png_path,
+    st = demo_notebook_figure(ctx, nb, "analytic_variance",
         "(a) $\\beta_n$, $\\tilde\\beta_n$ and $\\sigma_n^{*2}$ with the band of the bounds; "
         "(b) per-step negative-ELBO terms for each variance; (c) their excess over the optimum. "
         "Top: gmm1d; bottom: ring8.");
@@ -245,7 +233,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         &b,
         "### `%s` (d = %zu): the variances at selected steps\n\n"
         "$\\Gamma_n$ by quadrature (largest error estimate over all $n$: %.1e) and, as an independent check, "
-        "by Monte Carlo with $M = %d$ exact samples $x_n \\sim q_n$ (± one standard error). The position "
+        "by Monte Carlo with $M = %zu$ exact samples $x_n \\sim q_n$ (± one standard error). The position "
         "$(\\sigma_n^{*2} - \\tilde\\beta_n)/(\\beta_n/\\alpha_n - \\tilde\\beta_n)$ of the optimum in the "
         "band is "
         "$1 - \\Gamma_n$.\n\n",
@@ -303,6 +291,10 @@ int main(int argc, char **argv)
                      "per-step negative ELBO of beta, beta~ and sigma*^2 (gmm1d and ring8, linear N = 1000).",
                      argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
+  if (ctx.quick) {
+    MC_M = 2000;
+    QUAD_TOL[1] = 1e-3;
+  }
 
   dpm_schedule *sch = dpm_schedule_linear_alloc(N_STEPS, 1e-4, 0.02);
   if (!sch) return demo_fail(&ctx, "making the schedule");

@@ -1,4 +1,4 @@
-/* ideal_denoiser.c — the Permenter–Yuan picture (arXiv 2306.04848; MATH.md §2 "Finite sets"): for a seven-point
+/* ideal_denoiser.c — the Permenter–Yuan picture (arXiv 2306.04848; docs/MATH.md §2 "Finite sets"): for a seven-point
  * set K in R^2 at a small, a medium and a large sigma, the denoising direction field -eps*(x, sigma), contours of
  * the smoothed squared distance dist^2_K(x, sigma), and denoising as approximate projection x - sigma eps* ~
  * proj_K(x); the notebook checks the theorem 1/2 grad_x dist^2_K(x, sigma) = sigma eps*(x, sigma) by central
@@ -213,7 +213,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       "\\sigma\\,\\epsilon^*(x,\\sigma),$$\n\n"
       "and $\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) \\to \\min_{y\\in\\mathcal K}\\|x-y\\|^2$, "
       "$x - \\sigma\\epsilon^*(x,\\sigma) \\to \\mathrm{proj}_{\\mathcal K}(x)$ as $\\sigma\\to 0$ wherever the "
-      "nearest point is unique (Permenter & Yuan 2023, arXiv:2306.04848; MATH.md §2).\n\n"
+      "nearest point is unique (Permenter & Yuan 2023, arXiv:2306.04848; [docs/MATH.md](../docs/MATH.md) §2).\n\n"
       "**Normalisation.** The talk slides print $\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) = -\\sigma^2\\log"
       "\\sum_y \\exp(-\\|x-y\\|^2/2\\sigma^2)$. With that definition the identity is off by a factor 2 and the "
       "smoothed distance tends to *half* the squared distance. dpmlab keeps the factor $-2\\sigma^2$, which makes "
@@ -235,7 +235,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         "σ the field points to the centroid of $\\mathcal K$ and one step lands near it.",
         SIGMA[0], SIGMA[1], SIGMA[2]);
   if (!st)
-    st = dpm_notebook_figure(nb, ctx->png_path,
+    st = demo_notebook_figure(ctx, nb, "ideal_denoiser",
                              "Direction field of $-\\epsilon^*$, contours of "
                              "$\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma)$ and "
                              "denoising as approximate projection, for three σ.");

@@ -1,7 +1,7 @@
 /* marginals.c — the marginal densities q_t(x) = sum_k pi_k N(x; m_t mu_k, m_t^2 Sigma_k + s_t^2) of the VP, sub-VP
- * and VE SDEs (Song et al. 2021; MATH.md §1, §2) for the 1-D mixture gmm1d, as heat maps over (t, x) with forward
- * paths simulated exactly through the Gaussian transition x_{t'} = (m_{t'}/m_t) x_t + sqrt(s_{t'}^2 -
- * (m_{t'}/m_t)^2 s_t^2) z; the notebook checks that each q_t integrates to 1 and has the closed-form mean and
+ * and VE SDEs (Song et al. 2021; docs/MATH.md §1, §2) for the 1-D mixture gmm1d, as heat maps over (t, x) with
+ * forward paths simulated exactly through the Gaussian transition x_{t'} = (m_{t'}/m_t) x_t + sqrt(s_{t'}^2 -
+ * (m_{t'}/m_t)^2 s_t^2) z (dpm_process_transition); the notebook checks that each q_t integrates to 1 and has the closed-form mean and
  * variance, by quadrature. */
 #include <math.h>
 #include <stdio.h>
@@ -27,18 +27,6 @@ static const char *const TITLE[NPROC] = {"VP", "sub-VP", "VE"};
  * its panel shows the start of the explosion */
 static const double XHALF[NPROC] = {4.5, 4.5, 24.0};
 static const double TCHECK[NCHECK] = {1e-3, 0.1, 0.3, 0.5, 0.7, 1.0};
-
-/* The exact forward transition from t to t' > t of x_t = m_t x_0 + s_t eps: x_t' = r x_t + sqrt(v) z with
- * r = m_t'/m_t and v = s_t'^2 - r^2 s_t^2 = m_t'^2 int_t^t' g^2/m^2 >= 0 (clamped at 0 against rounding). */
-static void transition(const dpm_process *p, double t0, double t1, double *r, double *sd)
-{
-  double m0, s0, m1, s1;
-  dpm_process_ms(p, t0, &m0, &s0);
-  dpm_process_ms(p, t1, &m1, &s1);
-  *r = m1 / m0;
-  double v = s1 * s1 - (*r) * (*r) * s0 * s0;
-  *sd = v > 0.0 ? sqrt(v) : 0.0;
-}
 
 /* Trapezoidal quadrature of q_t, x q_t and x^2 q_t over mean +- 14 sd_max with step sd_min/4: for a Gaussian
  * mixture the trapezoidal rule's error is ~ exp(-2 pi^2 (sd/h)^2), far below rounding, and the tails beyond 14 sd
@@ -124,8 +112,9 @@ static int write_data(const demo_ctx *ctx, dpm_oracle *o, const double *x0, cons
     for (size_t n = 0; n <= NSTEP; n++) {
       double t = (double)n / NSTEP, m, s;
       if (n > 0) {
-        double r, sd;
-        transition(&proc, (double)(n - 1) / NSTEP, t, &r, &sd);
+        double r, sd; /* the exact transition x_t = r x_{t'} + sd z (docs/MATH.md §1) */
+        st = dpm_process_transition(&proc, (double)(n - 1) / NSTEP, t, &r, &sd);
+        if (st) break;
         for (size_t k = 0; k < NPATH; k++)
           x[k] = r * x[k] + sd * z[(n - 1) * NPATH + k];
       }
@@ -195,9 +184,9 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       "## The marginal in closed form\n\n"
       "For $q_0 = \\sum_k \\pi_k N(\\mu_k, \\Sigma_k)$ and $q(x_t\\mid x_0) = N(m_t x_0, s_t^2 I)$,\n\n"
       "$$q_t(x) = \\sum_k \\pi_k\\, N\\big(x;\\ m_t\\mu_k,\\ m_t^2\\Sigma_k + s_t^2 I\\big),$$\n\n"
-      "evaluated by log-sum-exp over components (MATH.md §2). The data here is `%s`: "
+      "evaluated by log-sum-exp over components ([docs/MATH.md](../docs/MATH.md) §2). The data here is `%s`: "
       "$q_0 = %.3g\\,N(%.3g, %.3g^2) + %.3g\\,N(%.3g, %.3g^2)$. The three processes and their $(m_t, s_t)$ "
-      "(MATH.md §1, score_sde defaults):\n\n"
+      "([docs/MATH.md](../docs/MATH.md) §1, score_sde defaults):\n\n"
       "| process | SDE | $m_t$ | $s_t$ | parameters |\n"
       "| --- | --- | --- | --- | --- |\n"
       "| VP | $dx = -\\tfrac12\\beta(t)x\\,dt + \\sqrt{\\beta(t)}\\,dB$ | "
@@ -226,7 +215,7 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
         "of its panel: $s_1 \\approx 50$, so paths leave the window).",
         NPATH, NSTEP, (unsigned long long)ctx->seed);
   if (!st)
-    st = dpm_notebook_figure(nb, ctx->png_path,
+    st = demo_notebook_figure(ctx, nb, "marginals",
                              "$\\log q_t(x)$ of VP, sub-VP and VE for gmm1d, with exact forward paths.");
   if (!st)
     st = dpm_notebook_markdown(
@@ -286,12 +275,14 @@ int main(int argc, char **argv)
   }
   /* the start points and the noise of the paths, shared by the three processes */
   double x0[NPATH];
-  dpm_mixture_sample(mix, r, NPATH, x0, NULL);
+  dpm_mixture_sample_workspace *msw = dpm_mixture_sample_alloc(mix);
+  int st = msw ? dpm_mixture_sample(mix, msw, r, NPATH, x0, NULL) : GSL_ENOMEM;
+  dpm_mixture_sample_free(msw);
   for (size_t i = 0; i < NSTEP * NPATH; i++)
     z[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
   gsl_rng_free(r);
 
-  int st = write_data(&ctx, o, x0, z);
+  if (!st) st = write_data(&ctx, o, x0, z);
   free(z);
   static const char *const figures[1] = {"marginals"};
   const notebook_input in = {o, mix};

@@ -1,8 +1,10 @@
 /* demo.c — the frame every demo program shares (see demo.h): command line, output paths, provenance headers,
- * rendering through gnuplot, the notebook's standard opening and closing, markdown built piece by piece and the
- * steps that end every demo. */
+ * sub-task seeds from (seed, index) streams, the Gamma_n cache, rendering through gnuplot, the notebook's
+ * standard opening (a cell that reruns the demo) and closing, markdown built piece by piece and the steps that
+ * end every demo. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,11 +109,14 @@ static void git_commit(char *out, size_t n)
 static void usage(const char *name, const char *summary, FILE *fp)
 {
   fprintf(fp,
-          "usage: %s [--build DIR] [--seed S] [--notebooks DIR]\n"
+          "usage: %s [--build DIR] [--out DIR] [--seed S] [--quick] [--notebooks DIR]\n"
           "%s\n"
-          "  --build DIR      build folder: data in DIR/data, figures in DIR/figures (default build)\n"
+          "  --build DIR      build folder holding the programs (default build)\n"
+          "  --out DIR        output folder: data in DIR/data, figures in DIR/figures (default: the build folder)\n"
           "  --seed S         random seed, a non-negative integer (default 1)\n"
-          "  --notebooks DIR  folder of the exported notebook (default notebooks-export)\n"
+          "  --quick          small sizes that run in seconds (checks the pipeline, not the numbers)\n"
+          "  --notebooks DIR  folder of the notebook (default notebooks-export; with --quick DIR/notebooks of\n"
+          "                   the output folder, so a quick run never replaces an exported notebook)\n"
           "  --help           this text\n",
           name, summary);
 }
@@ -137,7 +142,8 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
   memset(ctx, 0, sizeof *ctx);
   ctx->name = name;
   ctx->build = "build";
-  ctx->notebooks = "notebooks-export";
+  ctx->out = NULL;
+  ctx->notebooks = NULL;
   ctx->seed = 1;
   for (int i = 1; i < argc; i++) {
     int missing = 0;
@@ -148,6 +154,11 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
     } else if ((v = option_value(argc, argv, &i, "--build", &missing)) != NULL) {
       if (!*v) return fprintf(stderr, "%s: --build: empty folder name\n", name), 2;
       ctx->build = v;
+    } else if (strcmp(argv[i], "--quick") == 0) {
+      ctx->quick = 1;
+    } else if ((v = option_value(argc, argv, &i, "--out", &missing)) != NULL) {
+      if (!*v) return fprintf(stderr, "%s: --out: empty folder name\n", name), 2;
+      ctx->out = v;
     } else if ((v = option_value(argc, argv, &i, "--notebooks", &missing)) != NULL) {
       if (!*v) return fprintf(stderr, "%s: --notebooks: empty folder name\n", name), 2;
       ctx->notebooks = v;
@@ -165,20 +176,32 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
     }
   }
   git_commit(ctx->commit, sizeof ctx->commit);
+  if (!ctx->out) ctx->out = ctx->build;
+  static char quick_notebooks[DEMO_PATH_MAX];
   int st = DPM_SUCCESS;
-  if (strcmp(ctx->build, "build") == 0)
-    st = demo_pathf(ctx->command, "build/demos/%s --seed %llu", name, (unsigned long long)ctx->seed);
-  else
-    st = demo_pathf(ctx->command, "%s/demos/%s --build %s --seed %llu", ctx->build, name, ctx->build,
-                    (unsigned long long)ctx->seed);
-  if (!st) st = demo_pathf(ctx->data_path, "%s/data/%s.dat", ctx->build, name);
-  if (!st) st = demo_pathf(ctx->figure_stem, "%s/figures/%s", ctx->build, name);
-  if (!st) st = demo_pathf(ctx->png_path, "%s/figures/%s.png", ctx->build, name);
+  if (!ctx->notebooks) {
+    ctx->notebooks = "notebooks-export";
+    if (ctx->quick) {
+      st = demo_pathf(quick_notebooks, "%s/notebooks", ctx->out);
+      ctx->notebooks = quick_notebooks;
+    }
+  }
+  /* the command that regenerates the outputs, for the provenance header */
+  char opts[DEMO_PATH_MAX] = "";
+  if (!st && strcmp(ctx->build, "build") != 0) st = demo_pathf(opts, " --build %s", ctx->build);
+  if (!st && strcmp(ctx->out, ctx->build) != 0)
+    st = demo_pathf(opts + strlen(opts), " --out %s", ctx->out); /* both parts fit: each is < DEMO_PATH_MAX/2 */
+  if (!st)
+    st = demo_pathf(ctx->command, "%s/demos/%s%s --seed %llu%s", ctx->build, name, opts,
+                    (unsigned long long)ctx->seed, ctx->quick ? " --quick" : "");
+  if (!st) st = demo_pathf(ctx->data_path, "%s/data/%s.dat", ctx->out, name);
+  if (!st) st = demo_pathf(ctx->figure_stem, "%s/figures/%s", ctx->out, name);
+  if (!st) st = demo_pathf(ctx->png_path, "%s/figures/%s.png", ctx->out, name);
   if (!st) st = demo_pathf(ctx->notebook_path, "%s/%s.ipynb", ctx->notebooks, name);
   char dir[DEMO_PATH_MAX];
-  if (!st) st = demo_pathf(dir, "%s/data", ctx->build);
+  if (!st) st = demo_pathf(dir, "%s/data", ctx->out);
   if (!st) st = make_dirs(dir);
-  if (!st) st = demo_pathf(dir, "%s/figures", ctx->build);
+  if (!st) st = demo_pathf(dir, "%s/figures", ctx->out);
   if (!st) st = make_dirs(dir);
   if (!st) st = make_dirs(ctx->notebooks);
   if (st) return demo_fail(ctx, "set-up");
@@ -213,11 +236,46 @@ int demo_dat_close(dpm_out *out, int commit) { return dpm_out_close(out, commit)
 int demo_render(const demo_ctx *ctx, const char *script, const char *data, const char *figure)
 {
   char stem[DEMO_PATH_MAX];
-  int st = demo_pathf(stem, "%s/figures/%s", ctx->build, figure);
+  int st = demo_pathf(stem, "%s/figures/%s", ctx->out, figure);
   if (st) return st;
   demo_progress(ctx, "rendering plots/%s.gp -> %s.{pdf,png}", script, stem);
   return dpm_plot_figure(script, data, stem);
 }
+
+/* The opening code cell: helpers, then make and the demo itself, from the repository root. */
+static const char RUN_CELL[] =
+    "# Run from the repository root, one folder up from this notebook. DPMLAB_BUILD names the build folder\n"
+    "# (default build), DPMLAB_OUT the folder for data and figures (default: the build folder); DPMLAB_QUICK=1\n"
+    "# asks for the small sizes of --quick.\n"
+    "import os, shlex, subprocess\n"
+    "from IPython.display import Image\n"
+    "\n"
+    "ROOT = os.path.abspath(\"..\")\n"
+    "BUILD = os.environ.get(\"DPMLAB_BUILD\", \"build\")\n"
+    "OUT = os.environ.get(\"DPMLAB_OUT\", BUILD)\n"
+    "QUICK = \"--quick\" if os.environ.get(\"DPMLAB_QUICK\") else \"\"\n"
+    "\n"
+    "\n"
+    "def run(command, show=None):\n"
+    "    \"\"\"Run a command line from the repository root ({build}, {out}, {quick} filled in); raise if it "
+    "fails.\"\"\"\n"
+    "    args = shlex.split(command.format(build=BUILD, out=OUT, quick=QUICK))\n"
+    "    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)\n"
+    "    if r.returncode != 0:\n"
+    "        raise RuntimeError(f\"{shlex.join(args)} failed (exit status {r.returncode}):\\n{r.stderr}\")\n"
+    "    lines = r.stdout.splitlines()\n"
+    "    if show is not None and len(lines) > show:\n"
+    "        lines = lines[:show] + [f\"... ({len(lines)} lines)\"]\n"
+    "    print(\"\\n\".join(lines))\n"
+    "\n"
+    "\n"
+    "def figure(name):\n"
+    "    \"\"\"The figure the demo just wrote, read back from its output folder.\"\"\"\n"
+    "    return Image(filename=os.path.join(ROOT, OUT, \"figures\", name + \".png\"))\n"
+    "\n"
+    "\n"
+    "run(\"make --no-print-directory -s BUILD={build} {build}/demos/%s\")\n"
+    "run(\"{build}/demos/%s --build {build} --out {out} --seed %llu {quick}\")";
 
 dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what)
 {
@@ -226,14 +284,27 @@ dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const 
   int st = dpm_notebook_markdown(nb, "# %s\n\n%s", title, what);
   if (!st)
     st = dpm_notebook_markdown(nb,
-                               "Every number and figure below is regenerated from the repository root by the "
-                               "command in the next cell (`make figures` runs every demo). The data behind the "
-                               "figure is in `%s`; the figure is drawn by `plots/%s.gp`.",
-                               ctx->data_path, ctx->name);
-  if (!st) st = dpm_notebook_command(nb, ctx->command, NULL);
+                               "Every number and figure below is regenerated by the next cell, which builds the "
+                               "demo and runs it from the repository root (`make figures` runs every demo); "
+                               "*Run All* reruns everything and shows the figures it just drew. The data behind "
+                               "the figure is in `%s/data/%s.dat`; the figure is drawn by `plots/%s.gp`. The "
+                               "formulas are in the repository's formula reference, `docs/MATH.md`.",
+                               "build", ctx->name, ctx->name);
+  char *cell = NULL;
+  if (!st) {
+    size_t n = sizeof RUN_CELL + 2 * strlen(ctx->name) + 32;
+    cell = malloc(n);
+    if (!cell) st = DPM_RAISE(GSL_ENOMEM, "notebook: out of memory");
+    else
+      snprintf(cell, n, RUN_CELL, ctx->name, ctx->name, (unsigned long long)ctx->seed);
+  }
+  if (!st) st = dpm_notebook_code(nb, cell);
+  free(cell);
   if (!st)
-    st = dpm_notebook_markdown(nb, "*Provenance:* dpmlab %s, seed %llu, commit `%s`.", DPM_VERSION,
-                               (unsigned long long)ctx->seed, ctx->commit);
+    st = dpm_notebook_markdown(nb, "*Provenance:* dpmlab %s, seed %llu, commit `%s`%s.", DPM_VERSION,
+                               (unsigned long long)ctx->seed, ctx->commit,
+                               ctx->quick ? ", quick mode (small sizes: the numbers are not the published ones)"
+                                          : "");
   if (st) {
     dpm_notebook_free(nb);
     return NULL;
@@ -243,12 +314,23 @@ dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const 
 
 int demo_notebook_command(dpm_notebook *nb, const char *fmt, ...)
 {
-  char cmd[DEMO_PATH_MAX];
+  char cmd[DEMO_PATH_MAX], cell[DEMO_PATH_MAX + 32];
   va_list ap;
   va_start(ap, fmt);
   int st = vformat(cmd, "command", fmt, ap);
   va_end(ap);
-  return st ? st : dpm_notebook_command(nb, cmd, NULL);
+  if (st) return st;
+  if (strchr(cmd, '"') || strchr(cmd, '\\')) DPM_ERROR(GSL_EINVAL, "command '%s': no quotes or backslashes", cmd);
+  snprintf(cell, sizeof cell, "run(\"%s\", show=6)", cmd);
+  return dpm_notebook_code(nb, cell);
+}
+
+int demo_notebook_figure(const demo_ctx *ctx, dpm_notebook *nb, const char *figure, const char *caption)
+{
+  char png[DEMO_PATH_MAX], source[DEMO_PATH_MAX];
+  int st = demo_pathf(png, "%s/figures/%s.png", ctx->out, figure);
+  if (!st) st = demo_pathf(source, "figure(\"%s\")", figure);
+  return st ? st : dpm_notebook_figure_code(nb, png, source, caption);
 }
 
 int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb, int st)
@@ -328,4 +410,73 @@ int demo_fail(const demo_ctx *ctx, const char *what)
   const char *reason = dpm_error_last();
   fprintf(stderr, "%s: %s: %s\n", ctx->name, what, reason && *reason ? reason : "failed");
   return 1;
+}
+
+uint64_t demo_seed(const demo_ctx *ctx, uint64_t index)
+{
+  gsl_rng *r = dpm_rng_stream_alloc(ctx->seed, index);
+  if (!r) return dpm_rng_mix64(ctx->seed ^ dpm_rng_mix64(index)); /* ENOMEM: the same mix, without the stream */
+  /* mt19937 gives 32 bits per draw */
+  const uint64_t hi = gsl_rng_get(r), lo = gsl_rng_get(r);
+  gsl_rng_free(r);
+  return (hi << 32) | (lo & 0xffffffffu);
+}
+
+/* The cache file's first line: everything its numbers depend on. */
+static int gamma_key(char *buf, const char *spec, const char *schedule, size_t N, double rel_tol)
+{
+  return demo_pathf(buf, "# dpmlab %s gamma_quad spec=%s schedule=%s N=%zu rel_tol=%.17g", DPM_VERSION, spec,
+                    schedule, N, rel_tol);
+}
+
+/* Read a cache file: the key line, then N lines "n gamma err". 0 when it exists and matches in full. */
+static int gamma_read(const char *path, const char *key, size_t N, double *gamma, double *err)
+{
+  FILE *fp = fopen(path, "r");
+  if (!fp) return -1;
+  char line[DEMO_PATH_MAX];
+  int ok = fgets(line, sizeof line, fp) != NULL;
+  if (ok) {
+    line[strcspn(line, "\n")] = '\0';
+    ok = strcmp(line, key) == 0;
+  }
+  for (size_t n = 1; n <= N && ok; n++) {
+    unsigned long long k;
+    ok = fscanf(fp, "%llu %lf %lf", &k, &gamma[n], &err[n]) == 3 && k == n;
+  }
+  fclose(fp);
+  return ok ? 0 : -1;
+}
+
+int demo_gamma_quad(const demo_ctx *ctx, dpm_analytic_gamma_quad *q, const char *spec, const char *schedule,
+                    const dpm_schedule *sch, double rel_tol, double *gamma, double *err)
+{
+  char key[DEMO_PATH_MAX], path[DEMO_PATH_MAX], name[256];
+  /* the file name: the key with everything but letters, digits, '.' and '-' made '_' */
+  snprintf(name, sizeof name, "gamma_%s_%s_N%zu_tol%g", spec, schedule, sch->N, rel_tol);
+  for (char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+          *c == '-'))
+      *c = '_';
+  int st = gamma_key(key, spec, schedule, sch->N, rel_tol);
+  if (!st) st = demo_pathf(path, "%s/data/cache", ctx->out);
+  if (!st) st = make_dirs(path);
+  if (!st) st = demo_pathf(path, "%s/data/cache/%s.dat", ctx->out, name);
+  if (st) return st;
+  if (gamma_read(path, key, sch->N, gamma, err) == 0) {
+    gamma[0] = err[0] = NAN;
+    demo_progress(ctx, "%s, %s schedule: Gamma_n read from %s", spec, schedule, path);
+    return DPM_SUCCESS;
+  }
+  demo_progress(ctx, "%s, %s schedule: Gamma_n by adaptive cubature (relative tolerance %g), n = 1..%zu", spec,
+                schedule, rel_tol, sch->N);
+  st = dpm_analytic_gamma_quad_schedule(q, sch, gamma, err);
+  if (st) return st;
+  dpm_out *out = dpm_out_open(path);
+  if (!out) return GSL_EFAILED;
+  FILE *fp = dpm_out_file(out);
+  fprintf(fp, "%s\n", key);
+  for (size_t n = 1; n <= sch->N; n++)
+    fprintf(fp, "%zu %.17g %.17g\n", n, gamma[n], err[n]);
+  return dpm_out_close(out, 1);
 }

@@ -25,6 +25,11 @@ int dpm_notebook_table(dpm_notebook *nb, size_t ncols, const char *const *names,
  * after it. Error when the file cannot be read or is not a PNG (no PNG signature); the notebook is unchanged
  * then. The cell's source shows the figure again from the notebook's directory (path fixed at write time). */
 int dpm_notebook_figure(dpm_notebook *nb, const char *png_path, const char *caption);
+/* A Python code cell with the given source and no output (the cell is run by Jupyter, not at write time). */
+int dpm_notebook_code(dpm_notebook *nb, const char *source);
+/* Like dpm_notebook_figure, but the cell's source is the given Python (the code that shows the figure again
+ * when the notebook is run, e.g. from a folder only known at run time) instead of a path fixed at write time. */
+int dpm_notebook_figure_code(dpm_notebook *nb, const char *png_path, const char *source, const char *caption);
 /* Write the notebook (atomically: a temporary file renamed into place, nothing left on error) to path. */
 int dpm_notebook_write(const dpm_notebook *nb, const char *path);
 

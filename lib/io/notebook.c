@@ -243,7 +243,18 @@ static int read_png(const char *path, unsigned char **data, size_t *n)
   return DPM_SUCCESS;
 }
 
+int dpm_notebook_code(dpm_notebook *nb, const char *source)
+{
+  if (!nb || !source) DPM_ERROR(GSL_EINVAL, "notebook: NULL notebook or code");
+  return append_cell(nb, code_cell(source, json_array()));
+}
+
 int dpm_notebook_figure(dpm_notebook *nb, const char *png_path, const char *caption)
+{
+  return dpm_notebook_figure_code(nb, png_path, NULL, caption);
+}
+
+int dpm_notebook_figure_code(dpm_notebook *nb, const char *png_path, const char *source, const char *caption)
 {
   if (!nb || !png_path) DPM_ERROR(GSL_EINVAL, "notebook figure: NULL notebook or path");
   unsigned char *png = NULL;
@@ -265,11 +276,11 @@ int dpm_notebook_figure(dpm_notebook *nb, const char *png_path, const char *capt
                               b64, "text/plain", plain, "metadata");
   free(b64);
   free(plain);
-  /* The source (code that shows the figure again) is written by dpm_notebook_write, which knows where the
-   * notebook goes and so the figure's path relative to it; the path as given is kept in the cell metadata. */
-  json_t *cell = code_cell("", outputs);
-  if (cell && json_object_set_new(json_object_get(cell, "metadata"), "dpmlab",
-                                  json_pack("{s:s}", "figure", png_path)) != 0) {
+  /* Without a given source, the source (code that shows the figure again) is written by dpm_notebook_write, which
+   * knows where the notebook goes and so the figure's path relative to it; the path is kept in the metadata. */
+  json_t *cell = code_cell(source ? source : "", outputs);
+  if (cell && !source &&
+      json_object_set_new(json_object_get(cell, "metadata"), "dpmlab", json_pack("{s:s}", "figure", png_path)) != 0) {
     json_decref(cell);
     cell = NULL;
   }
