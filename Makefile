@@ -13,7 +13,7 @@
 
 # The Debian packages dpmlab needs, in one place. `make deps` installs the missing ones.
 PACKAGES := build-essential pkg-config libgsl-dev libopenblas-dev libcmocka-dev libjansson-dev gnuplot-nox \
-            python3-nbformat clang-format jupyter-nbconvert python3-ipykernel
+            python3-nbformat clang-format fonts-freefont-ttf poppler-utils jupyter-nbconvert python3-ipykernel
 BENCH_PACKAGES := python3-numpy python3-scipy python3-pot
 
 PREFIX  ?= /usr/local
@@ -72,7 +72,8 @@ TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 DEMO_NAMES := $(DEMO_SRC:demos/%.c=%)
 
-.PHONY: all deps bench-deps test run figures notebooks quick-demos notebooks-run bench install uninstall clean format check-format gallery
+.PHONY: all deps bench-deps test run figures notebooks quick-demos notebooks-run bench install uninstall clean format check-format gallery \
+        figcheck
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -117,8 +118,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(L
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory quick-demos
+	@$(MAKE) --no-print-directory figcheck
 	@$(MAKE) --no-print-directory notebooks-run
 	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# ---- figure layout check -------------------------------------------------------------------------------
+# tests/figcheck.py reads each PDF's word boxes (pdftotext) and fails when two words of different lines overlap
+# or a word leaves the page; its self-test first shows that it can fail. It checks the figures in FIGCHECK_DIR
+# (the quick demos of `make test` render there, before this step); `make figcheck FIGCHECK_DIR=build/figures`
+# checks those of `make figures`.
+FIGCHECK_DIR ?= $(QUICK_DIR)/figures
+figcheck: deps
+	@sh tests/figcheck_selftest.sh $(BUILD)/figcheck-selftest
+	@set -- $(FIGCHECK_DIR)/*.pdf; if [ -e "$$1" ]; then /usr/bin/python3 tests/figcheck.py "$$@"; \
+	 else echo "figcheck: no figures in $(FIGCHECK_DIR) yet"; fi
 
 # ---- figures and notebooks -----------------------------------------------------------------------------
 # Every demo writes build/data/<demo>*, build/figures/<demo>*.{pdf,png} and notebooks-export/<demo>.ipynb.

@@ -4,7 +4,7 @@
 dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0
 load ARG0[1:dpm_slash(ARG0)].'style.gp'
 DATA = ARG1
-eval dpm_output(ARG2, 7.0, 2.75)
+eval dpm_output(ARG2, 7.0, 2.9)
 
 lo = -2.75; hi = 2.75
 L = 0.62 * (hi - lo) / 17          # arrow length: 62% of the arrow spacing
@@ -34,59 +34,57 @@ do for [i = 1:nsig] {
 unset contour
 set surface
 
-# ---- panels -----------------------------------------------------------------------------------------------------------
-set border 15 lw 1
-set xtics mirror in scale 0.5
-set ytics mirror in scale 0.5
-unset x2tics; unset y2tics
-unset grid
-set xrange [lo:hi]; set yrange [lo:hi]
-set xtics -2, 1, 2; set ytics -2, 1, 2
-unset mxtics; unset mytics
-set xlabel dpm_L('{/:Italic x}_1', '$x_1$') offset 0, 0.6
-unset colorbox
-unset key
-
-left = 0.055; right = 0.985; top = 0.80; bottom = 0.155; gap = 0.04
-w = (right - left - 2 * gap) / 3.0
+# ---- panels: equal plot areas under a key band, margins measured on the labels (style.gp) ------------------------
 array what[nsig] = ['small', 'medium', 'large']
-set multiplot
-do for [i = 1:nsig] {
-  set lmargin at screen left + (i - 1) * (w + gap)
-  set rmargin at screen left + (i - 1) * (w + gap) + w
-  set tmargin at screen top
-  set bmargin at screen bottom
-  set title dpm_L(sprintf('{/:Italic σ} = %g (%s)', sig[i], what[i]), sprintf('$\sigma = %g$ (%s)', sig[i], what[i])) offset 0, -0.6
-  if (i == 1) {
-    set ylabel dpm_L('{/:Italic x}_2', '$x_2$') offset 1.2, 0
-    set format y '%g'
-  } else {
-    unset ylabel
-    set format y ''
+eval dpm_grid(1, 3, 2)
+do for [dpm_pass = 1:2] {
+  eval dpm_pass_begin
+  set border 15 lw 1
+  set xtics mirror in scale 0.5
+  set ytics mirror in scale 0.5
+  unset x2tics; unset y2tics
+  unset grid
+  set xrange [lo:hi]; set yrange [lo:hi]
+  set xtics -2, 1, 2; set ytics -2, 1, 2
+  unset mxtics; unset mytics
+  set xlabel dpm_L('{/:Italic x}_1', '$x_1$') offset 0, 0.6
+  unset colorbox
+  unset key
+  do for [i = 1:nsig] {
+    eval dpm_panel(1, i)
+    set title dpm_L(sprintf('{/:Italic σ} = %g (%s)', sig[i], what[i]), sprintf('$\sigma = %g$ (%s)', sig[i], what[i])) \
+        offset 0, -0.6
+    if (i == 1) {
+      set ylabel dpm_L('{/:Italic x}_2', '$x_2$')
+      set format y '%g'
+    } else {
+      unset ylabel
+      set format y ''
+    }
+    plot \
+      sprintf('$C%d', i) using 1:2 with lines lw 0.9 dt 1 lc rgb contour_colour notitle, \
+      DATA index sprintf('field_%d', i) using ($1 - L * $3 / 2):($2 - L * $4 / 2):(L * $3):(L * $4) \
+           with vectors head filled size 0.05, 22, 50 lw 0.7 dt 1 lc rgb field_colour notitle, \
+      DATA index sprintf('proj_%d', i) using 1:2:($5 - $1):($6 - $2) with vectors nohead dt (1.5, 2.5) lw 1.2 \
+           lc rgb dpm_black notitle, \
+      DATA index sprintf('proj_%d', i) using 1:2:($3 - $1):($4 - $2) with vectors head filled size 0.14, 20, 40 \
+           lw 1.6 dt 1 lc rgb dpm_vermillion notitle, \
+      DATA index 'points' using 1:2 with points pt 7 ps 0.5 lc rgb dpm_black notitle, \
+      DATA index sprintf('proj_%d', i) using 1:2 with points pt 6 ps 0.55 lw 1.2 lc rgb dpm_vermillion notitle, \
+      DATA index sprintf('proj_%d', i) using 3:4 with points pt 13 ps 0.6 lc rgb dpm_vermillion notitle
+    eval dpm_panel_end
   }
-  plot \
-    sprintf('$C%d', i) using 1:2 with lines lw 0.9 dt 1 lc rgb contour_colour notitle, \
-    DATA index sprintf('field_%d', i) using ($1 - L * $3 / 2):($2 - L * $4 / 2):(L * $3):(L * $4) \
-         with vectors head filled size 0.05, 22, 50 lw 0.7 dt 1 lc rgb field_colour notitle, \
-    DATA index sprintf('proj_%d', i) using 1:2:($5 - $1):($6 - $2) with vectors nohead dt (1.5, 2.5) lw 1.2 \
-         lc rgb dpm_black notitle, \
-    DATA index sprintf('proj_%d', i) using 1:2:($3 - $1):($4 - $2) with vectors head filled size 0.14, 20, 40 \
-         lw 1.6 dt 1 lc rgb dpm_vermillion notitle, \
-    DATA index 'points' using 1:2 with points pt 7 ps 0.5 lc rgb dpm_black notitle, \
-    DATA index sprintf('proj_%d', i) using 1:2 with points pt 6 ps 0.55 lw 1.2 lc rgb dpm_vermillion notitle, \
-    DATA index sprintf('proj_%d', i) using 3:4 with points pt 13 ps 0.6 lc rgb dpm_vermillion notitle
-}
 
-# ---- one key for the three panels, across the top ----------------------------------------------------------------------
-set lmargin at screen 0.0; set rmargin at screen 1.0; set tmargin at screen 1.0; set bmargin at screen 0.0
-unset title; unset xlabel; unset ylabel; unset border; unset tics
-set key at screen 0.5, screen 0.995 center top horizontal maxrows 1 samplen 1.6 width 0.8 spacing 1
-plot [0:1][0:1] \
-  NaN with vectors head filled size 0.05, 22, 50 lw 0.7 dt 1 lc rgb field_colour \
-      title dpm_L('−{/:Italic ε}^*({/:Italic x}, {/:Italic σ})', '$-\epsilon^*(x,\sigma)$'), \
-  NaN with lines lw 0.9 dt 1 lc rgb contour_colour title dpm_L('dist^2({/:Italic x}, {/:Italic σ}) contours', '$\mathrm{dist}^2_{\mathcal K}(x,\sigma)$'), \
-  NaN with points pt 7 ps 0.5 lc rgb dpm_black title dpm_L('data {/:Italic K}', 'data $\mathcal K$'), \
-  NaN with points pt 6 ps 0.55 lw 1.2 lc rgb dpm_vermillion title dpm_L('start {/:Italic x}', 'start $x$'), \
-  NaN with linespoints pt 13 ps 0.6 lw 1.6 dt 1 lc rgb dpm_vermillion title dpm_L('{/:Italic x} − {/:Italic σε}^*', '$x - \sigma\epsilon^*$'), \
-  NaN with lines dt (1.5, 2.5) lw 1.2 lc rgb dpm_black title dpm_L('to proj({/:Italic x})', 'to $\mathrm{proj}_{\mathcal K}(x)$')
-unset multiplot
+  # ---- one key for the three panels, in the band across the top ------------------------------------------------
+  eval dpm_key_begin(6)
+  set key samplen 1.6 width 0.8
+  plot [0:1][0:1] \
+    NaN with vectors head filled size 0.05, 22, 50 lw 0.7 dt 1 lc rgb field_colour \
+        title dpm_L('−{/:Italic ε}^*({/:Italic x}, {/:Italic σ})', '$-\epsilon^*(x,\sigma)$'), \
+    NaN with lines lw 0.9 dt 1 lc rgb contour_colour title dpm_L('dist^2({/:Italic x}, {/:Italic σ}) contours', '$\mathrm{dist}^2_{\mathcal K}(x,\sigma)$'), \
+    NaN with points pt 7 ps 0.5 lc rgb dpm_black title dpm_L('data {/:Italic K}', 'data $\mathcal K$'), \
+    NaN with points pt 6 ps 0.55 lw 1.2 lc rgb dpm_vermillion title dpm_L('start {/:Italic x}', 'start $x$'), \
+    NaN with linespoints pt 13 ps 0.6 lw 1.6 dt 1 lc rgb dpm_vermillion title dpm_L('{/:Italic x} − {/:Italic σε}^*', '$x - \sigma\epsilon^*$'), \
+    NaN with lines dt (1.5, 2.5) lw 1.2 lc rgb dpm_black title dpm_L('to proj({/:Italic x})', 'to $\mathrm{proj}_{\mathcal K}(x)$')
+  unset multiplot
+}
