@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dpmlab.h"
@@ -254,6 +255,8 @@ static void test_bad_inputs(void **state)
       {"data --data ring8 --n -5", NULL, NULL, NULL, 2, "non-negative integer"},
       {"data --data ring8 --n 0", NULL, NULL, NULL, 2, "at least 1"},
       {"data --data gauss:d=0", NULL, NULL, NULL, 1, "d"},
+      {"oracle --data ring8 --m 0.8 --s 0.6 --at -", NULL, NULL, "1e150,1e150\n", 1, "point 0 is too far"},
+      {"oracle --data ring8 --s 1 --at -", NULL, NULL, "0,0\n2e154,0\n", 1, "point 1 is too far"},
       {"data --data ring8 --n 5 --m 0.5", NULL, NULL, NULL, 2, "--m needs --s"},
       {"data --data ring8 --m 0.5 --s 1", NULL, NULL, NULL, 2, "need --n"},
       {"data --data ring8 --m 0.5", NULL, NULL, NULL, 2, "need --n"},
@@ -281,6 +284,68 @@ static void test_bad_inputs(void **state)
   assert_int_equal(system(rm), 0);
 }
 
+/* Input with a NUL byte (the rest of its line used to be dropped silently) is refused naming file:line, both
+ * as query points and as a point set; a failed run leaves an existing --out file exactly as it was; --out
+ * through a symbolic link writes the file it points to and keeps the link. */
+static void test_nul_and_output_targets(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/dpmcli2-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char bad[300], out[300], target[300], link[300], args[1200];
+  snprintf(bad, sizeof bad, "%s/nul.csv", dir);
+  snprintf(out, sizeof out, "%s/out.csv", dir);
+  snprintf(target, sizeof target, "%s/target.csv", dir);
+  snprintf(link, sizeof link, "%s/link.csv", dir);
+  static const char nul[] = "0,0\n1,\0 2\n";
+  FILE *fp = fopen(bad, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(nul, 1, sizeof nul - 1, fp), sizeof nul - 1);
+  assert_int_equal(fclose(fp), 0);
+  snprintf(args, sizeof args, "oracle --data ring8 --s 1 --at %s", bad);
+  dpm_test_expect_failure(args, NULL, out, 1, ":2: NUL byte at column 3", 0);
+  snprintf(args, sizeof args, "distance --data %s --sigma 1 --at -", bad);
+  dpm_test_expect_failure(args, "0,0\n", out, 1, ":2: NUL byte", 1);
+
+  /* an existing output survives a failure untouched */
+  fp = fopen(out, "w");
+  assert_non_null(fp);
+  fputs("keep\n", fp);
+  assert_int_equal(fclose(fp), 0);
+  char cmd[1400], *o = NULL, *e = NULL;
+  snprintf(cmd, sizeof cmd, "%s oracle --data ring8 --s 1 --at - --out %s", dpm_test_bin(), out);
+  assert_int_equal(dpm_test_run(cmd, "0,0\n1e200,0\n", &o, &e), 1);
+  free(o);
+  free(e);
+  fp = fopen(out, "r");
+  char buf[64] = {0};
+  assert_non_null(fp);
+  assert_true(fread(buf, 1, sizeof buf - 1, fp) > 0);
+  fclose(fp);
+  assert_string_equal(buf, "keep\n");
+
+  /* through a symbolic link */
+  assert_int_equal(symlink("target.csv", link), 0);
+  snprintf(args, sizeof args, "data --data gmm1d --n 3 --seed 2 --out %s", link);
+  free(run_ok(args, NULL));
+  struct stat st;
+  assert_int_equal(lstat(link, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  char *direct = run_ok("data --data gmm1d --n 3 --seed 2", NULL);
+  fp = fopen(target, "r");
+  char got[4096] = {0};
+  assert_non_null(fp);
+  assert_true(fread(got, 1, sizeof got - 1, fp) > 0);
+  fclose(fp);
+  assert_string_equal(got, direct);
+  free(direct);
+  unlink(bad);
+  unlink(out);
+  unlink(link);
+  unlink(target);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -292,6 +357,7 @@ int main(void)
       cmocka_unit_test(test_distance_columns),
       cmocka_unit_test(test_data_reproducible),
       cmocka_unit_test(test_bad_inputs),
+      cmocka_unit_test(test_nul_and_output_targets),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -441,6 +441,25 @@ static void check_ld(dpm_oracle *orc, const dpm_mixture *mix, double m, double s
   out_free(&o);
 }
 
+/* rho^2 = min_k (x - m mu_k)^T C_k^{-1} (x - m mu_k) over diagonal components, in 80-bit arithmetic. */
+static long double rho2_ld(const dpm_mixture *mix, double m, double s, const double *x)
+{
+  const size_t d = mix->d;
+  long double best = HUGE_VALL;
+  for (size_t k = 0; k < mix->K; k++) {
+    long double q = 0;
+    for (size_t j = 0; j < d; j++) {
+      const long double z = (long double)x[j] - (long double)m * mix->mu[k * d + j];
+      q += z * z / ((long double)m * m * mix->lambda[k * d + j] + (long double)s * s);
+    }
+    if (q < best) best = q;
+  }
+  return best;
+}
+
+/* Points near each component and far from all of them; far points beyond the oracle's documented range
+ * (rho^2 > 2^104, more than 2^52 standard deviations from every component) are asserted to be refused with
+ * GSL_ERANGE and left out. */
 static void extreme_points(const dpm_mixture *mix, double m, double s, gsl_rng *r, size_t *n, double *x)
 {
   const size_t d = 2;
@@ -452,9 +471,21 @@ static void extreme_points(const dpm_mixture *mix, double m, double s, gsl_rng *
       if (j == d - 1) c++;
     }
   const double far[4][2] = {{1e3, 0.0}, {-7e2, 3e2}, {0.0, -1e6}, {3.5e5, 2.5e5}};
-  for (size_t f = 0; f < 4; f++, c++)
+  dpm_oracle *orc = dpm_oracle_alloc(mix);
+  assert_non_null(orc);
+  for (size_t f = 0; f < 4; f++) {
     for (size_t j = 0; j < d; j++)
       x[c * d + j] = m * mix->mu[j] + far[f][j] * (m + s);
+    if (rho2_ld(mix, m, s, x + c * d) <= 0x1p104L) {
+      c++;
+    } else {
+      double lq;
+      dpm_oracle_result res = {0};
+      res.logq = &lq;
+      assert_raises(dpm_oracle_eval(orc, m, s, 1, x + c * d, &res), GSL_ERANGE, "too far from every component");
+    }
+  }
+  dpm_oracle_free(orc);
   *n = c;
 }
 
@@ -1135,6 +1166,45 @@ static void test_extremes_finite(void **state)
   dpm_mixture_free(mix);
 }
 
+/* The far-point bound, both sides, on ring8 (isotropic lambda = 0.04 at radius 4) at (m, s) = (0.8, 0.6), where
+ * every component has c = m^2 lambda + s^2 and rho^2 = |x - m mu_k|^2 / c. Along the axis of component 0 the
+ * nearest centre is m mu_0 = (3.2, 0), so the bound rho^2 = 2^104 sits at x_1 = 3.2 + 2^52 sqrt(c). At 0.9 of it
+ * the point is served: component 0 owns it (the next is ~1e15 nats away, r is exactly one-hot) so the Laplacian
+ * is -2/c and tr Cov[x0|x] = 2 lambda s^2 / c, each to the documented u^2 rho^2 relative; at 1.1 of it, and at
+ * the points that gave a Laplacian of 1.7e271 (x = 1e150) and a row of NaN (x = 2e154), the oracle refuses with
+ * GSL_ERANGE naming the point and the coordinate, and writes nothing. */
+static void test_far_points(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("ring8");
+  dpm_oracle *orc = dpm_test_oracle(mix);
+  const double m = 0.8, s = 0.6, lam = 0.04, c = m * m * lam + s * s, u = DBL_EPSILON;
+  const double edge = 0x1p52 * sqrt(c);
+  double x[2] = {3.2 + 0.9 * edge, 0.0}, lq = NAN, lap = NAN, tr = NAN, sc[2];
+  dpm_oracle_result res = {0};
+  res.logq = &lq;
+  res.lap = &lap;
+  res.trcov = &tr;
+  res.score = sc;
+  assert_int_equal(dpm_oracle_eval(orc, m, s, 1, x, &res), DPM_SUCCESS);
+  const double rho2 = (x[0] - 3.2) * (x[0] - 3.2) / c;
+  assert_true(isfinite(lq) && isfinite(sc[0]) && isfinite(sc[1]));
+  assert_close(lap, -2.0 / c, 4.0 * u * u * rho2, 0.0);
+  assert_close(tr, 2.0 * lam * s * s / c, 4.0 * u * u * rho2, 0.0);
+  const double beyond[4][2] = {{3.2 + 1.1 * edge, 0.0}, {0.0, -(3.2 + 1.1 * edge)}, {1e150, 1e150}, {2e154, 0.0}};
+  const char *coord[4] = {"coordinate 0", "coordinate 1", "coordinate", "coordinate 0 = 2e+154"};
+  for (int i = 0; i < 4; i++) {
+    double two[4] = {0.0, 0.5, beyond[i][0], beyond[i][1]}, lq2[2] = {7.0, 7.0};
+    dpm_oracle_result r2 = {0};
+    r2.logq = lq2;
+    assert_raises(dpm_oracle_eval(orc, m, s, 2, two, &r2), GSL_ERANGE, "point 1 is too far from every component");
+    assert_reason_has(coord[i]);
+    assert_true(lq2[0] == 7.0 && lq2[1] == 7.0); /* nothing written */
+  }
+  dpm_oracle_free(orc);
+  dpm_mixture_free(mix);
+}
+
 /* Every error path: bad (m, s) -> GSL_EDOM with a reason naming the parameter and value; non-finite x ->
  * GSL_EBADFUNC naming the point; class outputs without labels, with a label out of range or without class_y ->
  * GSL_EINVAL; an empty class -> GSL_EDOM; NULL x -> GSL_EINVAL; logq1 -> NaN on error; free(NULL) is a no-op. */
@@ -1371,6 +1441,7 @@ int main(void)
       cmocka_unit_test(test_eps_variance_identity),
       cmocka_unit_test(test_extremes_finite),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_far_points),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_denoiser),
   };

@@ -37,7 +37,8 @@ int cmd_data(int argc, char **argv)
   if (!cli_seen(opts, "n") && (cli_seen(opts, "s") || cli_seen(opts, "m") || cli_seen(opts, "seed") || labels))
     return cli_errorf(cmd, CLI_EUSAGE, "--seed, --s, --m and --labels need --n");
   if (cli_seen(opts, "m") && !cli_seen(opts, "s"))
-    return cli_errorf(cmd, CLI_EUSAGE, "--m needs --s (q_t is the law of m x_0 + s eps; without --s the draws are q_0)");
+    return cli_errorf(cmd, CLI_EUSAGE,
+                      "--m needs --s (q_t is the law of m x_0 + s eps; without --s the draws are q_0)");
   dpm_mixture *mix = cli_load_data(cmd, data);
   if (!mix) return CLI_EDATA;
   rc = CLI_EDATA;

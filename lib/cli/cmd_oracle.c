@@ -34,7 +34,7 @@ int cmd_oracle(int argc, char **argv)
     dpm_process p;
     if (dpm_process_parse(&p, proc)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
     if (!(t > 0)) return cli_errorf(cmd, CLI_EDATA, "--t must be > 0 (got %g)", t);
-    dpm_process_ms(&p, t, &m, &s);
+    if (dpm_process_ms(&p, t, &m, &s)) return cli_fail(cmd, CLI_EDATA, "--t outside the process's domain");
   } else if ((rc = cli_require(cmd, opts, "s"))) {
     return rc;
   }

@@ -126,7 +126,8 @@ int dpm_mixture_entropy_quad(const dpm_mixture *mix, double rel_tol, double *H, 
     const double cint =
         (-mix->logw[k] + 0.5 * logc[k]) * (d == 2 ? A0 * A0 : A0) + 0.5 * (double)d * A2 * (d == 2 ? A0 : 1.0);
     double v, ve;
-    if ((st = dpm_quad_integrate(cub, entropy_fn, &e, &cint, rel_tol, 1e-13, NULL, &v, &ve)) != DPM_SUCCESS) goto done;
+    if ((st = dpm_quad_integrate(cub, entropy_fn, &e, &cint, rel_tol, 1e-13, NULL, &v, &ve)) != DPM_SUCCESS)
+      goto done;
     total += mix->w[k] * v;
     terr += mix->w[k] * ve;
   }
@@ -220,4 +221,3 @@ int dpm_mixture_entropy(const dpm_mixture *mix, double *H, double *err)
   if (mix->d <= 2) return dpm_mixture_entropy_quad(mix, 1e-10, H, err);
   return dpm_mixture_entropy_mc(mix, 200000, 0, H, err);
 }
-

@@ -21,9 +21,11 @@
 
 dpm_mixture *dpm_mixture_alloc(size_t K, size_t d)
 {
-  if (K == 0 || d == 0) DPM_ERROR_NULL(GSL_EINVAL,
-               "mixture: need K >= 1 components and dimension d >= 1 (got K = %zu, d = %zu)", K, d);
-  if (K > SIZE_MAX / sizeof(double) / d) DPM_ERROR_NULL(GSL_ENOMEM, "mixture: K = %zu by d = %zu is too large", K, d);
+  if (K == 0 || d == 0)
+    DPM_ERROR_NULL(GSL_EINVAL, "mixture: need K >= 1 components and dimension d >= 1 (got K = %zu, d = %zu)", K,
+                   d);
+  if (K > SIZE_MAX / sizeof(double) / d)
+    DPM_ERROR_NULL(GSL_ENOMEM, "mixture: K = %zu by d = %zu is too large", K, d);
   dpm_mixture *mix = dpm_calloc(1, sizeof *mix);
   if (!mix) return NULL;
   mix->K = K;
@@ -516,8 +518,8 @@ int dpm_mixture_sample_t(const dpm_mixture *mix, dpm_mixture_sample_workspace *w
 }
 
 /* x = c + U_k diag(scale) u (U_k the identity unless component k is full). */
-void dpm_mixture_component_point(const dpm_mixture *mix, size_t k, const double *c, const double *scale, const double *u,
-                                  double *x)
+void dpm_mixture_component_point(const dpm_mixture *mix, size_t k, const double *c, const double *scale,
+                                 const double *u, double *x)
 {
   const size_t d = mix->d;
   if (mix->kind[k] == DPM_COV_FULL && mix->U) {

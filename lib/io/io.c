@@ -55,12 +55,14 @@ static long parse_row(char *line, double *v, size_t cap, size_t *nonfinite)
   *nonfinite = 0;
   for (;;) {
     char *end;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
     errno = 0;
     double x = strtod(p, &end);
     if (end == p) return -(long)(n + 1);
     p = end;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
     if (*p != ',' && *p != '\0') return -(long)(n + 1);
     if (!isfinite(x) && !*nonfinite) *nonfinite = n + 1;
     if (n >= cap) return -(long)0x7fffffff;
@@ -444,6 +446,7 @@ int dpm_out_close(dpm_out *out, int commit)
 
 void dpm_csv_write_row(FILE *fp, const double *v, size_t n)
 {
-  for (size_t i = 0; i < n; i++) fprintf(fp, i ? ",%.17g" : "%.17g", v[i]);
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, i ? ",%.17g" : "%.17g", v[i]);
   fputc('\n', fp);
 }

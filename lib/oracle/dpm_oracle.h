@@ -39,11 +39,13 @@ void dpm_oracle_free(dpm_oracle *o); /* NULL is a no-op */
 const dpm_mixture *dpm_oracle_mixture(const dpm_oracle *o);
 
 /* Evaluate at (m, s), m > 0 finite, s > 0 finite (with s^2 a normal double and m^2 finite), for n points. Returns
- * GSL_EDOM for a bad (m, s), GSL_EBADFUNC for a non-finite x (naming the point), GSL_EINVAL for x == NULL with
- * n > 0 or for class outputs on an unlabelled mixture, without class_y, or with a label out of range (naming the
- * point), GSL_EDOM when class_grad asks about a class with no component of positive weight; DPM_SUCCESS
- * otherwise (res == NULL validates only). Nothing is written on error. Outputs are finite wherever the math is
- * representable (|x - m mu_k|^2 / s^2 below ~1e300): every output is formed without cancellation, e.g.
+ * GSL_EDOM for a bad (m, s), GSL_EBADFUNC for a non-finite x (naming the point), GSL_ERANGE for a point farther
+ * than 2^52 standard deviations from every component of positive weight (rho^2 = min_k (x - m mu_k)^T C_k^{-1}
+ * (x - m mu_k) > 2^104, where rounding leaves no correct digit in the second moments and |x|^2 soon overflows;
+ * naming the point and its farthest coordinate), GSL_EINVAL for x == NULL with n > 0 or for class outputs on an
+ * unlabelled mixture, without class_y, or with a label out of range (naming the point), GSL_EDOM when class_grad
+ * asks about a class with no component of positive weight; DPM_SUCCESS otherwise (res == NULL validates only).
+ * Nothing is written on error. Within that range every output is finite and formed without cancellation, e.g.
  * eps = s sum_k r_k C_k^{-1}(x - m mu_k), never (x - m x0)/s, and second moments in two passes. */
 int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x, dpm_oracle_result *res);
 

@@ -55,14 +55,16 @@ struct dpm_oracle {
   /* cache for one (m, s) */
   int have;
   double m, s;
-  double *c;        /* K x d: m^2 lambda + s^2 */
-  double *invc;     /* K x d: 1 / c */
-  double *mlam;     /* K x d: m lambda */
-  double *mmu;      /* K x d: m mu */
-  double *shrink;   /* K x d: lambda s^2 / c, the eigenvalues of S_k */
-  double *logdet;   /* K: sum_i log(2 pi c_i) = log det(2 pi C_k) */
-  double *sum_invc; /* K: tr C_k^{-1} */
-  double *trS;      /* K: tr S_k */
+  double *c;         /* K x d: m^2 lambda + s^2 */
+  double *invc;      /* K x d: 1 / c */
+  double *mlam;      /* K x d: m lambda */
+  double *mmu;       /* K x d: m mu */
+  double *shrink;    /* K x d: lambda s^2 / c, the eigenvalues of S_k */
+  double *logdet;    /* K: sum_i log(2 pi c_i) = log det(2 pi C_k) */
+  double *sum_invc;  /* K: tr C_k^{-1} */
+  double *trS;       /* K: tr S_k */
+  double *blo, *bhi; /* d: the box of the centres m mu_k of components with mass */
+  double cmin, cmax; /* extreme c_{k,i} over components with mass */
   /* lazily built per (m, s), full components only */
   int have_diagS, have_dense;
   double *diagS; /* K x d: diag S_k in x coordinates */
@@ -126,7 +128,8 @@ static int ws_alloc(oracle_ws *w, size_t K, size_t B, size_t d, int any_full)
 dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
 {
   if (!mix) DPM_ERROR_NULL(GSL_EINVAL, "oracle: mixture is NULL");
-  if (mix->K == 0 || mix->d == 0) DPM_ERROR_NULL(GSL_EBADLEN, "oracle: empty mixture (K = %zu, d = %zu)", mix->K, mix->d);
+  if (mix->K == 0 || mix->d == 0)
+    DPM_ERROR_NULL(GSL_EBADLEN, "oracle: empty mixture (K = %zu, d = %zu)", mix->K, mix->d);
   size_t K = mix->K, d = mix->d;
   int any_full = 0;
   for (size_t k = 0; k < K; k++)
@@ -154,8 +157,11 @@ dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
   o->logdet = dpm_malloc(K * sizeof(double));
   o->sum_invc = dpm_malloc(K * sizeof(double));
   o->trS = dpm_malloc(K * sizeof(double));
+  o->blo = dpm_malloc(d * sizeof(double));
+  o->bhi = dpm_malloc(d * sizeof(double));
   o->ws = dpm_calloc((size_t)o->nthreads, sizeof(oracle_ws));
-  int ok = o->c && o->invc && o->mlam && o->mmu && o->shrink && o->logdet && o->sum_invc && o->trS && o->ws;
+  int ok = o->c && o->invc && o->mlam && o->mmu && o->shrink && o->logdet && o->sum_invc && o->trS && o->blo &&
+           o->bhi && o->ws;
   if (ok && any_full) {
     o->diagS = dpm_malloc(K * d * sizeof(double));
     o->Cinv = dpm_malloc(K * d * d * sizeof(double));
@@ -186,6 +192,8 @@ void dpm_oracle_free(dpm_oracle *o)
   free(o->logdet);
   free(o->sum_invc);
   free(o->trS);
+  free(o->blo);
+  free(o->bhi);
   free(o->diagS);
   free(o->Cinv);
   free(o->S);
@@ -220,6 +228,22 @@ static void setup(dpm_oracle *o, double m, double s)
     o->logdet[k] = ld;
     o->sum_invc[k] = si;
     o->trS[k] = ts;
+  }
+  o->cmin = HUGE_VAL;
+  o->cmax = 0.0;
+  for (size_t i = 0; i < d; i++) {
+    o->blo[i] = HUGE_VAL;
+    o->bhi[i] = -HUGE_VAL;
+  }
+  for (size_t k = 0; k < K; k++) {
+    if (!(mix->w[k] > 0.0)) continue;
+    for (size_t i = 0; i < d; i++) {
+      const size_t ki = k * d + i;
+      o->blo[i] = fmin(o->blo[i], o->mmu[ki]);
+      o->bhi[i] = fmax(o->bhi[i], o->mmu[ki]);
+      o->cmin = fmin(o->cmin, o->c[ki]);
+      o->cmax = fmax(o->cmax, o->c[ki]);
+    }
   }
   o->m = m;
   o->s = s;
@@ -601,6 +625,78 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
   }
 }
 
+/* ---- how far a point may be ----------------------------------------------------------------------------------
+ *
+ * Every output is a responsibility-weighted sum over components of terms built from z_k = x - m mu_k in the units
+ * of C_k: the squared distance rho_k^2 = z_k^T C_k^{-1} z_k, the gradients g_k = -C_k^{-1} z_k (|g_k| ~ rho_k /
+ * sqrt c) and their deviations g_k - gbar. Rounding leaves each g_k off by ~ u |g_k| (u = 2^-52), so a squared
+ * deviation |g_k - gbar|^2 (the Laplacian, the Hessian; likewise the posterior covariances) carries an error
+ * ~ u^2 rho^2 / c against the curvature 1/c it is added to. With rho^2 = min_k rho_k^2 (the nearest component
+ * with mass), that error reaches the size of the result at rho^2 = 1/u^2 = 2^104 ~ 2.0e31: beyond, the squared
+ * distances are no longer exact enough for any digit of the second moments (ring8 at x = 1e150 gave a Laplacian
+ * of 1.7e271 against -5.2), and from |x| ~ 1.3e154 on |z|^2 overflows to a row of NaN. Such points are refused
+ * with GSL_ERANGE. Below the bound that error is ~ u^2 rho^2 relative; separately, the log-responsibilities
+ * carry ~ u rho^2 absolute, which matters only between components nearly tied at that distance (outputs then stay
+ * within the range their per-component terms span, as conditioning allows). The test costs O(d)
+ * per point from the box of the centres (rho^2 >= D^2 / c_max and <= (D + diam)^2 / c_min, D the distance to
+ * the box), and O(K d^2) only for points in between. */
+#define ORACLE_RHO2_MAX 0x1p104
+
+/* rho^2 > ORACLE_RHO2_MAX (or not representable)? *coord: the coordinate farthest out. Needs setup(o, m, s). */
+static int too_far(const dpm_oracle *o, const double *x, size_t *coord)
+{
+  const size_t d = o->d, K = o->K;
+  const double smax = sqrt(o->cmax), smin = sqrt(o->cmin);
+  double lo2 = 0.0, dmin2 = 0.0, diam2 = 0.0, worst = -1.0;
+  for (size_t j = 0; j < d; j++) {
+    const double dist = fmax(fmax(o->blo[j] - x[j], x[j] - o->bhi[j]), 0.0);
+    if (dist > worst) {
+      worst = dist;
+      *coord = j;
+    }
+    lo2 += (dist / smax) * (dist / smax);
+    dmin2 += (dist / smin) * (dist / smin);
+    const double w = (o->bhi[j] - o->blo[j]) / smin;
+    diam2 += w * w;
+  }
+  if (!(lo2 <= ORACLE_RHO2_MAX)) return 1;
+  const double up = sqrt(dmin2) + sqrt(diam2);
+  if (up * up <= ORACLE_RHO2_MAX) return 0;
+  /* in between: the exact minimum over the components with mass */
+  const dpm_mixture *mix = o->mix;
+  double best = HUGE_VAL;
+  size_t kbest = 0;
+  for (size_t k = 0; k < K; k++) {
+    if (!(mix->w[k] > 0.0)) continue;
+    const double *mmu = o->mmu + k * d, *ic = o->invc + k * d;
+    double q = 0.0;
+    for (size_t i = 0; i < d; i++) {
+      double z;
+      if (mix->kind[k] == DPM_COV_FULL) {
+        const double *U = mix->U + k * d * d;
+        z = 0.0;
+        for (size_t l = 0; l < d; l++)
+          z += U[l * d + i] * (x[l] - mmu[l]);
+      } else {
+        z = x[i] - mmu[i];
+      }
+      q += z * (z * ic[i]);
+    }
+    if (q < best) {
+      best = q;
+      kbest = k;
+    }
+  }
+  if (best <= ORACLE_RHO2_MAX) return 0;
+  worst = -1.0;
+  for (size_t j = 0; j < d; j++)
+    if (fabs(x[j] - o->mmu[kbest * d + j]) > worst) {
+      worst = fabs(x[j] - o->mmu[kbest * d + j]);
+      *coord = j;
+    }
+  return 1;
+}
+
 /* ---- the public entry points ------------------------------------------------------------------------------- */
 
 int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x, dpm_oracle_result *res)
@@ -618,6 +714,16 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
     for (size_t j = 0; j < d; j++)
       if (!isfinite(x[i * d + j]))
         DPM_ERROR(GSL_EBADFUNC, "oracle: point %zu is not finite (coordinate %zu = %g)", i, j, x[i * d + j]);
+  setup(o, m, s);
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    if (too_far(o, x + i * d, &j))
+      DPM_ERROR(GSL_ERANGE,
+                "oracle: point %zu is too far from every component (coordinate %zu = %g at (m, s) = (%g, %g)): "
+                "more than 2^52 standard deviations of q_t from each component, where squared distances lose "
+                "every digit",
+                i, j, x[i * d + j], m, s);
+  }
   dpm_oracle_result none;
   if (!res) {
     memset(&none, 0, sizeof none);
@@ -644,7 +750,6 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
   need.xsecond = res->trcov || res->diagcov || res->cov;
   need.x0k = res->x0 || need.xsecond;
 
-  setup(o, m, s);
   if (o->any_full && res->diagcov) setup_diagS(o);
   if (o->any_full && (res->hess || res->cov)) setup_dense(o);
 
