@@ -16,5 +16,6 @@
 #include "dpm_notebook.h"
 #include "dpm_analytic.h"
 #include "dpm_imperfect.h"
+#include "dpm_sampler.h"
 
 #endif
