@@ -8,5 +8,7 @@ int cmd_data(int argc, char **argv);
 int cmd_variance(int argc, char **argv);
 int cmd_trajectory(int argc, char **argv);
 int cmd_elbo(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_samplers(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const cli_command commands[] = {
     {"variance", "Analytic-DPM: Gamma_n, optimal reverse variance, bounds and ELBO terms per step", cmd_variance},
     {"trajectory", "Analytic-DPM: optimal (dp), even or quadratic K-step trajectory and its cost", cmd_trajectory},
     {"elbo", "Analytic-DPM: negative ELBO, bits/dim, entropy and gap of a K-step model", cmd_elbo},
+    {"sample", "draw samples with a sampler of the table (DDPM, DDIM, Analytic-DPM, ...)", cmd_sample},
+    {"samplers", "the sampler table: name, kind, order, NFE per step, description", cmd_samplers},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };
