@@ -66,18 +66,7 @@ static void parse(const char *text, table *t)
 
 static double at(const table *t, size_t r, size_t c) { return t->v[r * MAXC + c]; }
 
-static char *run_ok(const char *args)
-{
-  char cmd[2048], *out = NULL, *err = NULL;
-  snprintf(cmd, sizeof cmd, "%s %s", dpm_test_bin(), args);
-  int rc = dpm_test_run(cmd, NULL, &out, &err);
-  if (rc != 0) {
-    print_error("`%s` exited %d: %s\n", cmd, rc, err ? err : "");
-    fail();
-  }
-  free(err);
-  return out;
-}
+static char *run_ok(const char *args) { return dpm_test_run_ok(args, NULL); }
 
 static void run_table(const char *args, table *t)
 {

@@ -47,27 +47,9 @@ static void sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, si
 
 /* ---- helpers ------------------------------------------------------------------------------------------- */
 
-static void check_reason(const char *substr, const char *file, int line)
-{
-  const char *r = dpm_error_last();
-  if (!strstr(r, substr)) {
-    print_error("%s:%d: error reason \"%s\" does not contain \"%s\"\n", file, line, r, substr);
-    _fail(file, line);
-  }
-}
-/* The call failed (NULL or non-zero status) and its reason contains substr. */
-#define expect_null(expr, substr)                                                                                 \
-  do {                                                                                                            \
-    dpm_mixture *m_ = (expr);                                                                                     \
-    if (m_) dpm_mixture_free(m_);                                                                                 \
-    assert_null(m_);                                                                                              \
-    check_reason((substr), __FILE__, __LINE__);                                                                   \
-  } while (0)
-#define expect_status(expr, substr)                                                                               \
-  do {                                                                                                            \
-    assert_int_not_equal((expr), DPM_SUCCESS);                                                                    \
-    check_reason((substr), __FILE__, __LINE__);                                                                   \
-  } while (0)
+/* The call fails now (NULL, or a non-success status) with a reason containing substr (testutil.h). */
+#define expect_null(expr, substr)   assert_raises_null((expr), (substr))
+#define expect_status(expr, substr) assert_raises((expr), DPM_TEST_ANY_ERROR, (substr))
 
 /* A mixture in R^3 with one component of every kind and unequal weights. */
 static const double MU4[4][3] = {{1, -1, 0.5}, {-2, 0, 1}, {0, 2, -1}, {3, 3, 3}};
@@ -783,12 +765,15 @@ static void test_json_errors(void **state)
       {"{\"means\": [[1], [2]], \"labels\": [0, -1]}", "t: labels[1]: expected an integer"},
       {"{\"means\": [[1], [2]], \"labels\": [0, 1.5]}", "t: labels[1]: expected an integer"},
   };
+  char why[1400];
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dpm_error_clear();
     dpm_mixture *m = dpm_data_load_json_string(cases[i].text, "t");
-    if (m || !strstr(dpm_error_last(), cases[i].reason))
-      print_error("case %zu: %s -> \"%s\" (want \"%s\")\n", i, cases[i].text, dpm_error_last(), cases[i].reason);
-    assert_null(m);
-    assert_non_null(strstr(dpm_error_last(), cases[i].reason));
+    if (!dpm_test_raised_null(m, cases[i].reason, why, sizeof why)) {
+      dpm_mixture_free(m);
+      print_error("case %zu: %s: %s\n", i, cases[i].text, why);
+      fail();
+    }
   }
   expect_status(dpm_data_write_json(NULL, stdout), "NULL mixture");
 }
@@ -1045,13 +1030,15 @@ static void test_builtin_errors(void **state)
       {"sample:of=gmm1d,n=5,n=6", "sample: option 'n' given twice"},
       {"/nonexistent/m.json", "unable to open"},
   };
+  char why[1400];
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dpm_error_clear();
     dpm_mixture *m = dpm_data_from_spec(cases[i].spec);
-    if (m || !strstr(dpm_error_last(), cases[i].reason))
-      print_error("spec \"%s\" -> \"%s\" (want \"%s\")\n", cases[i].spec, dpm_error_last(), cases[i].reason);
-    dpm_mixture_free(m);
-    assert_null(m);
-    assert_non_null(strstr(dpm_error_last(), cases[i].reason));
+    if (!dpm_test_raised_null(m, cases[i].reason, why, sizeof why)) {
+      dpm_mixture_free(m);
+      print_error("spec \"%s\": %s\n", cases[i].spec, why);
+      fail();
+    }
   }
   expect_null(dpm_data_from_spec(NULL), "empty data spec");
   /* "name:" with nothing after the colon is the defaults */

@@ -33,13 +33,6 @@ static double gmm_cdf(double x)
   return G_W * 0.5 * erfc(-(x + G_MU) / (G_SD * M_SQRT2)) + (1 - G_W) * 0.5 * erfc(-(x - G_MU) / (G_SD * M_SQRT2));
 }
 
-static dpm_mixture *load(const char *spec)
-{
-  dpm_mixture *mix = dpm_data_from_spec(spec);
-  assert_non_null(mix);
-  return mix;
-}
-
 static double *draw(const dpm_mixture *mix, size_t n, uint64_t seed)
 {
   double *x = malloc(n * mix->d * sizeof *x);
@@ -61,12 +54,12 @@ static int cmp_double(const void *a, const void *b)
 static void test_cdf(void **state)
 {
   (void)state;
-  dpm_mixture *g = load("gauss:d=1,sd=1");
+  dpm_mixture *g = dpm_test_mixture("gauss:d=1,sd=1");
   /* Phi(1.959963984540054) = 0.975 (tabulated quantile); Phi(0) = 1/2 */
   assert_close(dpm_metrics_cdf1(g, 1.959963984540054), 0.975, 1e-15, 0);
   assert_close(dpm_metrics_cdf1(g, 0.0), 0.5, 0, 0);
   dpm_mixture_free(g);
-  dpm_mixture *m = load("gmm1d");
+  dpm_mixture *m = dpm_test_mixture("gmm1d");
   for (double x = -5; x <= 5; x += 0.37)
     assert_close(dpm_metrics_cdf1(m, x), gmm_cdf(x), 1e-14, 1e-16);
   dpm_mixture_free(m);
@@ -112,7 +105,7 @@ static double w1_grid(size_t n, const double *xs, double h, double L, double R, 
 static void test_w1_quadrature(void **state)
 {
   (void)state;
-  dpm_mixture *mix = load("gmm1d");
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
   size_t ns[2] = {7, 60};
   for (int t = 0; t < 2; t++) {
     size_t n = ns[t];
@@ -169,7 +162,7 @@ static void test_w1_rate(void **state)
    * log E W1 against log n: the measured slope (least squares over the four sizes) must agree with the exact
    * one within 4 of its standard errors (propagated from each mean's se), and the exact slope must be -1/2 up to
    * the O(n^{-1/2}) correction of E sqrt(n) W1 -> sqrt(2/pi) int sqrt(F(1-F)), which is below 0.02 here. */
-  dpm_mixture *mix = load("gmm1d");
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
   enum { NS = 4, R = 300 };
   const size_t ns[NS] = {100, 400, 1600, 6400};
   double lx[NS], ly[NS], lse[NS], ley[NS];
@@ -214,7 +207,7 @@ static void test_w1_identities(void **state)
 {
   (void)state;
   /* a point set and the same points as a mixture of equal point masses: W1 = 0 up to rounding (n eps range) */
-  dpm_mixture *g = load("gmm1d");
+  dpm_mixture *g = dpm_test_mixture("gmm1d");
   const size_t n = 500;
   double *x = draw(g, n, 5);
   x[7] = x[3]; /* a tie */
@@ -249,7 +242,7 @@ static void test_w1_identities(void **state)
 
   /* a N(0,1) sample shifted by c, |c| large: the laws are stochastically ordered (F >= F_n up to Phi(-|c|+6)),
    * so W1 = |c + mean x| exactly, ~ |c| within 4/sqrt(n) */
-  dpm_mixture *s = load("gauss:d=1,sd=1");
+  dpm_mixture *s = dpm_test_mixture("gauss:d=1,sd=1");
   const size_t n2 = 2000;
   double *z = draw(s, n2, 9);
   for (int sign = -1; sign <= 1; sign += 2) {
@@ -273,7 +266,7 @@ static void test_w1_identities(void **state)
 static void test_ks(void **state)
 {
   (void)state;
-  dpm_mixture *mix = load("gmm1d");
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
   const size_t n = 3000;
   const double alpha = 1e-3,
                eps = sqrt(log(2 / alpha) / (2.0 * (double)n)); /* DKW-Massart: P(KS > eps) <= alpha */
@@ -343,8 +336,8 @@ static void test_mmd_closed_forms(void **state)
 
   /* a point set with equal weights is the empirical law of its atoms: the closed form equals the two-sample
    * V-statistic against the atoms, and that equals the brute-force double sum */
-  dpm_mixture *ring = load("sample:of=ring8,n=40,seed=3");
-  dpm_mixture *src = load("ring8");
+  dpm_mixture *ring = dpm_test_mixture("sample:of=ring8,n=40,seed=3");
+  dpm_mixture *src = dpm_test_mixture("ring8");
   const size_t n = 30;
   double *x = draw(src, n, 4), a, b;
   assert_int_equal(dpm_metrics_mmd2_exact(ring, 1.5, n, x, 0, &a), DPM_SUCCESS);
@@ -419,7 +412,7 @@ static void test_mmd_monte_carlo(void **state)
   /* mmd2_exact - V_xx = E k(Y, Y') - 2 E_Y (1/n) sum_i k(x_i, Y): Monte Carlo with g_j = k(Y_j, Y'_j) -
    * (2/n) sum_i k(x_i, Y_j) over independent pairs, within 4 standard errors; for ring8 (isotropic) and for a
    * mixture with a full, diagonal, isotropic and point-mass component (the dense Cholesky path). */
-  dpm_mixture *mixes[2] = {load("ring8"), mix_2d()};
+  dpm_mixture *mixes[2] = {dpm_test_mixture("ring8"), mix_2d()};
   const double hs[2] = {1.0, 0.6};
   for (int t = 0; t < 2; t++) {
     dpm_mixture *mix = mixes[t];
@@ -483,7 +476,7 @@ static void test_mmd_unbiased_null(void **state)
 static void test_energy(void **state)
 {
   (void)state;
-  dpm_mixture *mix = load("gmm1d");
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
   const size_t n = 300, m = 200;
   double *x = draw(mix, n, 61), *y = draw(mix, m, 62), e;
   for (size_t j = 0; j < m; j++)
@@ -512,7 +505,7 @@ static void test_energy(void **state)
   /* identical samples: exactly 0; different samples in 2-D, several seeds: >= 0 */
   assert_int_equal(dpm_metrics_energy(1, n, x, n, x, &e), DPM_SUCCESS);
   assert_close(e, 0, 0, 0);
-  dpm_mixture *ring = load("ring8");
+  dpm_mixture *ring = dpm_test_mixture("ring8");
   for (uint64_t s = 0; s < 5; s++) {
     double *a = draw(ring, 50, 100 + s), *b = draw(ring, 70, 200 + s);
     assert_int_equal(dpm_metrics_energy(2, 50, a, 70, b, &e), DPM_SUCCESS);
@@ -531,7 +524,7 @@ static void test_energy(void **state)
 static void test_sliced_w1(void **state)
 {
   (void)state;
-  dpm_mixture *ring = load("ring8");
+  dpm_mixture *ring = dpm_test_mixture("ring8");
   const size_t n = 200;
   double *x = draw(ring, n, 71), *y = malloc(2 * n * sizeof *y), sw;
   gsl_rng *r = dpm_rng_stream_alloc(72, 0);
@@ -583,7 +576,7 @@ static void test_mode_weights(void **state)
    * < 3e-5 in either direction, below 1/50 of the binomial se at n = 40000. */
   const char *specs[2] = {"ring8", "gmm1d"};
   for (int t = 0; t < 2; t++) {
-    dpm_mixture *mix = load(specs[t]);
+    dpm_mixture *mix = dpm_test_mixture(specs[t]);
     const size_t n = 40000;
     double *x = draw(mix, n, 81 + (uint64_t)t), *w = malloc(mix->K * sizeof *w), tot = 0;
     assert_int_equal(dpm_metrics_mode_weights(mix, n, x, w), DPM_SUCCESS);
@@ -598,8 +591,8 @@ static void test_mode_weights(void **state)
     dpm_mixture_free(mix);
   }
   /* a point set: each sample goes to its nearest atom (brute force) */
-  dpm_mixture *ps = load("sample:of=ring8,n=30,seed=1");
-  dpm_mixture *src = load("ring8");
+  dpm_mixture *ps = dpm_test_mixture("sample:of=ring8,n=30,seed=1");
+  dpm_mixture *src = dpm_test_mixture("ring8");
   const size_t n = 500;
   double *x = draw(src, n, 90), *w = malloc(ps->K * sizeof *w), *ref = calloc(ps->K, sizeof *ref);
   for (size_t i = 0; i < n; i++) {
@@ -630,38 +623,36 @@ static void test_mode_weights(void **state)
 static void test_errors(void **state)
 {
   (void)state;
-  dpm_mixture *g1 = load("gmm1d"), *g2 = load("ring8");
+  dpm_mixture *g1 = dpm_test_mixture("gmm1d"), *g2 = dpm_test_mixture("ring8");
   double x[4] = {0.1, 0.2, 0.3, 0.4}, bad[2] = {0.0, NAN}, v, w[8];
   gsl_rng *r = dpm_rng_stream_alloc(1, 0);
-  assert_int_equal(dpm_metrics_w1_exact(g2, 2, x, &v), GSL_EBADLEN);
-  assert_non_null(strstr(dpm_error_last(), "2-dimensional"));
-  assert_int_equal(dpm_metrics_ks_exact(g2, 2, x, &v), GSL_EBADLEN);
+  assert_raises(dpm_metrics_w1_exact(g2, 2, x, &v), GSL_EBADLEN, "2-dimensional");
+  assert_raises(dpm_metrics_ks_exact(g2, 2, x, &v), GSL_EBADLEN, NULL);
   assert_true(isnan(dpm_metrics_cdf1(g2, 0.0)));
-  assert_int_equal(dpm_metrics_w1_exact(NULL, 2, x, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_w1_exact(g1, 0, x, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_w1_exact(g1, 2, bad, &v), GSL_EBADFUNC);
-  assert_non_null(strstr(dpm_error_last(), "point 1"));
-  assert_int_equal(dpm_metrics_ks_exact(g1, 2, bad, &v), GSL_EBADFUNC);
-  assert_int_equal(dpm_metrics_w1_exact(g1, 2, x, NULL), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_mmd2_exact(g1, 0.0, 2, x, 0, &v), GSL_EDOM);
-  assert_int_equal(dpm_metrics_mmd2_exact(g1, NAN, 2, x, 0, &v), GSL_EDOM);
-  assert_int_equal(dpm_metrics_mmd2_exact(g1, 1.0, 1, x, 1, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_mmd2_exact(g1, 1.0, 2, x, 2, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_mmd2_exact(g1, 1.0, 2, bad, 0, &v), GSL_EBADFUNC);
-  assert_int_equal(dpm_metrics_mmd2_exact(NULL, 1.0, 2, x, 0, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_energy(0, 2, x, 2, x, &v), GSL_EBADLEN);
-  assert_int_equal(dpm_metrics_energy(1, 0, x, 2, x, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_energy(1, 2, x, 2, bad, &v), GSL_EBADFUNC);
-  assert_int_equal(dpm_metrics_mmd2(1, -1.0, 2, x, 2, x, &v), GSL_EDOM);
-  assert_int_equal(dpm_metrics_mmd2(1, 1.0, 2, x, 0, x, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_sliced_w1(1, 2, x, x, 0, r, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_sliced_w1(1, 2, x, x, 1, NULL, &v), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_sliced_w1(0, 2, x, x, 1, r, &v), GSL_EBADLEN);
-  assert_int_equal(dpm_metrics_sliced_w1(1, 2, x, bad, 1, r, &v), GSL_EBADFUNC);
-  assert_int_equal(dpm_metrics_mode_weights(g1, 2, bad, w), GSL_EBADFUNC);
-  assert_int_equal(dpm_metrics_mode_weights(NULL, 2, x, w), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_mode_weights(g1, 0, x, w), GSL_EINVAL);
-  assert_int_equal(dpm_metrics_mode_weights(g1, 2, x, NULL), GSL_EINVAL);
+  assert_raises(dpm_metrics_w1_exact(NULL, 2, x, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_w1_exact(g1, 0, x, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_w1_exact(g1, 2, bad, &v), GSL_EBADFUNC, "point 1");
+  assert_raises(dpm_metrics_ks_exact(g1, 2, bad, &v), GSL_EBADFUNC, NULL);
+  assert_raises(dpm_metrics_w1_exact(g1, 2, x, NULL), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(g1, 0.0, 2, x, 0, &v), GSL_EDOM, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(g1, NAN, 2, x, 0, &v), GSL_EDOM, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(g1, 1.0, 1, x, 1, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(g1, 1.0, 2, x, 2, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(g1, 1.0, 2, bad, 0, &v), GSL_EBADFUNC, NULL);
+  assert_raises(dpm_metrics_mmd2_exact(NULL, 1.0, 2, x, 0, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_energy(0, 2, x, 2, x, &v), GSL_EBADLEN, NULL);
+  assert_raises(dpm_metrics_energy(1, 0, x, 2, x, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_energy(1, 2, x, 2, bad, &v), GSL_EBADFUNC, NULL);
+  assert_raises(dpm_metrics_mmd2(1, -1.0, 2, x, 2, x, &v), GSL_EDOM, NULL);
+  assert_raises(dpm_metrics_mmd2(1, 1.0, 2, x, 0, x, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_sliced_w1(1, 2, x, x, 0, r, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_sliced_w1(1, 2, x, x, 1, NULL, &v), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_sliced_w1(0, 2, x, x, 1, r, &v), GSL_EBADLEN, NULL);
+  assert_raises(dpm_metrics_sliced_w1(1, 2, x, bad, 1, r, &v), GSL_EBADFUNC, NULL);
+  assert_raises(dpm_metrics_mode_weights(g1, 2, bad, w), GSL_EBADFUNC, NULL);
+  assert_raises(dpm_metrics_mode_weights(NULL, 2, x, w), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_mode_weights(g1, 0, x, w), GSL_EINVAL, NULL);
+  assert_raises(dpm_metrics_mode_weights(g1, 2, x, NULL), GSL_EINVAL, NULL);
   gsl_rng_free(r);
   dpm_mixture_free(g1);
   dpm_mixture_free(g2);
