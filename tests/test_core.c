@@ -354,6 +354,28 @@ static void test_error_helpers(void **state)
   assert_true(dpm_test_close(-HUGE_VAL, -HUGE_VAL, 0.0, 0.0));
 }
 
+/* The shared fixture builds what it is asked for, frees it, and refuses a bad data spec (cmocka then fails). */
+static void test_fixture(void **state)
+{
+  (void)state;
+  dpm_test_fixture fx = {.data = "gmm1d", .N = 10};
+  void *st = &fx;
+  assert_int_equal(dpm_test_fixture_setup(&st), 0);
+  assert_non_null(fx.mix);
+  assert_non_null(fx.oracle);
+  assert_non_null(fx.sch);
+  assert_int_equal(fx.mix->d, 1);
+  assert_int_equal(dpm_test_fixture_teardown(&st), 0);
+  assert_null(fx.mix);
+  assert_null(fx.oracle);
+  assert_null(fx.sch);
+  dpm_test_fixture bad = {.data = "no-such-set"};
+  st = &bad;
+  assert_int_equal(dpm_test_fixture_setup(&st), -1);
+  assert_null(bad.mix);
+  assert_null(bad.oracle);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -362,7 +384,7 @@ int main(void)
       cmocka_unit_test(test_error_per_thread), cmocka_unit_test(test_logsumexp),
       cmocka_unit_test(test_rng_streams),      cmocka_unit_test(test_welford),
       cmocka_unit_test(test_small_helpers),    cmocka_unit_test(test_error_helpers),
-      cmocka_unit_test(test_blas_binding),
+      cmocka_unit_test(test_blas_binding),     cmocka_unit_test(test_fixture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
