@@ -88,13 +88,16 @@ static void test_subsequences(void **state)
       assert_int_equal(dpm_schedule_subsequence(sch, kinds[k], K, tau), 0);
       assert_int_equal(tau[0], 1);
       assert_int_equal(tau[K - 1], 100);
-      for (size_t j = 1; j < K; j++) assert_true(tau[j] > tau[j - 1]);
+      for (size_t j = 1; j < K; j++)
+        assert_true(tau[j] > tau[j - 1]);
       if (K == 100)
-        for (size_t j = 0; j < K; j++) assert_int_equal(tau[j], j + 1);
+        for (size_t j = 0; j < K; j++)
+          assert_int_equal(tau[j], j + 1);
     }
   /* even spacing: tau_k = round(1 + (k-1) 99/(K-1)); K = 12 gives 1, 10, 19, ..., 100 */
   assert_int_equal(dpm_schedule_subsequence(sch, "even", 12, tau), 0);
-  for (size_t j = 0; j < 12; j++) assert_int_equal(tau[j], 1 + 9 * j);
+  for (size_t j = 0; j < 12; j++)
+    assert_int_equal(tau[j], 1 + 9 * j);
   assert_int_equal(dpm_schedule_subsequence(sch, "even", 101, tau), GSL_EINVAL);
   assert_int_equal(dpm_schedule_subsequence(sch, "even", 1, tau), GSL_EINVAL);
   assert_int_equal(dpm_schedule_subsequence(sch, "cubic", 10, tau), GSL_EINVAL);
@@ -193,7 +196,8 @@ static void test_grids(void **state)
     assert_close(pow(g[i + 1], 1 / 7.0) - pow(g[i], 1 / 7.0), pow(g[i], 1 / 7.0) - pow(g[i - 1], 1 / 7.0), 1e-12,
                  1e-14);
   assert_int_equal(dpm_grid_loglinear_sigma(0.01, 10, 20, g), 0);
-  for (int i = 1; i < 19; i++) assert_close(g[i + 1] / g[i], g[i] / g[i - 1], 1e-13, 0);
+  for (int i = 1; i < 19; i++)
+    assert_close(g[i + 1] / g[i], g[i] / g[i - 1], 1e-13, 0);
   dpm_process p;
   dpm_process_init(&p, DPM_PROCESS_VP);
   assert_int_equal(dpm_grid_lambda(&p, 20, g), 0);
@@ -271,7 +275,8 @@ static void test_process_table(void **state)
     seen |= 1u << p.kind;
     dpm_process_clear(&p);
   }
-  for (size_t i = 0; dpm_process_types[i]; i++) assert_true(seen & (1u << dpm_process_types[i]->kind));
+  for (size_t i = 0; dpm_process_types[i]; i++)
+    assert_true(seen & (1u << dpm_process_types[i]->kind));
   /* DDPM at integer t is the schedule itself */
   dpm_process p;
   assert_int_equal(dpm_process_parse(&p, "ddpm:schedule=cosine,N=50"), 0);
@@ -413,11 +418,16 @@ int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_linear_schedule),   cmocka_unit_test(test_cosine_schedule),
-      cmocka_unit_test(test_schedule_errors),   cmocka_unit_test(test_subsequences),
-      cmocka_unit_test(test_process_vs_quadrature), cmocka_unit_test(test_process_parse_errors),
-      cmocka_unit_test(test_grids),             cmocka_unit_test(test_fokker_planck),
-      cmocka_unit_test(test_process_table),     cmocka_unit_test(test_process_large_N),
+      cmocka_unit_test(test_linear_schedule),
+      cmocka_unit_test(test_cosine_schedule),
+      cmocka_unit_test(test_schedule_errors),
+      cmocka_unit_test(test_subsequences),
+      cmocka_unit_test(test_process_vs_quadrature),
+      cmocka_unit_test(test_process_parse_errors),
+      cmocka_unit_test(test_grids),
+      cmocka_unit_test(test_fokker_planck),
+      cmocka_unit_test(test_process_table),
+      cmocka_unit_test(test_process_large_N),
       cmocka_unit_test(test_process_domain),
   };
   return cmocka_run_group_tests_name("process", tests, NULL, NULL);

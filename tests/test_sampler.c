@@ -63,9 +63,11 @@ static void check_gauss(const double *x, size_t n, size_t d, double mean, double
 {
   for (size_t c = 0; c < d; c++) {
     double s = 0.0, ss = 0.0;
-    for (size_t j = 0; j < n; j++) s += x[j * d + c];
+    for (size_t j = 0; j < n; j++)
+      s += x[j * d + c];
     const double mh = s / (double)n;
-    for (size_t j = 0; j < n; j++) ss += (x[j * d + c] - mh) * (x[j * d + c] - mh);
+    for (size_t j = 0; j < n; j++)
+      ss += (x[j * d + c] - mh) * (x[j * d + c] - mh);
     const double vh = ss / (double)(n - 1);
     if (fabs(mh - mean) > k * sqrt(var / (double)n) || fabs(vh - var) > k * var * sqrt(2.0 / (double)(n - 1)))
       fail_msg("%s coordinate %zu: mean %.6g (predicted %.6g, SE %.3g), variance %.6g (predicted %.6g, SE %.3g)",
@@ -242,8 +244,8 @@ static void test_timeline(void **state)
   assert_close(tl->t[0], 80, 0, 0);
   assert_close(tl->t[12], 0.002, 0, 0);
   for (size_t i = 1; i < 11; i++)
-    assert_close(pow(tl->s[i + 1], 1 / 7.0) - pow(tl->s[i], 1 / 7.0), pow(tl->s[i], 1 / 7.0) - pow(tl->s[i - 1], 1 / 7.0),
-                 1e-10, 1e-13);
+    assert_close(pow(tl->s[i + 1], 1 / 7.0) - pow(tl->s[i], 1 / 7.0),
+                 pow(tl->s[i], 1 / 7.0) - pow(tl->s[i - 1], 1 / 7.0), 1e-10, 1e-13);
   assert_int_equal(dpm_timeline_set_grid(tl, &pe, "loglinear", 12, 0), 0);
   assert_close(tl->s[6] * tl->s[6], tl->s[5] * tl->s[7], 1e-12, 0);
   /* errors: unknown grid, too many steps, increasing times, a non-integer time on a schedule, s = 0 mid-walk */
@@ -317,9 +319,12 @@ int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conformance_gaussian), cmocka_unit_test(test_conformance_resolution),
-      cmocka_unit_test(test_conformance_mixture),  cmocka_unit_test(test_large_N),
-      cmocka_unit_test(test_timeline),             cmocka_unit_test(test_driver_errors),
+      cmocka_unit_test(test_conformance_gaussian),
+      cmocka_unit_test(test_conformance_resolution),
+      cmocka_unit_test(test_conformance_mixture),
+      cmocka_unit_test(test_large_N),
+      cmocka_unit_test(test_timeline),
+      cmocka_unit_test(test_driver_errors),
   };
   return cmocka_run_group_tests_name("sampler", tests, NULL, NULL);
 }

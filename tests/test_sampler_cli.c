@@ -38,12 +38,12 @@ static void test_samplers_table(void **state)
 static void test_sample_contract(void **state)
 {
   (void)state;
-  char *a = dpm_test_run_ok("sample --data ring8 --process ddpm:N=100 --sampler ddpm --steps 10 --n 50 --seed 4 --meta",
-                            NULL);
+  char *a = dpm_test_run_ok(
+      "sample --data ring8 --process ddpm:N=100 --sampler ddpm --steps 10 --n 50 --seed 4 --meta", NULL);
   assert_non_null(strstr(a, "# sampler: ddpm\n# steps: 10\n# nfe: 10\n# seed: 4\nx_1,x_2\n"));
   assert_int_equal(count_lines(a, "#"), 51);
-  char *b = dpm_test_run_ok("sample --data ring8 --process ddpm:N=100 --sampler ddpm --steps 10 --n 50 --seed 4 --meta",
-                            NULL);
+  char *b = dpm_test_run_ok(
+      "sample --data ring8 --process ddpm:N=100 --sampler ddpm --steps 10 --n 50 --seed 4 --meta", NULL);
   assert_string_equal(a, b); /* same seed, same bits */
   free(b);
   b = dpm_test_run_ok("sample --data ring8 --process ddpm:N=100 --sampler ddpm --steps 10 --n 50 --seed 5", NULL);
@@ -53,17 +53,19 @@ static void test_sample_contract(void **state)
   /* --init: one row per starting point; a deterministic sampler from the same start gives the same points */
   const char *init = dpm_test_tmpfile(".csv", "0.5\n-1.0\n2.0\n");
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "sample --data gmm1d --sampler ddim --steps 20 --init %s --trajectory quadratic", init);
+  snprintf(cmd, sizeof cmd, "sample --data gmm1d --sampler ddim --steps 20 --init %s --trajectory quadratic",
+           init);
   a = dpm_test_run_ok(cmd, NULL);
   assert_int_equal(count_lines(a, NULL), 4);
-  snprintf(cmd, sizeof cmd, "sample --data gmm1d --sampler ddim --steps 20 --init %s --trajectory quadratic --seed 9",
-           init);
+  snprintf(cmd, sizeof cmd,
+           "sample --data gmm1d --sampler ddim --steps 20 --init %s --trajectory quadratic --seed 9", init);
   b = dpm_test_run_ok(cmd, NULL);
   assert_string_equal(a, b);
   free(a);
   free(b);
   /* continuous processes through --grid; analytic entries and --trajectory dp run */
-  free(dpm_test_run_ok("sample --data gmm1d --process vp --grid lambda --sampler analytic-ddim --steps 8 --n 5", NULL));
+  free(dpm_test_run_ok("sample --data gmm1d --process vp --grid lambda --sampler analytic-ddim --steps 8 --n 5",
+                       NULL));
   free(dpm_test_run_ok("sample --data gmm1d --process ddpm:N=200 --sampler analytic-ddpm --steps 5 --n 5 "
                        "--trajectory dp --denoiser relerr:eta=0.1",
                        NULL));
@@ -89,22 +91,24 @@ static void test_sample_bad_inputs(void **state)
   dpm_test_expect_failure("sample --data gmm1d --sampler ddim --n 5", NULL, outp, 2, "--steps", k++);
   dpm_test_expect_failure(c1, NULL, outp, 1, "columns", k++);
   dpm_test_expect_failure(c2, NULL, outp, 1, "", k++);
-  dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --init /nonexistent.csv", NULL, outp,
-                          1, "nonexistent", k++);
+  dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --init /nonexistent.csv", NULL,
+                          outp, 1, "nonexistent", k++);
   dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --denoiser noisy", NULL, outp, 2,
                           "noisy", k++);
   dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --denoiser relerr", NULL, outp, 2,
                           "eta", k++);
-  dpm_test_expect_failure("sample --data gmm1d --sampler ddpm --steps 10 --n 5 --eta 0.5", NULL, outp, 2, "eta", k++);
-  dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --eta 2", NULL, outp, 2, "eta", k++);
-  dpm_test_expect_failure("sample --data gmm1d --process vpp --sampler ddim --steps 10 --n 5", NULL, outp, 2, "vpp",
+  dpm_test_expect_failure("sample --data gmm1d --sampler ddpm --steps 10 --n 5 --eta 0.5", NULL, outp, 2, "eta",
                           k++);
-  dpm_test_expect_failure("sample --data gmm1d --process vp --grid cubic --sampler ddim --steps 10 --n 5", NULL, outp,
-                          2, "cubic", k++);
+  dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 10 --n 5 --eta 2", NULL, outp, 2, "eta",
+                          k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vpp --sampler ddim --steps 10 --n 5", NULL, outp, 2,
+                          "vpp", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --grid cubic --sampler ddim --steps 10 --n 5", NULL,
+                          outp, 2, "cubic", k++);
   dpm_test_expect_failure("sample --data gmm1d --trajectory spiral --sampler ddim --steps 10 --n 5", NULL, outp, 2,
                           "spiral", k++);
-  dpm_test_expect_failure("sample --data gmm1d --sampler diag-cov --steps 10 --n 5 --denoiser relerr:eta=0.1", NULL,
-                          outp, 1, "posterior variance", k++);
+  dpm_test_expect_failure("sample --data gmm1d --sampler diag-cov --steps 10 --n 5 --denoiser relerr:eta=0.1",
+                          NULL, outp, 1, "posterior variance", k++);
   dpm_test_expect_failure("sample --data nosuch --sampler ddim --steps 10 --n 5", NULL, outp, 1, "nosuch", k++);
 }
 

@@ -32,7 +32,8 @@ dpm_sampler_analytic *dpm_sampler_analytic_alloc(size_t d, size_t nmax)
 static int run(dpm_sampler_analytic *w, const dpm_sampler_type *type, dpm_denoiser *dn, const dpm_schedule *sch,
                size_t K, const size_t *tau, const dpm_sampler_analytic_opts *opts, size_t n, double *x, gsl_rng *r)
 {
-  if (!w || !opts || !x || !r || !dn) DPM_ERROR(GSL_EINVAL, "analytic sampler: NULL workspace, options, x or generator");
+  if (!w || !opts || !x || !r || !dn)
+    DPM_ERROR(GSL_EINVAL, "analytic sampler: NULL workspace, options, x or generator");
   if (dn->d != w->d)
     DPM_ERROR(GSL_EBADLEN, "analytic sampler: denoiser dimension %zu != workspace dimension %zu", dn->d, w->d);
   int st = dpm_analytic_check_traj(sch, K, tau);
@@ -58,7 +59,8 @@ static int run(dpm_sampler_analytic *w, const dpm_sampler_type *type, dpm_denois
     dpm_mixture_sample_free(smp);
     if (st != DPM_SUCCESS) return st;
   } else {
-    for (size_t i = 0; i < nd; i++) x[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
+    for (size_t i = 0; i < nd; i++)
+      x[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
   }
   dpm_process p;
   dpm_timeline *tl = dpm_timeline_alloc(K);
@@ -66,7 +68,8 @@ static int run(dpm_sampler_analytic *w, const dpm_sampler_type *type, dpm_denois
   double *s2 = need_sigma2 ? dpm_malloc(K * sizeof(double)) : NULL;
   st = GSL_ENOMEM;
   if (tl && smp && (s2 || !need_sigma2)) {
-    for (size_t k = 0; need_sigma2 && k < K; k++) s2[K - 1 - k] = opts->sigma2[k]; /* walk order */
+    for (size_t k = 0; need_sigma2 && k < K; k++)
+      s2[K - 1 - k] = opts->sigma2[k]; /* walk order */
     dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = s2, .mix = NULL};
     dpm_sampler_params_default(&pb.par);
     pb.par.eta = opts->eta;

@@ -54,8 +54,12 @@ static int denoiser_from_spec(const char *cmd, const char *spec, const dpm_mixtu
   strcpy(buf, spec);
   char *opts = strchr(buf, ':');
   if (opts) *opts++ = '\0';
-  int kind = strcmp(buf, "exact") == 0 ? 0 : strcmp(buf, "relerr") == 0 ? 1 : strcmp(buf, "empirical") == 0 ? 2 : -1;
-  if (kind < 0) return cli_errorf(cmd, CLI_EUSAGE, "unknown --denoiser '%s' (exact, relerr:eta=E, empirical:n=N)", buf);
+  int kind = strcmp(buf, "exact") == 0       ? 0
+             : strcmp(buf, "relerr") == 0    ? 1
+             : strcmp(buf, "empirical") == 0 ? 2
+                                             : -1;
+  if (kind < 0)
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --denoiser '%s' (exact, relerr:eta=E, empirical:n=N)", buf);
   double eta = NAN, ntrain = NAN, seed = 0;
   for (char *tok = opts ? strtok(opts, ",") : NULL; tok; tok = strtok(NULL, ",")) {
     char *eq = strchr(tok, '='), *end;
@@ -64,14 +68,19 @@ static int denoiser_from_spec(const char *cmd, const char *spec, const dpm_mixtu
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || !isfinite(v) || v < 0)
       return cli_errorf(cmd, CLI_EUSAGE, "--denoiser option %s: '%s' is not a number >= 0", tok, eq + 1);
-    if (kind == 1 && strcmp(tok, "eta") == 0) eta = v;
-    else if (kind == 2 && strcmp(tok, "n") == 0 && v >= 1 && v == floor(v) && v <= 1e8) ntrain = v;
-    else if (kind > 0 && strcmp(tok, "seed") == 0 && v == floor(v) && v < 1.8e19) seed = v;
-    else return cli_errorf(cmd, CLI_EUSAGE, "--denoiser %s: bad option '%s=%s'", buf, tok, eq + 1);
+    if (kind == 1 && strcmp(tok, "eta") == 0)
+      eta = v;
+    else if (kind == 2 && strcmp(tok, "n") == 0 && v >= 1 && v == floor(v) && v <= 1e8)
+      ntrain = v;
+    else if (kind > 0 && strcmp(tok, "seed") == 0 && v == floor(v) && v < 1.8e19)
+      seed = v;
+    else
+      return cli_errorf(cmd, CLI_EUSAGE, "--denoiser %s: bad option '%s=%s'", buf, tok, eq + 1);
   }
   if (kind == 0 && opts) return cli_errorf(cmd, CLI_EUSAGE, "--denoiser exact takes no options");
   if (kind == 1 && isnan(eta)) return cli_errorf(cmd, CLI_EUSAGE, "--denoiser relerr needs eta=E");
-  if (kind == 2 && isnan(ntrain)) return cli_errorf(cmd, CLI_EUSAGE, "--denoiser empirical needs n=N (an integer >= 1)");
+  if (kind == 2 && isnan(ntrain))
+    return cli_errorf(cmd, CLI_EUSAGE, "--denoiser empirical needs n=N (an integer >= 1)");
   if (kind == 2) { /* the memorising model: the exact denoiser of N draws of the data, stream (seed, 0) */
     gsl_rng *r = dpm_rng_stream_alloc((uint64_t)seed, 0);
     *inner = r ? dpm_denoiser_memorise_alloc(mix, (size_t)ntrain, r) : NULL;
@@ -118,7 +127,8 @@ int cmd_sample(int argc, char **argv)
       "                     [--denoiser exact|relerr:eta=E|empirical:n=N] [--eta E] [--final-noise]\n"
       "Draw samples of q_0 with a sampler of the table (`dpmlab samplers`), one row per sample: x_1..x_d.\n"
       "The walk starts at x ~ N(0, s_T^2 I) (or --init) and takes K steps; on ddpm the points are tau_K..tau_1\n"
-      "of the trajectory and then 0 (the last step returns the mean unless --final-noise). NFE = K x nfe_per_step.\n"
+      "of the trajectory and then 0 (the last step returns the mean unless --final-noise). NFE = K x "
+      "nfe_per_step.\n"
       "analytic-*: sigma*^2 from the data's Gamma_t (cubature when d <= 2, else Monte Carlo).");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "data")) || (rc = cli_require(cmd, opts, "sampler")) ||
@@ -201,7 +211,8 @@ int cmd_sample(int argc, char **argv)
     if ((rc = cli_gamma_route(cmd, mix, proc.sch, &g, gamma, NULL))) goto done;
     rc = CLI_EDATA;
   }
-  if (disc ? dpm_timeline_set_trajectory(tl, &proc, traj, K, gamma) : dpm_timeline_set_grid(tl, &proc, grid, K, rho)) {
+  if (disc ? dpm_timeline_set_trajectory(tl, &proc, traj, K, gamma)
+           : dpm_timeline_set_grid(tl, &proc, grid, K, rho)) {
     cli_fail(cmd, disc ? CLI_EDATA : CLI_EUSAGE, "bad time grid");
     rc = disc ? CLI_EDATA : CLI_EUSAGE;
     goto done;
@@ -227,7 +238,8 @@ int cmd_sample(int argc, char **argv)
             (unsigned long long)seed);
   cli_header_vec(fp, "x", d);
   fputc('\n', fp);
-  for (size_t j = 0; j < n; j++) dpm_csv_write_row(fp, x + j * d, d);
+  for (size_t j = 0; j < n; j++)
+    dpm_csv_write_row(fp, x + j * d, d);
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
   out = NULL;
 done:

@@ -60,7 +60,8 @@ int dpm_schedule_subsequence(const dpm_schedule *sch, const char *kind, size_t K
  * steps, t in [0, N], and log abar(t) is linear between integers, so at t = n the process has exactly the
  * schedule's m = sqrt(abar_n), s = sqrt(bbar_n), and between integers it is the VP SDE with the piecewise-constant
  * beta(t) = -log(alpha_n) on (n-1, n]. Everything is computed from log abar (m = exp(log abar / 2),
- * s = sqrt(-expm1(log abar))), so N >= 250000 steps work where abar itself underflows to 0. t_min = 1, t_max = N. */
+ * s = sqrt(-expm1(log abar))), so N >= 250000 steps work where abar itself underflows to 0. t_min = 1, t_max = N.
+ */
 
 typedef enum {
   DPM_PROCESS_VP,    /* variance preserving, linear beta(t) */
@@ -77,7 +78,7 @@ typedef struct dpm_process dpm_process;
  * t_of_lambda: its inverse for lambda >= lambda(t_max). trans_s2: s_{t|s}^2 = s_t^2 - (m_t/m_s)^2 s_s^2 for
  * 0 <= s <= t, in a form without cancellation. */
 typedef struct {
-  const char *name;      /* spec name, e.g. "vp" */
+  const char *name; /* spec name, e.g. "vp" */
   dpm_process_kind kind;
   const char *reference; /* paper and equation */
   int discrete;          /* 1 for schedules whose grid points are integers */
@@ -99,9 +100,9 @@ struct dpm_process {
   double beta_min, beta_max;   /* VP, sub-VP: 0.1, 20 */
   double sigma_min, sigma_max; /* VE: 0.01, 50; EDM: 0.002, 80 */
   double sigma_data;           /* EDM: 0.5 */
-  int ve_exact;                /* VE: 1 => s^2 = sigma(t)^2 - sigma(0)^2 (default); 0 => s = sigma(t) (score_sde) */
-  double t_min, t_max;         /* time range: VP/sub-VP/VE [1e-3, 1]; EDM [sigma_min, sigma_max]; DDPM [1, N] */
-  const dpm_schedule *sch;     /* DDPM: the schedule (owned when parsed from a spec, see dpm_process_clear) */
+  int ve_exact;            /* VE: 1 => s^2 = sigma(t)^2 - sigma(0)^2 (default); 0 => s = sigma(t) (score_sde) */
+  double t_min, t_max;     /* time range: VP/sub-VP/VE [1e-3, 1]; EDM [sigma_min, sigma_max]; DDPM [1, N] */
+  const dpm_schedule *sch; /* DDPM: the schedule (owned when parsed from a spec, see dpm_process_clear) */
   dpm_schedule *sch_owned;
 };
 

@@ -16,8 +16,8 @@ static dpm_schedule *schedule_new(size_t N)
   dpm_schedule *sch = dpm_calloc(1, sizeof *sch);
   if (!sch) return NULL;
   sch->N = N;
-  double **arrs[] = {&sch->beta, &sch->alpha, &sch->alpha_bar, &sch->log_alpha_bar, &sch->beta_bar,
-                     &sch->beta_tilde};
+  double **arrs[] = {&sch->beta,          &sch->alpha,    &sch->alpha_bar,
+                     &sch->log_alpha_bar, &sch->beta_bar, &sch->beta_tilde};
   for (size_t i = 0; i < sizeof arrs / sizeof arrs[0]; i++) {
     *arrs[i] = dpm_calloc(N + 1, sizeof(double));
     if (!*arrs[i]) {
@@ -63,8 +63,8 @@ static int schedule_finish(dpm_schedule *sch)
 
 dpm_schedule *dpm_schedule_linear_alloc(size_t N, double beta_1, double beta_N)
 {
-  if (!(beta_1 > 0.0 && beta_1 < 1.0 && beta_N > 0.0 && beta_N < 1.0)) DPM_ERROR_NULL(GSL_EDOM, "schedule: linear betas must lie in (0, 1) (got %g, %g)", beta_1,
-               beta_N);
+  if (!(beta_1 > 0.0 && beta_1 < 1.0 && beta_N > 0.0 && beta_N < 1.0))
+    DPM_ERROR_NULL(GSL_EDOM, "schedule: linear betas must lie in (0, 1) (got %g, %g)", beta_1, beta_N);
   dpm_schedule *sch = schedule_new(N);
   if (!sch) return NULL;
   for (size_t n = 1; n <= N; n++)
@@ -85,7 +85,7 @@ dpm_schedule *dpm_schedule_cosine_alloc(size_t N)
   for (size_t n = 1; n <= N; n++) {
     double c = cos(((double)n / (double)N + s) / (1.0 + s) * M_PI / 2);
     double cur = c > 0 ? 2 * log(c) - logf0 : -HUGE_VAL; /* log abar_n before clipping */
-    double b = -expm1(cur - prev);                         /* 1 - abar_n / abar_{n-1} */
+    double b = -expm1(cur - prev);                       /* 1 - abar_n / abar_{n-1} */
     sch->beta[n] = b > 0.999 ? 0.999 : b;
     prev = cur;
   }
@@ -100,7 +100,8 @@ dpm_schedule *dpm_schedule_array_alloc(size_t N, const double *beta)
 {
   dpm_schedule *sch = schedule_new(N);
   if (!sch) return NULL;
-  for (size_t n = 1; n <= N; n++) sch->beta[n] = beta[n - 1];
+  for (size_t n = 1; n <= N; n++)
+    sch->beta[n] = beta[n - 1];
   if (schedule_finish(sch)) {
     dpm_schedule_free(sch);
     return NULL;
@@ -170,7 +171,10 @@ static double vp_t_of_B(const dpm_process *p, double B)
   return 2.0 * B / (p->beta_min + sqrt(p->beta_min * p->beta_min + 2.0 * dB * B));
 }
 
-static double vp_a(const dpm_process *p, double t) { return -0.5 * (p->beta_min + t * (p->beta_max - p->beta_min)); }
+static double vp_a(const dpm_process *p, double t)
+{
+  return -0.5 * (p->beta_min + t * (p->beta_max - p->beta_min));
+}
 
 /* VP: s = sqrt(1 - m^2); transition variance 1 - m_{t|s}^2 */
 static void vp_log_m_s(const dpm_process *p, double t, double *log_m, double *s)
@@ -315,25 +319,37 @@ static double ddpm_trans_s2(const dpm_process *p, double s, double t)
   return -expm1(ddpm_log_abar(p, t) - ddpm_log_abar(p, s));
 }
 
-static const dpm_process_type type_vp = {"vp",      DPM_PROCESS_VP, "Song et al. 2021, eq. (11) and (29)",
-                                         0,         vp_log_m_s,     vp_a,
-                                         vp_g2,     vp_lambda,      vp_t_of_lambda,
-                                         vp_trans_s2};
-static const dpm_process_type type_subvp = {
-    "subvp",  DPM_PROCESS_SUBVP,    "Song et al. 2021, eq. (12) and (30)", 0, subvp_log_m_s, vp_a, subvp_g2,
-    subvp_lambda, subvp_t_of_lambda, subvp_trans_s2};
-static const dpm_process_type type_ve = {"ve",     DPM_PROCESS_VE, "Song et al. 2021, eq. (9) and (30)",
-                                         0,        ve_log_m_s,     ve_a,
-                                         ve_g2,    ve_lambda,      ve_t_of_lambda,
-                                         ve_trans_s2};
-static const dpm_process_type type_edm = {"edm",      DPM_PROCESS_EDM, "Karras et al. 2022, Table 1 (sigma(t) = t)",
-                                          0,          edm_log_m_s,     ve_a,
-                                          edm_g2,     edm_lambda,      edm_t_of_lambda,
-                                          edm_trans_s2};
-static const dpm_process_type type_ddpm = {
-    "ddpm",    DPM_PROCESS_DDPM, "Ho et al. 2020, eq. (4); Nichol & Dhariwal 2021, eq. (17)", 1, ddpm_log_m_s, ddpm_a,
-    ddpm_g2,   ddpm_lambda,      ddpm_t_of_lambda,
-    ddpm_trans_s2};
+static const dpm_process_type type_vp = {
+    "vp",           DPM_PROCESS_VP, "Song et al. 2021, eq. (11) and (29)", 0, vp_log_m_s, vp_a, vp_g2, vp_lambda,
+    vp_t_of_lambda, vp_trans_s2};
+static const dpm_process_type type_subvp = {"subvp",
+                                            DPM_PROCESS_SUBVP,
+                                            "Song et al. 2021, eq. (12) and (30)",
+                                            0,
+                                            subvp_log_m_s,
+                                            vp_a,
+                                            subvp_g2,
+                                            subvp_lambda,
+                                            subvp_t_of_lambda,
+                                            subvp_trans_s2};
+static const dpm_process_type type_ve = {
+    "ve",           DPM_PROCESS_VE, "Song et al. 2021, eq. (9) and (30)", 0, ve_log_m_s, ve_a, ve_g2, ve_lambda,
+    ve_t_of_lambda, ve_trans_s2};
+static const dpm_process_type type_edm = {
+    "edm",       DPM_PROCESS_EDM, "Karras et al. 2022, Table 1 (sigma(t) = t)",
+    0,           edm_log_m_s,     ve_a,
+    edm_g2,      edm_lambda,      edm_t_of_lambda,
+    edm_trans_s2};
+static const dpm_process_type type_ddpm = {"ddpm",
+                                           DPM_PROCESS_DDPM,
+                                           "Ho et al. 2020, eq. (4); Nichol & Dhariwal 2021, eq. (17)",
+                                           1,
+                                           ddpm_log_m_s,
+                                           ddpm_a,
+                                           ddpm_g2,
+                                           ddpm_lambda,
+                                           ddpm_t_of_lambda,
+                                           ddpm_trans_s2};
 
 const dpm_process_type *const dpm_process_types[] = {&type_vp, &type_subvp, &type_ve, &type_edm, &type_ddpm, NULL};
 
@@ -449,14 +465,22 @@ int dpm_process_parse(dpm_process *p, const char *spec)
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || !isfinite(v) || v <= 0)
       DPM_ERROR(GSL_EINVAL, "process option %s: '%s' is not a positive number", tok, eq + 1);
-    if (strcmp(tok, "beta_min") == 0) p->beta_min = v;
-    else if (strcmp(tok, "beta_max") == 0) p->beta_max = v;
-    else if (strcmp(tok, "sigma_min") == 0) p->sigma_min = v;
-    else if (strcmp(tok, "sigma_max") == 0) p->sigma_max = v;
-    else if (strcmp(tok, "sigma_data") == 0) p->sigma_data = v;
-    else if (strcmp(tok, "t_min") == 0) p->t_min = v, t_given |= 1;
-    else if (strcmp(tok, "t_max") == 0) p->t_max = v, t_given |= 2;
-    else DPM_ERROR(GSL_EINVAL, "unknown process option '%s'", tok);
+    if (strcmp(tok, "beta_min") == 0)
+      p->beta_min = v;
+    else if (strcmp(tok, "beta_max") == 0)
+      p->beta_max = v;
+    else if (strcmp(tok, "sigma_min") == 0)
+      p->sigma_min = v;
+    else if (strcmp(tok, "sigma_max") == 0)
+      p->sigma_max = v;
+    else if (strcmp(tok, "sigma_data") == 0)
+      p->sigma_data = v;
+    else if (strcmp(tok, "t_min") == 0)
+      p->t_min = v, t_given |= 1;
+    else if (strcmp(tok, "t_max") == 0)
+      p->t_max = v, t_given |= 2;
+    else
+      DPM_ERROR(GSL_EINVAL, "unknown process option '%s'", tok);
   }
   if (p->kind == DPM_PROCESS_EDM) {
     if (!(t_given & 1)) p->t_min = p->sigma_min;
@@ -508,7 +532,8 @@ int dpm_process_transition(const dpm_process *p, double s, double t, double *m_t
   int st;
   *m_ts = *s_ts = NAN;
   if ((st = check_t(p, s, 0, "transition")) || (st = check_t(p, t, 0, "transition"))) return st;
-  if (!(s <= t)) DPM_ERROR(GSL_EDOM, "process %s: transition from s = %g to t = %g needs s <= t", dpm_process_name(p), s, t);
+  if (!(s <= t))
+    DPM_ERROR(GSL_EDOM, "process %s: transition from s = %g to t = %g needs s <= t", dpm_process_name(p), s, t);
   double lms, lmt, ss, stt;
   p->type->log_m_s(p, s, &lms, &ss);
   p->type->log_m_s(p, t, &lmt, &stt);
@@ -518,9 +543,15 @@ int dpm_process_transition(const dpm_process *p, double s, double t, double *m_t
   return DPM_SUCCESS;
 }
 
-double dpm_process_a(const dpm_process *p, double t) { return check_t(p, t, 0, "a") ? (double)NAN : p->type->a(p, t); }
+double dpm_process_a(const dpm_process *p, double t)
+{
+  return check_t(p, t, 0, "a") ? (double)NAN : p->type->a(p, t);
+}
 
-double dpm_process_g(const dpm_process *p, double t) { return check_t(p, t, 0, "g") ? (double)NAN : sqrt(p->type->g2(p, t)); }
+double dpm_process_g(const dpm_process *p, double t)
+{
+  return check_t(p, t, 0, "g") ? (double)NAN : sqrt(p->type->g2(p, t));
+}
 
 double dpm_process_lambda(const dpm_process *p, double t)
 {
@@ -561,7 +592,8 @@ double dpm_process_t_of_sigma(const dpm_process *p, double sigma)
 int dpm_grid_uniform(double t0, double t1, size_t n, double *out)
 {
   if (n < 2) DPM_ERROR(GSL_EINVAL, "grid: need at least 2 points (got %zu)", n);
-  for (size_t i = 0; i < n; i++) out[i] = t0 + (t1 - t0) * (double)i / (double)(n - 1);
+  for (size_t i = 0; i < n; i++)
+    out[i] = t0 + (t1 - t0) * (double)i / (double)(n - 1);
   out[n - 1] = t1;
   return DPM_SUCCESS;
 }
@@ -572,7 +604,8 @@ int dpm_grid_edm_sigma(double sigma_min, double sigma_max, double rho, size_t n,
   if (!(sigma_min > 0 && sigma_max > sigma_min && rho > 0))
     DPM_ERROR(GSL_EDOM, "grid: need 0 < sigma_min < sigma_max and rho > 0");
   double a = pow(sigma_max, 1.0 / rho), b = pow(sigma_min, 1.0 / rho);
-  for (size_t i = 0; i < n; i++) out[i] = pow(a + (double)i / (double)(n - 1) * (b - a), rho);
+  for (size_t i = 0; i < n; i++)
+    out[i] = pow(a + (double)i / (double)(n - 1) * (b - a), rho);
   out[0] = sigma_max;
   out[n - 1] = sigma_min;
   return DPM_SUCCESS;
@@ -583,7 +616,8 @@ int dpm_grid_loglinear_sigma(double sigma_min, double sigma_max, size_t n, doubl
   if (n < 2) DPM_ERROR(GSL_EINVAL, "grid: need at least 2 points (got %zu)", n);
   if (!(sigma_min > 0 && sigma_max > sigma_min)) DPM_ERROR(GSL_EDOM, "grid: need 0 < sigma_min < sigma_max");
   double la = log(sigma_max), lb = log(sigma_min);
-  for (size_t i = 0; i < n; i++) out[i] = exp(la + (double)i / (double)(n - 1) * (lb - la));
+  for (size_t i = 0; i < n; i++)
+    out[i] = exp(la + (double)i / (double)(n - 1) * (lb - la));
   out[0] = sigma_max;
   out[n - 1] = sigma_min;
   return DPM_SUCCESS;

@@ -98,10 +98,16 @@ static int ddim_reset(void *state, const dpm_sampler_problem *pb)
     if ((st = dpm_sampler_ddim_coef_get(tl, i, eta, &c))) return st;
     double v = 0.0;
     switch (S->var) {
-    case VAR_BETA: v = c.beta; break;
-    case VAR_BETA_TILDE: v = c.beta_tilde; break;
+    case VAR_BETA:
+      v = c.beta;
+      break;
+    case VAR_BETA_TILDE:
+      v = c.beta_tilde;
+      break;
     case VAR_LAMBDA:
-    case VAR_DIAG: v = c.lambda2; break;
+    case VAR_DIAG:
+      v = c.lambda2;
+      break;
     case VAR_OPT: {
       const double g = S->gamma[i] < 0.0 ? 0.0 : S->gamma[i] > 1.0 ? 1.0 : S->gamma[i]; /* 0 <= Gamma <= 1 */
       v = c.lambda2 + c.coef2 * (1.0 - g);
@@ -167,35 +173,91 @@ static int diag_apply(void *state, dpm_sampler_step *st)
   return DPM_SUCCESS;
 }
 
-const dpm_sampler_type dpm_sampler_ddpm = {
-    "ddpm", "ancestral", "Ho et al. 2020, Algorithm 2 (sigma^2 = beta)",
-    "DDPM ancestral sampling with sigma^2 = beta_{t|s}", 1, 0, 1, DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS,
-    NAN, alloc_beta, ddim_reset, ddim_apply, ddim_free};
+const dpm_sampler_type dpm_sampler_ddpm = {"ddpm",
+                                           "ancestral",
+                                           "Ho et al. 2020, Algorithm 2 (sigma^2 = beta)",
+                                           "DDPM ancestral sampling with sigma^2 = beta_{t|s}",
+                                           1,
+                                           0,
+                                           1,
+                                           DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS,
+                                           NAN,
+                                           alloc_beta,
+                                           ddim_reset,
+                                           ddim_apply,
+                                           ddim_free};
 
 const dpm_sampler_type dpm_sampler_ddpm_betatilde = {
-    "ddpm-betatilde", "ancestral", "Ho et al. 2020, Algorithm 2 (sigma^2 = beta~, eq. (7))",
-    "DDPM ancestral sampling with the posterior variance sigma^2 = beta~_{s|t}", 1, 0, 1,
-    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS, NAN, alloc_beta_tilde, ddim_reset, ddim_apply, ddim_free};
+    "ddpm-betatilde",
+    "ancestral",
+    "Ho et al. 2020, Algorithm 2 (sigma^2 = beta~, eq. (7))",
+    "DDPM ancestral sampling with the posterior variance sigma^2 = beta~_{s|t}",
+    1,
+    0,
+    1,
+    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS,
+    NAN,
+    alloc_beta_tilde,
+    ddim_reset,
+    ddim_apply,
+    ddim_free};
 
 const dpm_sampler_type dpm_sampler_ddim = {
-    "ddim", "deterministic", "Song, Meng, Ermon 2021, eq. (12) (sigma = eta sqrt(beta~))",
-    "DDIM: sigma^2 = eta^2 beta~ with --eta E in [0 1] (default 0: deterministic)", 1, 0, 1,
-    DPM_SAMPLER_PREDICTS_EPS, 0.0, alloc_lambda, ddim_reset, ddim_apply, ddim_free};
+    "ddim",
+    "deterministic",
+    "Song, Meng, Ermon 2021, eq. (12) (sigma = eta sqrt(beta~))",
+    "DDIM: sigma^2 = eta^2 beta~ with --eta E in [0 1] (default 0: deterministic)",
+    1,
+    0,
+    1,
+    DPM_SAMPLER_PREDICTS_EPS,
+    0.0,
+    alloc_lambda,
+    ddim_reset,
+    ddim_apply,
+    ddim_free};
 
 const dpm_sampler_type dpm_sampler_analytic_ddpm = {
-    "analytic-ddpm", "ancestral", "Bao et al. ICLR 2022, Theorem 1 and eq. (9) (eta = 1)",
-    "Analytic-DDPM: the DDPM mean with the optimal variance sigma*^2 from Gamma_t", 1, 0, 1,
-    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS | DPM_SAMPLER_NEEDS_GAMMA, NAN, alloc_opt_ddpm, ddim_reset,
-    ddim_apply, ddim_free};
+    "analytic-ddpm",
+    "ancestral",
+    "Bao et al. ICLR 2022, Theorem 1 and eq. (9) (eta = 1)",
+    "Analytic-DDPM: the DDPM mean with the optimal variance sigma*^2 from Gamma_t",
+    1,
+    0,
+    1,
+    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS | DPM_SAMPLER_NEEDS_GAMMA,
+    NAN,
+    alloc_opt_ddpm,
+    ddim_reset,
+    ddim_apply,
+    ddim_free};
 
 const dpm_sampler_type dpm_sampler_analytic_ddim = {
-    "analytic-ddim", "ancestral", "Bao et al. ICLR 2022, Theorem 1 and eq. (9) (eta = 0)",
-    "Analytic-DDIM: the DDIM mean with the optimal variance sigma*^2 from Gamma_t (--eta sets lambda)", 1, 0, 1,
-    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS | DPM_SAMPLER_NEEDS_GAMMA, 0.0, alloc_opt_ddim, ddim_reset,
-    ddim_apply, ddim_free};
+    "analytic-ddim",
+    "ancestral",
+    "Bao et al. ICLR 2022, Theorem 1 and eq. (9) (eta = 0)",
+    "Analytic-DDIM: the DDIM mean with the optimal variance sigma*^2 from Gamma_t (--eta sets lambda)",
+    1,
+    0,
+    1,
+    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_EPS | DPM_SAMPLER_NEEDS_GAMMA,
+    0.0,
+    alloc_opt_ddim,
+    ddim_reset,
+    ddim_apply,
+    ddim_free};
 
 const dpm_sampler_type dpm_sampler_diag_cov = {
-    "diag-cov", "ancestral", "Bao et al. ICML 2022 (SN-/NPR-DPM), eq. (7): lambda^2 + c0^2 diag Cov[x_0|x_t]",
-    "optimal state-dependent diagonal covariance from the denoiser's posterior variance (--eta E; default 1)", 1, 0, 1,
-    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_X0 | DPM_SAMPLER_NEEDS_DIAGCOV, 1.0, alloc_diag, ddim_reset,
-    diag_apply, ddim_free};
+    "diag-cov",
+    "ancestral",
+    "Bao et al. ICML 2022 (SN-/NPR-DPM), eq. (7): lambda^2 + c0^2 diag Cov[x_0|x_t]",
+    "optimal state-dependent diagonal covariance from the denoiser's posterior variance (--eta E; default 1)",
+    1,
+    0,
+    1,
+    DPM_SAMPLER_STOCHASTIC | DPM_SAMPLER_PREDICTS_X0 | DPM_SAMPLER_NEEDS_DIAGCOV,
+    1.0,
+    alloc_diag,
+    ddim_reset,
+    diag_apply,
+    ddim_free};

@@ -49,10 +49,10 @@ int dpm_timeline_set_trajectory(dpm_timeline *tl, const dpm_process *p, const ch
 
 /* Method parameters; dpm_sampler_params_default gives the defaults (NAN = the entry's own default). */
 typedef struct {
-  double eta;         /* DDIM family: lambda^2 = eta^2 beta~ (NAN: the entry's default) */
-  int final_noise;    /* 0: the step to s = 0 returns the mean; 1: adds the entry's decoder noise */
-  double gamma_rtol;  /* Analytic-DPM: relative tolerance of Gamma by cubature (d <= 2), default 1e-8 */
-  size_t gamma_mc;    /* Analytic-DPM: Monte Carlo samples per point for Gamma when d > 2, default 4000 */
+  double eta;          /* DDIM family: lambda^2 = eta^2 beta~ (NAN: the entry's default) */
+  int final_noise;     /* 0: the step to s = 0 returns the mean; 1: adds the entry's decoder noise */
+  double gamma_rtol;   /* Analytic-DPM: relative tolerance of Gamma by cubature (d <= 2), default 1e-8 */
+  size_t gamma_mc;     /* Analytic-DPM: Monte Carlo samples per point for Gamma when d > 2, default 4000 */
   uint64_t gamma_seed; /* their seed (point i uses stream (gamma_seed, i)), default 0 */
 } dpm_sampler_params;
 
@@ -72,13 +72,13 @@ typedef struct {
 /* ---- the step types ----------------------------------------------------------------------------------------- */
 
 enum {
-  DPM_SAMPLER_STOCHASTIC = 1u << 0,   /* draws noise inside the steps */
-  DPM_SAMPLER_NEEDS_SDE = 1u << 1,    /* uses the process's drift a(t) and diffusion g(t) */
-  DPM_SAMPLER_REUSES_LAST = 1u << 2,  /* its last evaluation of a step is the first of the next (FSAL) */
-  DPM_SAMPLER_PREDICTS_X0 = 1u << 3,  /* its history holds x0-predictions */
-  DPM_SAMPLER_PREDICTS_EPS = 1u << 4, /* its history holds eps-predictions */
+  DPM_SAMPLER_STOCHASTIC = 1u << 0,    /* draws noise inside the steps */
+  DPM_SAMPLER_NEEDS_SDE = 1u << 1,     /* uses the process's drift a(t) and diffusion g(t) */
+  DPM_SAMPLER_REUSES_LAST = 1u << 2,   /* its last evaluation of a step is the first of the next (FSAL) */
+  DPM_SAMPLER_PREDICTS_X0 = 1u << 3,   /* its history holds x0-predictions */
+  DPM_SAMPLER_PREDICTS_EPS = 1u << 4,  /* its history holds eps-predictions */
   DPM_SAMPLER_NEEDS_DIAGCOV = 1u << 5, /* needs the denoiser's diagonal posterior variance */
-  DPM_SAMPLER_NEEDS_GAMMA = 1u << 6   /* needs Gamma_t (the data, pb->mix) unless pb->sigma2 is given */
+  DPM_SAMPLER_NEEDS_GAMMA = 1u << 6    /* needs Gamma_t (the data, pb->mix) unless pb->sigma2 is given */
 };
 
 typedef struct dpm_sampler_step dpm_sampler_step;
@@ -96,7 +96,7 @@ typedef struct {
   unsigned history;        /* evaluations of earlier steps it uses (multistep methods) */
   unsigned nfe_per_step;
   unsigned flags;
-  double eta_default;      /* DDIM family; NAN when not used */
+  double eta_default; /* DDIM family; NAN when not used */
   void *(*alloc)(size_t nmax, size_t d, size_t Kmax);
   int (*reset)(void *state, const dpm_sampler_problem *pb);
   int (*apply)(void *state, dpm_sampler_step *st);
@@ -112,9 +112,9 @@ struct dpm_sampler_step {
   const dpm_sampler_type *type;
   size_t i, n, d;
   unsigned order;
-  double eta;       /* pb->par.eta, or the type's default */
-  double *x;        /* n x d, updated in place */
-  double *eval;     /* n x d */
+  double eta;   /* pb->par.eta, or the type's default */
+  double *x;    /* n x d, updated in place */
+  double *eval; /* n x d */
   const double *const *hist;
   size_t nhist;
   int eval_ready;

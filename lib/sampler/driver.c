@@ -18,7 +18,8 @@
 
 dpm_timeline *dpm_timeline_alloc(size_t Kmax)
 {
-  if (Kmax < 1 || Kmax > 100000000) DPM_ERROR_NULL(GSL_EINVAL, "timeline: Kmax must be in [1, 1e8] (got %zu)", Kmax);
+  if (Kmax < 1 || Kmax > 100000000)
+    DPM_ERROR_NULL(GSL_EINVAL, "timeline: Kmax must be in [1, 1e8] (got %zu)", Kmax);
   dpm_timeline *tl = dpm_calloc(1, sizeof *tl);
   if (!tl) return NULL;
   tl->Kmax = Kmax;
@@ -86,7 +87,8 @@ int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *gr
     double smin = dpm_process_sigma(p, p->t_min), smax = dpm_process_sigma(p, p->t_max);
     st = grid[0] == 'e' ? dpm_grid_edm_sigma(smin, smax, rho > 0 ? rho : 7.0, K + 1, t)
                         : dpm_grid_loglinear_sigma(smin, smax, K + 1, t);
-    for (size_t i = 1; !st && i < K; i++) t[i] = dpm_process_t_of_sigma(p, t[i]);
+    for (size_t i = 1; !st && i < K; i++)
+      t[i] = dpm_process_t_of_sigma(p, t[i]);
     t[0] = p->t_max;
     t[K] = p->t_min;
   } else
@@ -98,12 +100,13 @@ int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *gr
 int dpm_timeline_set_tau(dpm_timeline *tl, const dpm_process *p, size_t K, const size_t *tau)
 {
   if (!tl || !p || !tau) DPM_ERROR(GSL_EINVAL, "timeline: NULL timeline, process or trajectory");
-  if (!p->sch) DPM_ERROR(GSL_EINVAL, "timeline: a trajectory needs a discrete (ddpm) process, not %s",
-                         dpm_process_name(p));
+  if (!p->sch)
+    DPM_ERROR(GSL_EINVAL, "timeline: a trajectory needs a discrete (ddpm) process, not %s", dpm_process_name(p));
   int st = dpm_analytic_check_traj(p->sch, K, tau);
   if (st) return st;
   if (K > tl->Kmax) DPM_ERROR(GSL_EINVAL, "timeline: K = %zu steps exceed its %zu", K, tl->Kmax);
-  for (size_t i = 0; i < K; i++) tl->t[i] = (double)tau[K - 1 - i];
+  for (size_t i = 0; i < K; i++)
+    tl->t[i] = (double)tau[K - 1 - i];
   tl->t[K] = 0.0;
   return dpm_timeline_set_times(tl, p, K, tl->t);
 }
@@ -112,8 +115,8 @@ int dpm_timeline_set_trajectory(dpm_timeline *tl, const dpm_process *p, const ch
                                 const double *gamma)
 {
   if (!tl || !p || !kind) DPM_ERROR(GSL_EINVAL, "timeline: NULL timeline, process or trajectory kind");
-  if (!p->sch) DPM_ERROR(GSL_EINVAL, "timeline: a trajectory needs a discrete (ddpm) process, not %s",
-                         dpm_process_name(p));
+  if (!p->sch)
+    DPM_ERROR(GSL_EINVAL, "timeline: a trajectory needs a discrete (ddpm) process, not %s", dpm_process_name(p));
   if (K < 1 || K > tl->Kmax) DPM_ERROR(GSL_EINVAL, "timeline: K = %zu steps outside [1, %zu]", K, tl->Kmax);
   size_t *tau = tl->n; /* scratch: set_tau copies tau into t before it rewrites n */
   int st = dpm_analytic_trajectory(p->sch, gamma, kind, K, tau, NULL);
@@ -123,9 +126,13 @@ int dpm_timeline_set_trajectory(dpm_timeline *tl, const dpm_process *p, const ch
 
 /* ---- the table ---------------------------------------------------------------------------------------------- */
 
-const dpm_sampler_type *const dpm_sampler_types[] = {
-    &dpm_sampler_ddpm,          &dpm_sampler_ddpm_betatilde, &dpm_sampler_ddim, &dpm_sampler_analytic_ddpm,
-    &dpm_sampler_analytic_ddim, &dpm_sampler_diag_cov,       NULL};
+const dpm_sampler_type *const dpm_sampler_types[] = {&dpm_sampler_ddpm,
+                                                     &dpm_sampler_ddpm_betatilde,
+                                                     &dpm_sampler_ddim,
+                                                     &dpm_sampler_analytic_ddpm,
+                                                     &dpm_sampler_analytic_ddim,
+                                                     &dpm_sampler_diag_cov,
+                                                     NULL};
 
 const dpm_sampler_type *dpm_sampler_type_find(const char *name)
 {
@@ -161,7 +168,7 @@ struct dpm_sampler {
   const dpm_sampler_type *type;
   void *state;
   size_t nmax, d, Kmax, nring;
-  double **ring;    /* nring = history + 2 slots of nmax x d */
+  double **ring; /* nring = history + 2 slots of nmax x d */
   const double **hist;
   double *work, *z; /* nmax x d */
   gsl_rng **rng;    /* nmax */
@@ -172,13 +179,15 @@ void dpm_sampler_free(dpm_sampler *smp)
   if (!smp) return;
   if (smp->state && smp->type->free) smp->type->free(smp->state);
   if (smp->ring)
-    for (size_t k = 0; k < smp->nring; k++) free(smp->ring[k]);
+    for (size_t k = 0; k < smp->nring; k++)
+      free(smp->ring[k]);
   free(smp->ring);
   free(smp->hist);
   free(smp->work);
   free(smp->z);
   if (smp->rng)
-    for (size_t j = 0; j < smp->nmax; j++) gsl_rng_free(smp->rng[j]);
+    for (size_t j = 0; j < smp->nmax; j++)
+      gsl_rng_free(smp->rng[j]);
   free(smp->rng);
   free(smp);
 }
@@ -187,8 +196,10 @@ dpm_sampler *dpm_sampler_alloc(const dpm_sampler_type *type, size_t nmax, size_t
 {
   if (!type || !type->apply) DPM_ERROR_NULL(GSL_EINVAL, "sampler: NULL type or step function");
   if (nmax == 0 || d == 0 || Kmax == 0)
-    DPM_ERROR_NULL(GSL_EINVAL, "sampler %s: need nmax, d, Kmax >= 1 (got %zu, %zu, %zu)", type->name, nmax, d, Kmax);
-  if (nmax > SIZE_MAX / sizeof(double) / d) DPM_ERROR_NULL(GSL_ENOMEM, "sampler %s: %zu x %zu too large", type->name, nmax, d);
+    DPM_ERROR_NULL(GSL_EINVAL, "sampler %s: need nmax, d, Kmax >= 1 (got %zu, %zu, %zu)", type->name, nmax, d,
+                   Kmax);
+  if (nmax > SIZE_MAX / sizeof(double) / d)
+    DPM_ERROR_NULL(GSL_ENOMEM, "sampler %s: %zu x %zu too large", type->name, nmax, d);
   dpm_sampler *smp = dpm_calloc(1, sizeof *smp);
   if (!smp) return NULL;
   smp->type = type;
@@ -198,8 +209,9 @@ dpm_sampler *dpm_sampler_alloc(const dpm_sampler_type *type, size_t nmax, size_t
   smp->nring = type->history + 2;
   const size_t nd = nmax * d;
   if (!(smp->ring = dpm_calloc(smp->nring, sizeof(double *))) ||
-      !(smp->hist = dpm_calloc(type->history + 1, sizeof(double *))) || !(smp->work = dpm_malloc(nd * sizeof(double))) ||
-      !(smp->z = dpm_malloc(nd * sizeof(double))) || !(smp->rng = dpm_calloc(nmax, sizeof(gsl_rng *))))
+      !(smp->hist = dpm_calloc(type->history + 1, sizeof(double *))) ||
+      !(smp->work = dpm_malloc(nd * sizeof(double))) || !(smp->z = dpm_malloc(nd * sizeof(double))) ||
+      !(smp->rng = dpm_calloc(nmax, sizeof(gsl_rng *))))
     goto fail;
   for (size_t k = 0; k < smp->nring; k++)
     if (!(smp->ring[k] = dpm_malloc(nd * sizeof(double)))) goto fail;
@@ -251,7 +263,8 @@ void dpm_sampler_step_noise(dpm_sampler_step *st, double *z)
   gsl_rng **rng = st->rng;
 #pragma omp parallel for schedule(static) if (n * d >= 4096)
   for (size_t j = 0; j < n; j++)
-    for (size_t c = 0; c < d; c++) z[j * d + c] = gsl_ran_gaussian_ziggurat(rng[j], 1.0);
+    for (size_t c = 0; c < d; c++)
+      z[j * d + c] = gsl_ran_gaussian_ziggurat(rng[j], 1.0);
 }
 
 int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t seed, size_t n, double *x,
@@ -261,9 +274,11 @@ int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t se
     DPM_ERROR(GSL_EINVAL, "sampler: NULL driver, problem, denoiser, timeline or x");
   const dpm_sampler_type *T = smp->type;
   const dpm_timeline *tl = pb->tl;
-  if (n > smp->nmax) DPM_ERROR(GSL_EBADLEN, "sampler %s: %zu points exceed the driver's %zu", T->name, n, smp->nmax);
+  if (n > smp->nmax)
+    DPM_ERROR(GSL_EBADLEN, "sampler %s: %zu points exceed the driver's %zu", T->name, n, smp->nmax);
   if (pb->dn->d != smp->d)
-    DPM_ERROR(GSL_EBADLEN, "sampler %s: denoiser dimension %zu != driver dimension %zu", T->name, pb->dn->d, smp->d);
+    DPM_ERROR(GSL_EBADLEN, "sampler %s: denoiser dimension %zu != driver dimension %zu", T->name, pb->dn->d,
+              smp->d);
   if (tl->K < 1 || tl->K > smp->Kmax)
     DPM_ERROR(GSL_EBADLEN, "sampler %s: %zu steps outside the driver's [1, %zu]", T->name, tl->K, smp->Kmax);
   if ((T->flags & DPM_SAMPLER_NEEDS_DIAGCOV) && !dpm_denoiser_has_diagcov(pb->dn))
@@ -285,12 +300,14 @@ int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t se
     return rc;
   }
   const size_t d = smp->d, nd = n * d;
-  for (size_t j = 0; j < n; j++) dpm_rng_stream_set(smp->rng[j], seed, j);
-  dpm_sampler_step st = {.pb = pb, .type = T, .n = n, .d = d, .eta = eta, .x = x, .work = smp->work, .z = smp->z,
-                         .rng = smp->rng};
+  for (size_t j = 0; j < n; j++)
+    dpm_rng_stream_set(smp->rng[j], seed, j);
+  dpm_sampler_step st = {
+      .pb = pb, .type = T, .n = n, .d = d, .eta = eta, .x = x, .work = smp->work, .z = smp->z, .rng = smp->rng};
   if (!x_given) {
     dpm_sampler_step_noise(&st, x);
-    for (size_t k = 0; k < nd; k++) x[k] *= tl->s[0];
+    for (size_t k = 0; k < nd; k++)
+      x[k] *= tl->s[0];
   }
   const unsigned long nfe0 = pb->dn->nfe;
   const size_t H = T->history, R = smp->nring;
@@ -300,7 +317,8 @@ int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t se
     st.eval = smp->ring[i % R];
     st.next = smp->ring[(i + 1) % R];
     st.nhist = i < H ? i : H;
-    for (size_t j = 0; j < st.nhist; j++) smp->hist[j] = smp->ring[(i + R - 1 - j) % R];
+    for (size_t j = 0; j < st.nhist; j++)
+      smp->hist[j] = smp->ring[(i + R - 1 - j) % R];
     st.hist = smp->hist;
     st.order = H > 0 && st.nhist + 1 < T->order ? (unsigned)st.nhist + 1 : T->order;
     st.eval_ready = ready;
@@ -357,7 +375,8 @@ int dpm_sampler_gamma(const dpm_mixture *mix, const dpm_timeline *tl, const dpm_
     free(m);
     return GSL_ENOMEM;
   }
-  for (size_t i = 0; i < K; i++) m[i] = tl->m[i] >= DBL_MIN ? tl->m[i] : DBL_MIN;
+  for (size_t i = 0; i < K; i++)
+    m[i] = tl->m[i] >= DBL_MIN ? tl->m[i] : DBL_MIN;
   st = dpm_analytic_gamma_mc_ms(w, K, m, tl->s, par->gamma_seed, gamma, NULL);
   free(m);
   dpm_analytic_gamma_mc_free(w);
