@@ -508,6 +508,102 @@ static void test_imperfect_denoisers(void **state)
   dpm_schedule_free(sch);
 }
 
+/* ---- the complement 1 - Gamma_n, integrated directly -------------------------------------------------------- */
+
+/* Where both are well conditioned (linear schedule, bimodal data, Gamma away from 1) the directly integrated
+ * complement equals 1 - Gamma within the sum of the two quadrature error estimates plus 8 EPS rounding; the Monte
+ * Carlo complement lies within K_SE standard errors of the quadrature one (plus its error estimate). */
+static void test_cgamma_vs_one_minus_gamma(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = mix_bimodal();
+  dpm_schedule *sch = dpm_schedule_alloc_by_name("linear", 200);
+  assert_non_null(sch);
+  const size_t N = sch->N;
+  double *g = vec(N + 1), *ge = vec(N + 1), *cg = vec(N + 1), *cge = vec(N + 1), *mg = vec(N + 1),
+         *mc = vec(N + 1), *mce = vec(N + 1);
+  dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, 1e-10);
+  assert_non_null(q);
+  const dpm_analytic_gamma_result qr = {g, ge, cg, cge};
+  assert_int_equal(dpm_analytic_gamma_quad_fill(q, sch, &qr), 0);
+  dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, 2000);
+  assert_non_null(w);
+  const dpm_analytic_gamma_result mr = {mg, NULL, mc, mce};
+  assert_int_equal(dpm_analytic_gamma_mc_fill(w, sch, 5, &mr), 0);
+  /* the same samples as the Gamma-only route: identical Gamma */
+  double *mg2 = vec(N + 1);
+  assert_int_equal(dpm_analytic_gamma_mc_schedule(w, sch, 5, mg2, NULL), 0);
+  assert_memory_equal(mg + 1, mg2 + 1, N * sizeof(double));
+  for (size_t n = 1; n <= N; n++) {
+    assert_true(cg[n] > 0.0 && cg[n] < 1.0);
+    assert_close(cg[n], 1.0 - g[n], 0.0, ge[n] + cge[n] + 8 * EPS);
+    double one;
+    assert_int_equal(dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &one,
+                                                         NULL),
+                     0);
+    assert_close(one, cg[n], 0.0, 2.0 * cge[n] + 8 * EPS * cg[n]);
+    assert_within_se(mc[n], mce[n] + cge[n] / K_SE, cg[n], K_SE);
+  }
+  free(mg2);
+  dpm_analytic_gamma_mc_free(w);
+  dpm_analytic_gamma_quad_free(q);
+  free(g);
+  free(ge);
+  free(cg);
+  free(cge);
+  free(mg);
+  free(mc);
+  free(mce);
+  dpm_schedule_free(sch);
+  dpm_mixture_free(mix);
+}
+
+/* Near n = N on the cosine schedule 1 - Gamma_n ~ 1e-9: for Gaussian data N(mu, diag v) the complement is
+ * (1/d) sum_j m^2 v_j/(m^2 v_j + s^2) exactly (Cov[x_0|x] = v s^2/(m^2 v + s^2)). The quadrature complement meets
+ * it to its relative tolerance 1e-10 plus its error estimate, the Monte Carlo one (a constant integrand here) to
+ * rounding (64 EPS); 1 - Gamma from the same Monte Carlo is off by about its standard error, ~1e-2, i.e. by many
+ * times the value itself: the case the direct route exists for. */
+static void test_cgamma_accurate_near_N(void **state)
+{
+  (void)state;
+  const double mu[2] = {0.5, -1.0}, v[2] = {0.7, 2.5};
+  dpm_schedule *sch = dpm_schedule_alloc_by_name("cosine", 1000);
+  assert_non_null(sch);
+  const size_t N = sch->N;
+  for (size_t d = 1; d <= 2; d++) {
+    dpm_mixture *mix = mix_gauss(d, mu, v);
+    double *cg = vec(N + 1), *cge = vec(N + 1), *mg = vec(N + 1), *mc = vec(N + 1);
+    dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, 1e-10);
+    assert_non_null(q);
+    for (size_t n = N - 5; n <= N; n++)
+      assert_int_equal(
+          dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &cg[n], &cge[n]), 0);
+    dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, 1000);
+    assert_non_null(w);
+    const dpm_analytic_gamma_result mr = {mg, NULL, mc, NULL};
+    assert_int_equal(dpm_analytic_gamma_mc_fill(w, sch, 2, &mr), 0);
+    for (size_t n = N - 5; n <= N; n++) {
+      const double m = sqrt(sch->alpha_bar[n]), s = sqrt(sch->beta_bar[n]);
+      double exact = 0.0;
+      for (size_t j = 0; j < d; j++)
+        exact += m * m * v[j] / (m * m * v[j] + s * s) / (double)d;
+      assert_true(exact < 1e-4);
+      assert_close(cg[n], exact, 1e-10, cge[n]);
+      assert_close(mc[n], exact, 64 * EPS, 0.0);
+    }
+    assert_true(sch->alpha_bar[N] < 1e-8);
+    assert_true(fabs((1.0 - mg[N]) - mc[N]) > 100.0 * mc[N]);
+    dpm_analytic_gamma_mc_free(w);
+    dpm_analytic_gamma_quad_free(q);
+    free(cg);
+    free(cge);
+    free(mg);
+    free(mc);
+    dpm_mixture_free(mix);
+  }
+  dpm_schedule_free(sch);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -518,6 +614,8 @@ int main(void)
       cmocka_unit_test(test_gamma_quad_schedule_route),
       cmocka_unit_test(test_x0_error_identity),
       cmocka_unit_test(test_imperfect_denoisers),
+      cmocka_unit_test(test_cgamma_vs_one_minus_gamma),
+      cmocka_unit_test(test_cgamma_accurate_near_N),
   };
   return cmocka_run_group_tests_name("analytic_gamma", tests, NULL, NULL);
 }

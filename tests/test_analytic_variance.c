@@ -493,6 +493,57 @@ static void test_variance_choices(void **state)
   dpm_schedule_free(sch);
 }
 
+/* ---- the step term for any mean, by Monte Carlo --------------------------------------------------------- */
+
+/* dpm_analytic_step_term_mse against its definition by an independent route, for Gaussian data q_0 = N(mu, v) in
+ * 1-D (posterior N(mu + m v (x - m mu)/(m^2 v + s^2), v s^2/(m^2 v + s^2))) and an imperfect mean x0-hat = E[x_0|x]
+ * + b, whose x0mse is the posterior variance + b^2 exactly. The KL step t -> s: the sample mean of log q(x_s|x_t,
+ * x_0) - log p(x_s|x_t) with x_0 ~ q_0, x_t ~ q(x_t|x_0), x_s ~ q(x_s|x_t, x_0) (a Monte Carlo of the KL itself, not
+ * of the closed form); the decoder: the sample mean of -log N(x_0; x0-hat(x_t), sigma2). Within K_SE standard
+ * errors (M = 200000, fixed seed); at sigma2 = x0mse the decoder equals (1/2)(log(2 pi x0mse) + 1) to rounding. */
+static void test_step_term_mse_monte_carlo(void **state)
+{
+  (void)state;
+  const double mu = 0.5, v = 0.8, b = 0.1;
+  dpm_schedule *sch = dpm_schedule_alloc_by_name("linear", 100);
+  assert_non_null(sch);
+  gsl_rng *r = dpm_rng_stream_alloc(21, 0);
+  assert_non_null(r);
+  const size_t M = 200000;
+  double *L = vec(M);
+  const size_t cases[2][2] = {{30, 40}, {0, 5}};
+  for (size_t c = 0; c < 2; c++) {
+    dpm_analytic_step st;
+    assert_int_equal(dpm_analytic_step_ts(sch, cases[c][0], cases[c][1], 1.0, &st), 0);
+    const double m = sqrt(st.abar_t), s = sqrt(st.bbar_t), C = m * m * v + s * s;
+    const double x0mse = v * s * s / C + b * b;
+    const double sigma2 = c == 0 ? 1.3 * st.lambda2 + st.coef2 * 0.2 : 0.7 * x0mse;
+    for (size_t i = 0; i < M; i++) {
+      const double x0 = mu + sqrt(v) * gsl_ran_gaussian(r, 1.0);
+      const double xt = m * x0 + s * gsl_ran_gaussian(r, 1.0);
+      const double x0hat = mu + m * v * (xt - m * mu) / C + b;
+      if (c == 0) {
+        const double mtil = st.c0 * x0 + st.cx * xt, mhat = st.c0 * x0hat + st.cx * xt;
+        const double xs = mtil + sqrt(st.lambda2) * gsl_ran_gaussian(r, 1.0);
+        const double a = xs - mtil, e = xs - mhat;
+        L[i] = -0.5 * log(st.lambda2) - 0.5 * a * a / st.lambda2 + 0.5 * log(sigma2) + 0.5 * e * e / sigma2;
+      } else {
+        const double e = x0 - x0hat;
+        L[i] = 0.5 * log(2.0 * M_PI * sigma2) + 0.5 * e * e / sigma2;
+      }
+    }
+    double mean, se;
+    dpm_test_mean_se(L, M, &mean, &se);
+    assert_within_se(mean, se, dpm_analytic_step_term_mse(&st, 1, x0mse, sigma2), K_SE);
+    if (c == 1)
+      assert_close(dpm_analytic_step_term_mse(&st, 1, x0mse, x0mse), 0.5 * (log(2.0 * M_PI * x0mse) + 1.0), 8 * EPS,
+                   0.0);
+  }
+  free(L);
+  gsl_rng_free(r);
+  dpm_schedule_free(sch);
+}
+
 /* ---- errors
  * ----------------------------------------------------------------------------------------------------------- */
 
@@ -707,6 +758,7 @@ int main(void)
       cmocka_unit_test(test_box_bound),
       cmocka_unit_test(test_diag_variance),
       cmocka_unit_test(test_variance_choices),
+      cmocka_unit_test(test_step_term_mse_monte_carlo),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests_name("analytic_variance", tests, NULL, NULL);
