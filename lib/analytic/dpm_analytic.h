@@ -278,27 +278,6 @@ double dpm_analytic_term_excess(double sigma2_min, double sigma2);
 int dpm_analytic_elbo_mse(const dpm_schedule *sch, size_t d, double eta, double e_norm2, size_t K,
                           const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo, double *rest);
 
-/* ---- a model with an imperfect mean (lib/analytic/elbo_model.c) ----------------------------------------- */
-
-/* The variance that minimises the step's term for a mean x0-hat with mean-square error x0mse = E|x_0 -
- * x0-hat(x_t)|^2/d: sigma2 = lambda^2 + c0^2 x0mse (the decoder: x0mse). Under the oracle (x0mse = err_scale
- * (1 - Gamma_t)) it is dpm_analytic_sigma2_opt. NAN for a NaN or negative x0mse. Can't fail otherwise. */
-double dpm_analytic_sigma2_mse(const dpm_analytic_step *st, double x0mse);
-/* What a step's term loses per dimension with the variance sigma2 instead of its minimiser sigma2_min (for the
- * same mean): [L(sigma2) - L(sigma2_min)]/d = (1/2)(u - log1p(u)), u = sigma2_min/sigma2 - 1, >= 0, accurate
- * also when the two terms agree to many digits. Holds for KL steps and the decoder alike. +INFINITY when exactly
- * one of the variances is 0, NAN for a negative or NaN one. */
-double dpm_analytic_term_excess(double sigma2_min, double sigma2);
-/* The negative ELBO (nats) of the model p(x_{tau_K}) = N(0, I), p(x_s|x_t) = N(mu~(x_t, x0-hat(x_t)), sigma2 I)
- * along the trajectory tau (K steps, see the conventions above) for a mean whose error is x0mse (per n) and the
- * variances sigma2 (per trajectory step, entry 0 the decoder's): prior + sum_k dpm_analytic_step_term_mse. A
- * variance <= 0 defines no model and makes its term +INFINITY. rest (may be NULL) receives everything but the
- * decoder term (prior + transitions). With x0mse from the oracle and sigma2 from dpm_analytic_sigma2_traj it is
- * dpm_analytic_elbo's nelbo. Errors: bad trajectory, eta outside (0, 1], d = 0, a negative or NaN x0mse on the
- * trajectory, a NaN variance. */
-int dpm_analytic_elbo_mse(const dpm_schedule *sch, size_t d, double eta, double e_norm2, size_t K,
-                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo, double *rest);
-
 /* ---- optimal trajectory ----------------------------------------------------------------------------------- */
 
 typedef enum {
