@@ -78,6 +78,7 @@ static int parse_value(const char *cmd, cli_opt *o, const char *v)
 int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis)
 {
   const char *cmd = argv[0];
+  dpm_error_clear(); /* a failure of this command reports its own reason, never an earlier one */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -209,7 +210,9 @@ int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_sc
     dpm_analytic_gamma_mc_free(w);
   }
   if (loud && !st) fprintf(stderr, "dpmlab %s: Gamma_n done in %.1f s\n", cmd, cli_now() - t0);
-  return st ? cli_fail(cmd, CLI_EDATA, "Gamma_n failed") : CLI_OK;
+  if (!st) return CLI_OK;
+  dpm_error_context("Gamma_n by %s", g->quad ? "quadrature" : "Monte Carlo"); /* the origin's reason follows */
+  return cli_fail(cmd, CLI_EDATA, "Gamma_n failed");
 }
 
 int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,

@@ -40,7 +40,9 @@ int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis);
 int cli_require(const char *cmd, const cli_opt *opts, const char *name);
 int cli_seen(const cli_opt *opts, const char *name);
 
-/* Print "dpmlab CMD: <dpm_error_last()>" (or `what` when the library gave no reason) and return code. */
+/* Print "dpmlab CMD: <dpm_error_last()>" (or `what` when the library gave no reason) and return code. The
+ * reason is the origin's, with any context callers added in front ("context: reason", see dpm_error_context);
+ * cli_parse clears it, so it is never left over from an earlier call. */
 int cli_fail(const char *cmd, int code, const char *what);
 /* printf-style one-line usage/data error on stderr: "dpmlab CMD: ...". Returns code. */
 int cli_errorf(const char *cmd, int code, const char *fmt, ...)
