@@ -32,7 +32,12 @@ int main(int argc, char **argv)
   double *x = malloc(n * d * sizeof(double)), *logq = malloc(n * sizeof(double)),
          *score = malloc(n * d * sizeof(double));
   gsl_rng *r = dpm_rng_stream_alloc(2, 0);
-  dpm_mixture_sample_t(mix, r, 0.8, 0.6, n, x, NULL, NULL);
+  dpm_mixture_sample_workspace *msw = dpm_mixture_sample_alloc(mix);
+  if (!msw || dpm_mixture_sample_t(mix, msw, r, 0.8, 0.6, n, x, NULL, NULL)) {
+    fprintf(stderr, "bench: %s\n", dpm_error_last());
+    return 1;
+  }
+  dpm_mixture_sample_free(msw);
   dpm_oracle *o = dpm_oracle_alloc(mix);
   dpm_oracle_result res = {0};
   res.logq = logq;
