@@ -193,6 +193,38 @@ static void test_rng_streams(void **state)
   free(u);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+  const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* One stream per sample index: with NI = 300000 indices of one seed, the first two 32-bit draws of each stream
+ * (64 bits) must all differ. If only 32 bits of (seed, index) reached the generator, streams would coincide by
+ * the birthday bound: about NI^2 / 2^33 = 10 equal pairs expected. With the state filled from the 64-bit hash the
+ * expected number of equal pairs of 64-bit prefixes is NI^2 / 2^65 = 2e-9. */
+static void test_rng_streams_distinct(void **state)
+{
+  (void)state;
+  enum { NI = 300000 };
+  uint64_t *v = malloc(NI * sizeof *v);
+  assert_non_null(v);
+  gsl_rng *r = dpm_rng_stream_alloc(1, 0);
+  assert_non_null(r);
+  for (size_t i = 0; i < NI; i++) {
+    dpm_rng_stream_set(r, 1, i);
+    const uint64_t hi = gsl_rng_get(r), lo = gsl_rng_get(r);
+    v[i] = hi << 32 | lo;
+  }
+  gsl_rng_free(r);
+  qsort(v, NI, sizeof *v, cmp_u64);
+  size_t equal = 0;
+  for (size_t i = 1; i < NI; i++)
+    equal += v[i] == v[i - 1];
+  assert_int_equal(equal, 0);
+  free(v);
+}
+
 /* ---- running moments -------------------------------------------------------------------------------------- */
 
 /* Welford against a two-pass mean and variance in long double. Chan, Golub and LeVeque (1983) bound the relative
@@ -382,7 +414,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_path),       cmocka_unit_test(test_error_truncation),
       cmocka_unit_test(test_error_per_thread), cmocka_unit_test(test_logsumexp),
-      cmocka_unit_test(test_rng_streams),      cmocka_unit_test(test_welford),
+      cmocka_unit_test(test_rng_streams),
+      cmocka_unit_test(test_rng_streams_distinct),      cmocka_unit_test(test_welford),
       cmocka_unit_test(test_small_helpers),    cmocka_unit_test(test_error_helpers),
       cmocka_unit_test(test_blas_binding),     cmocka_unit_test(test_fixture),
   };

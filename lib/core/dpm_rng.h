@@ -10,7 +10,9 @@
  * Free with gsl_rng_free. */
 gsl_rng *dpm_rng_stream_alloc(uint64_t seed, uint64_t index);
 
-/* Re-seed an existing generator for (seed, index); can't fail. */
+/* Re-seed an existing generator for (seed, index); can't fail. For mt19937 the whole state is filled from the
+ * 64-bit hash of (seed, index), so distinct indices give distinct streams up to about 2^32 indices of one seed
+ * (gsl_rng_set alone would keep 32 bits: coincidences from about 2^16). */
 void dpm_rng_stream_set(gsl_rng *r, uint64_t seed, uint64_t index);
 
 /* splitmix64 mixing of one word: a bijection with good avalanche, used for seeding and for deterministic
