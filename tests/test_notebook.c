@@ -343,6 +343,153 @@ static void test_notebook_errors(void **state)
   free(dir);
 }
 
+/* ---- templates -----------------------------------------------------------------------------------------------
+ */
+
+/* A values file and a template in a fresh folder; *v the values read back. */
+static char *template_fixture(dpm_notebook_values **v)
+{
+  char *dir = make_tmpdir();
+  write_text(dir, "x.values",
+             "# comment\n"
+             "spec\tgmm1d\n"
+             "N\t1000\n"
+             "tol\t1.0000000000000001e-05\n"
+             "K\t10\t25\t50\n"
+             "t[0]\t0.5\t1.25\n"
+             "t[1]\t2\tinf\n"
+             "t[2]\tnan\t-inf\n"
+             "words\ta b\tc\n");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/x.values", dir);
+  *v = dpm_notebook_values_read(path);
+  assert_non_null(*v);
+  return dir;
+}
+
+/* Fill text and compare with the expected result. */
+static void assert_fill(const dpm_notebook_values *v, const char *text, const char *expected)
+{
+  dpm_error_clear();
+  char *s = dpm_notebook_fill(text, v, "t.md", 1);
+  if (!s) fail_msg("fill '%s': %s", text, dpm_error_last());
+  if (strcmp(s, expected) != 0) fail_msg("fill '%s':\n got '%s'\nwant '%s'", text, s, expected);
+  free(s);
+}
+
+static void test_template_fill(void **state)
+{
+  (void)state;
+  dpm_notebook_values *v;
+  char *dir = template_fixture(&v);
+  assert_string_equal(dpm_notebook_values_get(v, "words", 0), "a b");
+  assert_string_equal(dpm_notebook_values_get(v, "t[1]", 1), "inf");
+  assert_null(dpm_notebook_values_get(v, "K", 3));
+  /* text as written, numbers through a format, lists by index */
+  assert_fill(v, "`{{spec}}`, N = {{N}}, tol {{tol:%g}}, K_1 = {{K[1]}}",
+              "`gmm1d`, N = 1000, tol 1e-05, K_1 = 25");
+  assert_fill(v, "$x_{ {{K[0]}} }$ {{N:%.1f×}} 100%% {{tol:%.0e%%}}", "$x_{ 10 }$ 1000.0× 100%% 1e-05%");
+  /* a line with [i] is repeated per row; {{each j}} repeats within the line; lines without loops are kept */
+  assert_fill(v, "| K |\n| {{K[i]}} |\nend", "| K |\n| 10 |\n| 25 |\n| 50 |\nend");
+  assert_fill(v, "|{{each j}} {{K[j]}} |{{end}}", "| 10 | 25 | 50 |");
+  assert_fill(v, "|{{each j}} {{t[i][j]:%.2f}} |{{end}}", "| 0.50 | 1.25 |\n| 2.00 | ∞ |\n| — | −∞ |");
+  /* the texts of ±inf and NaN, themselves filled */
+  assert_fill(v, "{{t[1][1]:%.1f|more than {{N}}|none}} {{t[2][0]:%.1f|inf|not {{spec}}}} {{t[0][0]:%.1f|a|b}}",
+              "more than 1000 not gmm1d 0.5");
+  dpm_notebook_values_free(v);
+  remove_tree(dir);
+  free(dir);
+}
+
+static void test_template_errors(void **state)
+{
+  (void)state;
+  dpm_notebook_values *v;
+  char *dir = template_fixture(&v);
+  /* unknown placeholder and missing value: the file, the line and the placeholder named */
+  assert_raises_null(dpm_notebook_fill("a\nb {{nope}}", v, "demo.md", 7),
+                     "demo.md:8: unknown placeholder {{nope}}");
+  assert_raises_null(dpm_notebook_fill("{{K[3]}}", v, "demo.md", 2),
+                     "demo.md:2: placeholder {{K[3]}}: missing value");
+  assert_raises_null(dpm_notebook_fill("{{t[5][0]}}", v, "d.md", 1), "d.md:1: unknown placeholder {{t[5][0]}}");
+  assert_raises_null(dpm_notebook_fill("{{K}}", v, "d.md", 1), "holds 3 values");
+  assert_raises_null(dpm_notebook_fill("{{K[j]}}", v, "d.md", 1), "outside a loop");
+  assert_raises_null(dpm_notebook_fill("{{spec:%.3f}}", v, "d.md", 1), "not a number");
+  assert_raises_null(dpm_notebook_fill("{{N:%d}}", v, "d.md", 1), "not a format");
+  assert_raises_null(dpm_notebook_fill("{{N:%f %f}}", v, "d.md", 1), "not a format");
+  assert_raises_null(dpm_notebook_fill("{{N", v, "d.md", 1), "without its");
+  assert_raises_null(dpm_notebook_fill("{{each j}}{{K[j]}}", v, "d.md", 1), "without its {{end}}");
+  assert_raises_null(dpm_notebook_fill("| {{K[i]}} | {{words[i]}} |", v, "d.md", 1), "differ in length");
+  /* bad values files: no tab, a repeated key, a bad key (file:line named) */
+  write_text(dir, "bad1.values", "a\t1\nb 2\n");
+  write_text(dir, "bad2.values", "a\t1\na\t2\n");
+  write_text(dir, "bad3.values", "a[x]\t1\n");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/bad1.values", dir);
+  assert_raises_null(dpm_notebook_values_read(path), "bad1.values:2: no tab");
+  snprintf(path, sizeof path, "%s/bad2.values", dir);
+  assert_raises_null(dpm_notebook_values_read(path), "bad2.values:2: key 'a' given twice");
+  snprintf(path, sizeof path, "%s/bad3.values", dir);
+  assert_raises_null(dpm_notebook_values_read(path), "bad3.values:1: bad key");
+  snprintf(path, sizeof path, "%s/none.values", dir);
+  assert_raises_null(dpm_notebook_values_read(path), "none.values");
+
+  /* a template file: cells, a directive with its caption, and an error that leaves the notebook unchanged */
+  write_text(dir, "good.md",
+             "<!-- # a comment -->\n# Title {{spec}}\n\ntext\n<!-- cell -->\n| {{K[i]}} |\n"
+             "<!-- shout {{N}} -->\ncaption\n\n<!-- cell -->\nlast\n");
+  write_text(dir, "bad.md", "# Title\n\nline 3\n{{K[1]}} and {{missing}}\n");
+  dpm_notebook *nb = dpm_notebook_alloc();
+  snprintf(path, sizeof path, "%s/bad.md", dir);
+  assert_raises(dpm_notebook_template(nb, path, v, NULL, NULL), GSL_EINVAL,
+                "bad.md:4: unknown placeholder {{missing}}");
+  snprintf(path, sizeof path, "%s/good.md", dir);
+  assert_raises(dpm_notebook_template(nb, path, v, NULL, NULL), GSL_EINVAL, "good.md:7: directive 'shout'");
+  dpm_notebook_free(nb);
+  dpm_notebook_values_free(v);
+  remove_tree(dir);
+  free(dir);
+}
+
+/* A directive handler that writes "<name>(<args>)[<next>]" as a code cell and takes the next block. */
+static int shout(void *arg, dpm_notebook *nb, const char *name, const char *args, const char *next, int *used)
+{
+  (void)arg;
+  char cell[256];
+  snprintf(cell, sizeof cell, "%s(%s)[%s]", name, args, next ? next : "");
+  *used = 1;
+  return dpm_notebook_code(nb, cell);
+}
+
+static void test_template_notebook(void **state)
+{
+  (void)state;
+  dpm_notebook_values *v;
+  char *dir = template_fixture(&v);
+  write_text(dir, "good.md",
+             "<!-- # a comment -->\n# Title {{spec}}\n\ntext\n<!-- cell -->\n| {{K[i]}} |\n"
+             "<!-- shout {{N}} -->\ncaption\n\n<!-- cell -->\nlast\n");
+  char path[1024], out[1024];
+  snprintf(path, sizeof path, "%s/good.md", dir);
+  snprintf(out, sizeof out, "%s/good.ipynb", dir);
+  dpm_notebook *nb = dpm_notebook_alloc();
+  assert_int_equal(dpm_notebook_template(nb, path, v, shout, NULL), 0);
+  assert_int_equal(dpm_notebook_write(nb, out), 0);
+  json_t *root = json_load_file(out, 0, NULL);
+  assert_non_null(root);
+  json_t *cells = json_object_get(root, "cells");
+  assert_int_equal(json_array_size(cells), 4);
+  assert_source(json_array_get(cells, 0), "# Title gmm1d\n\ntext");
+  assert_source(json_array_get(cells, 1), "| 10 |\n| 25 |\n| 50 |");
+  assert_source(json_array_get(cells, 2), "shout(1000)[caption]");
+  assert_source(json_array_get(cells, 3), "last");
+  json_decref(root);
+  dpm_notebook_free(nb);
+  dpm_notebook_values_free(v);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* ---- gnuplot --------------------------------------------------------------------------------------------- */
 
 /* A plots folder in a fresh temporary folder, with the project's style.gp, a good script, failing ones and a
@@ -488,6 +635,9 @@ int main(void)
       cmocka_unit_test(test_notebook_structure),
       cmocka_unit_test(test_notebook_relative_figure),
       cmocka_unit_test(test_notebook_errors),
+      cmocka_unit_test(test_template_fill),
+      cmocka_unit_test(test_template_errors),
+      cmocka_unit_test(test_template_notebook),
       cmocka_unit_test(test_plot_good),
       cmocka_unit_test(test_plot_errors),
   };

@@ -33,6 +33,51 @@ int dpm_notebook_figure_code(dpm_notebook *nb, const char *png_path, const char 
 /* Write the notebook (atomically: a temporary file renamed into place, nothing left on error) to path. */
 int dpm_notebook_write(const dpm_notebook *nb, const char *path);
 
+/* ---- notebooks from a prose template and a values file ------------------------------------------------------
+ *
+ * A values file holds the numbers a program computed, one entry a line: KEY<TAB>VALUE[<TAB>VALUE...], KEY a name
+ * [A-Za-z_][A-Za-z0-9_]* optionally followed by indices [N] (the rows of a table: "x[0]", "x[1]", ...); lines
+ * starting with '#' and blank lines are skipped. A template is markdown in which
+ *   {{key}}                  is the value as written (a key with one value),
+ *   {{key:FMT}}              the value as a number printed with FMT, a printf format with one conversion of a
+ * double
+ *                            (%.4f, %.3g, %.1f×, ...); ±inf prints as ∞ / −∞, NaN as —, unless
+ *   {{key:FMT|INF|NAN}}      gives the texts for ±inf and for NaN (they may hold placeholders themselves),
+ *   {{x[3]}}, {{x[2][3]}}    index a list (value 3 of "x"; value 3 of "x[2]"),
+ *   [i]                      as an index repeats the whole line for every row (i = 0, 1, ... over the common
+ *                            length of the lists it indexes),
+ *   {{each j}}...{{end}}     repeats the text between, within one line, for j over the lists it indexes ([j]; any
+ *                            letter but i);
+ * and a line that is only <!-- NAME ARGS --> is a directive: "cell" ends the markdown cell, "# ..." is a comment,
+ * and any other name is passed to the program's handler (after its placeholders are filled). Markdown between
+ * directives is one cell; blank lines around it are dropped. An unknown key or index, a missing value, a bad
+ * format: GSL_EINVAL with the one-line reason "TEMPLATE:LINE: unknown placeholder {{KEY}}: ..." (or "missing
+ * value", "is not a number", ...). */
+typedef struct dpm_notebook_values dpm_notebook_values;
+
+/* Read a values file (path). NULL with the reason "PATH:LINE: ..." on a malformed line (no tab, bad or repeated
+ * key) or when the file cannot be read. */
+dpm_notebook_values *dpm_notebook_values_read(const char *path);
+void dpm_notebook_values_free(dpm_notebook_values *v); /* NULL is a no-op */
+/* Value k of key (the entry named exactly key, e.g. "x[2]"), or NULL when there is none. */
+const char *dpm_notebook_values_get(const dpm_notebook_values *v, const char *key, size_t k);
+
+/* Fill the placeholders of text (lines numbered from `line` in `file` for the messages): a new string the caller
+ * frees, or NULL with the reason set (GSL_EINVAL: unknown placeholder, missing value, bad format; GSL_ENOMEM). */
+char *dpm_notebook_fill(const char *text, const dpm_notebook_values *v, const char *file, size_t line);
+
+/* The handler of a directive <!-- name args --> (args filled, "" when none). `next` is the filled markdown of the
+ * block right after the directive (NULL when there is none): a handler that uses it (a figure's caption) sets
+ * *used_next = 1 and the block is not written again. Returns a status. */
+typedef int dpm_notebook_directive_fn(void *arg, dpm_notebook *nb, const char *name, const char *args,
+                                      const char *next, int *used_next);
+
+/* Append the cells of the template file at path, filled from v, to nb; directives go to fn(arg, ...). Every
+ * placeholder is filled before the first cell is appended, so a bad template leaves nb unchanged. Status; the
+ * reason names the template file and line. */
+int dpm_notebook_template(dpm_notebook *nb, const char *path, const dpm_notebook_values *v,
+                          dpm_notebook_directive_fn *fn, void *arg);
+
 /* RFC 4648 base64 (standard alphabet, '=' padding, no line breaks) of n bytes: a new NUL-terminated string the
  * caller frees, or NULL on ENOMEM. */
 char *dpm_notebook_base64_encode(const unsigned char *data, size_t n);
