@@ -143,13 +143,18 @@ figures: all
 	@set -e; for d in $(DEMO_NAMES); do echo "demo $$d"; $(BUILD)/demos/$$d --build $(BUILD); done
 
 # The quick demos of `make test`: every demo with --quick (small sizes, seconds) into QUICK_DIR/{data,figures}
-# and QUICK_DIR/notebooks; the figure layout check (figcheck) reads QUICK_DIR/figures.
+# and QUICK_DIR/notebooks; the figure layout check (figcheck) reads QUICK_DIR/figures. Each notebook is then
+# rebuilt from the data alone (--notebook-only: demos/<demo>.md filled from QUICK_DIR/data/<demo>.values) and must
+# come out byte for byte the same.
 QUICK_DIR := $(BUILD)/quick
 quick-demos: all
 	@rm -rf $(QUICK_DIR)
 	@set -e; for d in $(DEMO_NAMES); do echo "quick demo $$d"; \
 	  $(BUILD)/demos/$$d --quick --build $(BUILD) --out $(QUICK_DIR) >$(BUILD)/quick-$$d.log 2>&1 || \
-	  { cat $(BUILD)/quick-$$d.log; exit 1; }; done
+	  { cat $(BUILD)/quick-$$d.log; exit 1; }; \
+	  $(BUILD)/demos/$$d --quick --build $(BUILD) --out $(QUICK_DIR) --notebooks $(QUICK_DIR)/rebuilt \
+	    --notebook-only >>$(BUILD)/quick-$$d.log 2>&1 || { cat $(BUILD)/quick-$$d.log; exit 1; }; \
+	  cmp $(QUICK_DIR)/notebooks/$$d.ipynb $(QUICK_DIR)/rebuilt/$$d.ipynb; done
 
 # Every exported notebook run top to bottom the way Jupyter runs it (working directory notebooks-export/), its
 # demo in quick mode with data and figures in NB_RUN_DIR, the executed copies written there too; fails on any

@@ -31,9 +31,8 @@ typedef enum { MOD_EXACT, MOD_REL_SMALL, MOD_REL_LARGE, MOD_MEMORISE } model_id;
 static const char *const MOD_NAME[NMOD] = {"exact (MC noise only)", "relative error 0.2", "relative error 0.5",
                                            "memorising, 100 points"};
 static const double REL_ETA[NMOD] = {0.0, 0.2, 0.5, 0.0};
-/* the variances compared with each imperfect model's mean */
-static const char *const VAR_NAME[NVAR] = {"σ̂² unclipped", "σ̂² clipped", "σ*² (true Γ)",
-                                           "λ² + c₀²·mse (best for this mean)"};
+/* the variances compared with each imperfect model's mean: the estimate unclipped and clipped, sigma*^2 of the
+ * true Gamma, lambda^2 + c_0^2 mse (the best for the model's own mean) */
 /* the streams (seed, index) of the sub-tasks that draw from streams of their own (demo_seed) */
 enum { SEED_REL_SMALL = 11, SEED_REL_LARGE = 12, SEED_GAMMA_HAT = 100 };
 static const size_t SHOW_N[NSHOW] = {1, 2, 10, 50, 200, 500, 800, 1000};
@@ -276,192 +275,61 @@ static int write_data(const demo_ctx *ctx, const dpm_schedule *sch, const result
   return demo_dat_close(out, 1);
 }
 
-/* A negative ELBO: "∞" when infinite, with the finite rest (prior + transitions) when only the decoder is. */
-static void md_nelbo(demo_md *b, double v, double rest)
-{
-  if (isinf(v) && isfinite(rest))
-    demo_md_add(b, " ∞ (decoder; rest %.4f) |", rest);
-  else if (isinf(v))
-    demo_md_add(b, " ∞ |");
-  else
-    demo_md_add(b, " %.4f |", v);
-}
-
-static void md_num(demo_md *b, double v)
-{
-  if (isinf(v))
-    demo_md_add(b, " ∞ |");
-  else if (isnan(v))
-    demo_md_add(b, " — |");
-  else
-    demo_md_add(b, " %.4f |", v);
-}
-
-/* A table with a row per model and a column per variance: negative ELBOs (with rest, the same without the
- * decoder term) or plain numbers (rest NULL). */
-static void md_model_table(demo_md *b, const double (*val)[NVAR], const double (*rest)[NVAR])
-{
-  demo_md_add(b, "| model |");
-  for (size_t v = 0; v < NVAR; v++)
-    demo_md_add(b, " %s |", VAR_NAME[v]);
-  demo_md_rule(b, "| :--- |", NVAR);
-  for (size_t m = 0; m < NMOD; m++) {
-    demo_md_add(b, "| %s |", MOD_NAME[m]);
-    for (size_t v = 0; v < NVAR; v++) {
-      if (rest)
-        md_nelbo(b, val[m][v], rest[m][v]);
-      else
-        md_num(b, val[m][v]);
-    }
-    demo_md_add(b, "\n");
-  }
-}
-
-static int write_notebook(const demo_ctx *ctx, const void *arg)
+/* The values of the notebook (demos/analytic_clipping.md): the rows est[i] of the estimates at selected steps
+ * (n, Gamma_n, then Gamma-hat_n and its standard error per model), the counts of steps where the unclipped
+ * estimate leaves the band or is not positive (per model), Gamma-hat_1 and the clipped decoder variance per model,
+ * and per model m and variance v the negative ELBO (nelbo_chain[m], nelbo_traj[m]; inf when a variance is not
+ * positive), the same without the decoder term (rest_chain[m], rest_traj[m]) and the W1 of the samples (w1[m];
+ * NaN when a variance is negative). */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
   const results *R = arg;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "Analytic-DPM: why the variance estimate is clipped",
-      "Analytic-DPM estimates $\\Gamma_n = \\mathbb E_{q_n}\\|\\mathbb E[\\epsilon\\mid x_n]\\|^2/d$ with a "
-      "trained "
-      "noise predictor, $\\hat\\Gamma_n = \\frac1M\\sum_m\\|\\hat\\epsilon_n(x_{n,m})\\|^2/d$, and clips the "
-      "resulting "
-      "variance into the interval the theorem guarantees (Bao, Li, Zhu, Zhang, ICLR 2022). This demo shows on "
-      "`gmm1d` what goes wrong without the clipping when the noise predictor is not the exact $\\mathbb "
-      "E[\\epsilon\\mid x]$ — a relative-error model, the memorising ideal denoiser of a finite training sample, "
-      "or "
-      "just the Monte Carlo noise of the estimate — and what each choice of variance then costs.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## Why clip\n\n"
-      "For a step $t \\to s$ of the DDPM family ($\\lambda^2 = \\tilde\\beta_{s|t}$, $c_0$ the $x_0$-coefficient "
-      "of "
-      "$\\tilde\\mu_{s|t}$, $\\kappa = (\\sqrt{\\bar\\beta_t/\\alpha_{t|s}} - \\sqrt{\\bar\\beta_s - "
-      "\\lambda^2})^2 = "
-      "c_0^2\\bar\\beta_t/\\bar\\alpha_t$) the estimate is\n\n"
-      "$$\\hat\\sigma^2_{s|t} = \\lambda^2 + \\kappa\\,(1 - \\hat\\Gamma_t),\\qquad \\text{clipped into}\\quad "
-      "[\\lambda^2,\\ \\lambda^2 + \\kappa].$$\n\n"
-      "The bounds come from $0 \\le \\Gamma_t \\le 1$, which holds for the exact $\\mathbb E[\\epsilon\\mid x]$ "
-      "only. "
-      "Two things break it in practice:\n\n"
-      "1. **The mean is not optimal.** An imperfect predictor $\\hat\\epsilon = \\mathbb E[\\epsilon\\mid x] + "
-      "\\delta$ with an error uncorrelated with $\\mathbb E[\\epsilon\\mid x]$ has $\\mathbb "
-      "E\\|\\hat\\epsilon\\|^2 = "
-      "\\mathbb E\\|\\mathbb E[\\epsilon\\mid x]\\|^2 + \\mathbb E\\|\\delta\\|^2$: $\\hat\\Gamma$ is biased *up* "
-      "(the relative-error model has $\\hat\\Gamma = (1+\\eta^2)\\Gamma$ exactly), so $\\hat\\sigma^2$ is biased "
-      "*down* and falls below $\\lambda^2$, even below $0$, wherever $\\Gamma_t$ is near 1. Yet the same error "
-      "makes "
-      "the mean worse, and the variance that is optimal *for that mean* is larger, not smaller: with the mean "
-      "$\\tilde\\mu(x_t, \\hat x_0)$ the step's KL term is $\\frac d2[\\log\\frac{\\sigma^2}{\\lambda^2} + "
-      "\\frac{\\lambda^2}{\\sigma^2} - 1 + \\frac{c_0^2\\,e_t}{\\sigma^2}]$ with $e_t = \\mathbb E\\|x_0 - \\hat "
-      "x_0(x_t)\\|^2/d$, minimised at $\\sigma^2 = \\lambda^2 + c_0^2 e_t$ (the idea behind NPR-DPM, Bao et al. "
-      "ICML 2022). For the relative-error model $c_0^2 e_t = \\kappa(1 - \\Gamma_t + \\eta^2\\Gamma_t)$: the "
-      "estimate errs by $-\\kappa\\eta^2\\Gamma_t$, the mean calls for $+\\kappa\\eta^2\\Gamma_t$.\n"
-      "2. **Monte Carlo noise.** Even with the exact predictor, $\\hat\\Gamma_t$ is an average of $M$ samples "
-      "with "
-      "standard error $\\approx\\sqrt{2/(dM)}$ near $\\Gamma_t = 1$, so it exceeds 1 about half the time "
-      "there.\n\n"
-      "A negative variance is no model at all; one below $\\lambda^2$ is worse than DDPM's own $\\tilde\\beta$. "
-      "Clipping at $\\lambda^2$ caps the damage at DDPM's choice.");
-  if (!st)
-    st =
-        dpm_notebook_markdown(nb, "The estimate with a Monte Carlo $\\hat\\Gamma$ from the command line (clipped, "
-                                  "as Analytic-DPM uses it):");
-  if (!st)
-    st = demo_notebook_command(nb, "{build}/dpmlab variance --data %s --schedule linear --N %d --mc %zu --seed %llu",
-                               DATA_SPEC, N_STEPS, MC_M, (unsigned long long)demo_seed(ctx, SEED_GAMMA_HAT));
-
-  /* the numbers at selected n */
-  if (!st) {
-    demo_md b = {0};
-    demo_md_add(
-        &b,
-        "## The estimates\n\n"
-        "$\\hat\\Gamma_n$ of each model from the same $M = %zu$ exact samples $x_n \\sim q_n$ per step, against "
-        "the "
-        "true $\\Gamma_n$ (cubature). The memorising model is the exact denoiser of %d i.i.d. draws from `%s`, "
-        "evaluated on the population $q_n$.\n\n| $n$ | $\\Gamma_n$ |",
-        MC_M, N_TRAIN, DATA_SPEC);
-    for (size_t m = 0; m < NMOD; m++)
-      demo_md_add(&b, " $\\hat\\Gamma_n$ %s |", MOD_NAME[m]);
-    demo_md_rule(&b, "| ---: | ---: |", NMOD);
-    for (size_t i = 0; i < NSHOW; i++) {
-      const size_t n = SHOW_N[i];
-      demo_md_add(&b, "| %zu | %.5f |", n, R->gamma[n]);
-      for (size_t m = 0; m < NMOD; m++)
-        demo_md_add(&b, " %.4g ± %.2g |", R->ghat[m][n], R->ghat_se[m][n]);
-      demo_md_add(&b, "\n");
+  char key[64], text[DEMO_PATH_MAX];
+  const char *t[1] = {DATA_SPEC};
+  demo_val_text(fp, "spec", 1, t);
+  demo_val1(fp, "N", N_STEPS);
+  demo_val1(fp, "M", (double)MC_M);
+  demo_val1(fp, "K", K_TRAJ);
+  demo_val1(fp, "n_train", N_TRAIN);
+  demo_val1(fp, "n_sample", (double)N_SAMPLE);
+  demo_val1(fp, "H", R->H);
+  demo_val1(fp, "w1_floor", R->w1_floor);
+  snprintf(text, sizeof text, "%llu", (unsigned long long)demo_seed(ctx, SEED_GAMMA_HAT));
+  t[0] = text;
+  demo_val_text(fp, "mc_seed", 1, t);
+  size_t len = 0;
+  for (size_t k = 0; k < K_TRAJ && len < sizeof text; k++)
+    len += (size_t)snprintf(text + len, sizeof text - len, k ? ", %zu" : "%zu", R->tau[k]);
+  demo_val_text(fp, "tau_text", 1, t);
+  for (size_t i = 0; i < NSHOW; i++) {
+    const size_t n = SHOW_N[i];
+    double row[2 + 2 * NMOD] = {(double)n, R->gamma[n]};
+    for (size_t m = 0; m < NMOD; m++) {
+      row[2 + 2 * m] = R->ghat[m][n];
+      row[3 + 2 * m] = R->ghat_se[m][n];
     }
-    demo_md_add(
-        &b,
-        "\nSteps where the unclipped $\\hat\\sigma^2$ leaves $[\\lambda^2, \\lambda^2 + \\kappa]$ (and where it "
-        "is not even positive), on the full chain of %d steps and on the even trajectory of K = %d steps "
-        "($\\tau$ = ",
-        N_STEPS, K_TRAJ);
-    for (size_t k = 0; k < K_TRAJ; k++)
-      demo_md_add(&b, k ? ", %zu" : "%zu", R->tau[k]);
-    demo_md_add(&b,
-                "):\n\n| model | full chain: outside | full chain: ≤ 0 | K = %d: outside | K = %d: ≤ 0 |\n"
-                "| :--- | ---: | ---: | ---: | ---: |\n",
-                K_TRAJ, K_TRAJ);
-    for (size_t m = 0; m < NMOD; m++)
-      demo_md_add(&b, "| %s | %zu | %zu | %zu | %zu |\n", MOD_NAME[m], R->nout_chain[m], R->nneg_chain[m],
-                  R->nout_traj[m], R->nneg_traj[m]);
-    st = demo_md_emit(nb, &b);
+    snprintf(key, sizeof key, "est[%zu]", i);
+    demo_val(fp, key, 2 + 2 * NMOD, row);
   }
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## The figure\n\n"
-        "(a) $\\hat\\Gamma_n$ against $n$; above the shaded line $\\Gamma = 1$ the unclipped estimate is below "
-        "the "
-        "lower bound. (b) and (c) the unclipped (solid) and clipped (dashed) $\\hat\\sigma^2$ relative to the "
-        "optimum "
-        "$\\sigma^{*2}$, with the band of the bounds shaded, on the full chain and on the %d-step trajectory; "
-        "values $\\le 0.05$ (including negative variances) are drawn as triangles on the lower edge. On the full "
-        "chain the band is narrow wherever $\\Gamma_n \\approx 1$ ($\\kappa \\ll \\lambda^2$ for one small step), "
-        "so a "
-        "biased $\\hat\\Gamma$ hardly moves the variance — except for the memorising model at small $n$, whose "
-        "$\\hat\\Gamma$ is orders of magnitude too large. On the few-step trajectory $\\kappa$ is comparable to "
-        "$\\lambda^2$ and the same bias sends the estimate out of the band.",
-        K_TRAJ);
-  if (!st)
-    st = demo_notebook_figure(ctx, nb, "analytic_clipping",
-        "(a) $\\hat\\Gamma_n$ of imperfect denoisers against the true $\\Gamma_n$; (b), (c) "
-        "$\\hat\\sigma^2/\\sigma^{*2}$ unclipped and clipped, full chain and 10-step trajectory.");
-
-  /* costs */
-  if (!st) {
-    demo_md b = {0};
-    demo_md_add(
-        &b,
-        "## What each variance costs with the model's own mean\n\n"
-        "Negative ELBO (nats; $H(q_0) = %.4f$) of the model whose mean uses the imperfect $\\hat x_0$, for four "
-        "variances: the unclipped and the clipped estimate, the optimum $\\sigma^{*2}$ of the *exact* mean, and "
-        "$\\lambda^2 + c_0^2 e_t$, the optimum for the model's own mean ($e_t$ its measured mean-square "
-        "$x_0$-error). ∞: some variance is not positive; where only the decoder's is, the finite rest (prior "
-        "and transition terms) is shown. The decoder step $\\tau_1 \\to 0$ has $\\lambda^2 = 0$, so clipping "
-        "into its band turns an estimate $\\hat\\Gamma_1 > 1$ into the variance 0, a deterministic decoder "
-        "whose likelihood is $-\\infty$ (harmless for sampling, fatal for the ELBO): here $\\hat\\Gamma_1$ = ",
-        R->H);
-    for (size_t m = 0; m < NMOD; m++)
-      demo_md_add(&b, "%s%.4g (%s, clipped decoder variance %.3g)", m ? "; " : "", R->ghat1[m], MOD_NAME[m],
-                  R->dec_clip[m]);
-    demo_md_add(&b, ".\n\n");
-    demo_md_add(&b, "**Full chain, %d steps**\n\n", N_STEPS);
-    md_model_table(&b, R->nelbo_chain, R->rest_chain);
-    demo_md_add(&b, "\n**Even trajectory, K = %d**\n\n", K_TRAJ);
-    md_model_table(&b, R->nelbo_traj, R->rest_traj);
-    demo_md_add(&b,
-                "\n**Sample quality**, K = %d: exact $W_1$ to $q_0$ of %zu samples drawn with the model's mean and "
-                "each variance (— : a negative variance, no sampler). For scale, %zu exact samples of $q_0$ have "
-                "$W_1$ = %.4f.\n\n",
-                K_TRAJ, N_SAMPLE, N_SAMPLE, R->w1_floor);
-    md_model_table(&b, R->w1, NULL);
-    st = demo_md_emit(nb, &b);
+  demo_val_sizes(fp, "nout_chain", NMOD, R->nout_chain);
+  demo_val_sizes(fp, "nneg_chain", NMOD, R->nneg_chain);
+  demo_val_sizes(fp, "nout_traj", NMOD, R->nout_traj);
+  demo_val_sizes(fp, "nneg_traj", NMOD, R->nneg_traj);
+  demo_val(fp, "ghat1", NMOD, R->ghat1);
+  demo_val(fp, "dec_clip", NMOD, R->dec_clip);
+  for (size_t m = 0; m < NMOD; m++) {
+    snprintf(key, sizeof key, "nelbo_chain[%zu]", m);
+    demo_val(fp, key, NVAR, R->nelbo_chain[m]);
+    snprintf(key, sizeof key, "rest_chain[%zu]", m);
+    demo_val(fp, key, NVAR, R->rest_chain[m]);
+    snprintf(key, sizeof key, "nelbo_traj[%zu]", m);
+    demo_val(fp, key, NVAR, R->nelbo_traj[m]);
+    snprintf(key, sizeof key, "rest_traj[%zu]", m);
+    demo_val(fp, key, NVAR, R->rest_traj[m]);
+    snprintf(key, sizeof key, "w1[%zu]", m);
+    demo_val(fp, key, NVAR, R->w1[m]);
   }
-  return demo_notebook_finish(ctx, nb, st);
+  return DPM_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -487,7 +355,7 @@ int main(int argc, char **argv)
     rc = demo_fail(&ctx, "writing the data");
   else {
     static const char *const figures[1] = {"analytic_clipping"};
-    rc = demo_publish(&ctx, 1, figures, write_notebook, &R);
+    rc = demo_publish(&ctx, 1, figures, write_values, &R);
   }
   results_free(&R);
   dpm_schedule_free(sch);

@@ -1,6 +1,6 @@
-/* analytic_elbo.c — the negative-ELBO table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1; docs/MATH.md §3)
- * on a 1-D mixture whose entropy is known: DDPM with beta or beta~ against the optimal variance sigma*^2 on even
- * and on dynamic-programming trajectories of K = 10 ... 1000 steps, linear and cosine schedules, with the gap
+/* analytic_elbo.c — the negative-ELBO table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1; docs/MATH.md
+ * §3) on a 1-D mixture whose entropy is known: DDPM with beta or beta~ against the optimal variance sigma*^2 on
+ * even and on dynamic-programming trajectories of K = 10 ... 1000 steps, linear and cosine schedules, with the gap
  * -ELBO - H(q_0) = KL(q || p) >= 0. */
 #include <math.h>
 #include <stdio.h>
@@ -24,11 +24,9 @@
 static const size_t KS[NK] = {10, 25, 50, 100, 200, 1000};
 static const char *const SCHEDS[NSCH] = {"linear", "cosine"};
 static const char *const TRAJS[NTRAJ] = {"even", "dp"};
-static const char *const TRAJ_LABEL[NTRAJ] = {"ET", "OT"};
 static const dpm_variance_kind VARS[NVAR] = {DPM_VAR_BETA, DPM_VAR_BETA_TILDE, DPM_VAR_OPT};
-/* the names of the command line (`dpmlab elbo --variance`) and of the table */
+/* the names of the command line (`dpmlab elbo --variance`) */
 static const char *const VAR_CLI[NVAR] = {"beta", "betatilde", "analytic"};
-static const char *const VAR_LABEL[NVAR] = {"DDPM β", "DDPM β̃", "Analytic-DPM"};
 
 /* results [schedule][trajectory][variance][K] */
 typedef struct {
@@ -152,124 +150,49 @@ static double ddpm_steps_for_gap(const results *res, size_t c, double target)
   return 0.0;
 }
 
-/* One table of schedule c, a row per (variance, trajectory) and a column per K: the negative ELBO (bits/dim in
- * parentheses, Analytic-DPM in bold), or with `gap` set the gap and its error. */
-static void md_elbo_table(demo_md *b, const results *res, size_t c, int gap)
+/* The values of the notebook (demos/analytic_elbo.md): per schedule c, rows r = (trajectory, variance) in the
+ * order ET beta, ET beta~, ET analytic, OT beta, OT beta~, OT analytic, one value per K: nelbo_<c>[r], bpd_<c>[r],
+ * gap_<c>[r], gap_err_<c>[r]; and the speed-up rows speed_<c>[i]: K, the gap of Analytic-DPM on the OT trajectory
+ * with K steps, the steps DDPM on the even one needs for it (inf: more than N; NaN: fewer than the smallest K),
+ * the ratio (inf / NaN likewise) and N/K. */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
-  demo_md_add(b, "| method | trajectory |");
-  for (size_t k = 0; k < NK; k++)
-    demo_md_add(b, " K = %zu |", KS[k]);
-  demo_md_rule(b, "| :--- | :--- |", NK);
-  for (size_t t = 0; t < NTRAJ; t++)
-    for (size_t v = 0; v < NVAR; v++) {
-      demo_md_add(b, "| %s | %s |", VAR_LABEL[v], TRAJ_LABEL[t]);
-      for (size_t k = 0; k < NK; k++) {
-        const dpm_elbo_result *e = &res->r[c][t][v][k];
-        if (gap)
-          demo_md_add(b, " %.4f ± %.0e |", e->gap, e->gap_err);
-        else
-          demo_md_add(b, v == NVAR - 1 ? " **%.4f** (%.4f) |" : " %.4f (%.4f) |", e->nelbo, e->bpd);
-      }
-      demo_md_add(b, "\n");
-    }
-}
-
-static int write_notebook(const demo_ctx *ctx, const void *arg)
-{
+  (void)ctx;
   const results *res = arg;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "Analytic-DPM: the negative ELBO against the number of steps",
-      "The likelihood table of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022, Table 1) on data whose entropy is "
-      "known. A diffusion model with $K$ reverse steps is scored by its negative ELBO, an upper bound on the "
-      "cross-entropy $-\\mathbb E\\log p(x_0)$; with the exact denoiser the only free choices are the reverse "
-      "variances and the time steps, so the table isolates exactly what Analytic-DPM changes: DDPM's handcrafted "
-      "$\\beta$ or $\\tilde\\beta$ against the optimal $\\sigma^{*2}$, on the even trajectory (ET) and on the "
-      "trajectory found by dynamic programming (OT). Data: the 1-D two-component mixture `gmm1d`; $N = 1000$, "
-      "linear and cosine schedules.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## What is computed\n\n"
-      "For a trajectory $1 = \\tau_1 < \\dots < \\tau_K = N$ the model is $p(x_{\\tau_K}) = N(0, I)$, "
-      "$p(x_s\\mid x_t) = N(\\mu^*_{s|t}(x_t), \\sigma_{s|t}^2 I)$ and the decoder $p(x_0\\mid x_{\\tau_1}) = "
-      "N(\\mu^*(x_{\\tau_1}), \\sigma^2 I)$, with the optimal (exact) mean throughout. Its negative ELBO is\n\n"
-      "$$-\\mathrm{ELBO} = \\underbrace{\\mathbb E\\,\\mathrm{KL}(q(x_{\\tau_K}\\mid "
-      "x_0)\\,\\|\\,N(0,I))}_{\\text{prior}} "
-      "+ \\sum_{k=2}^K \\mathbb E\\,\\mathrm{KL}(q(x_{\\tau_{k-1}}\\mid "
-      "x_{\\tau_k},x_0)\\,\\|\\,p(x_{\\tau_{k-1}}\\mid "
-      "x_{\\tau_k})) - \\mathbb E\\log p(x_0\\mid x_{\\tau_1}) = H(q_0) + \\mathrm{KL}(q(x_0, "
-      "x_{\\tau_{1:K}})\\,\\|\\,"
-      "p(x_0, x_{\\tau_{1:K}})),$$\n\n"
-      "so the **gap** $-\\mathrm{ELBO} - H(q_0)$ is a KL divergence, $\\ge 0$, and $0$ only for a perfect model. "
-      "Every "
-      "term is closed form given $\\Gamma_t = \\mathbb E_{q_t}\\|\\mathbb E[\\epsilon\\mid x_t]\\|^2/d$ ([docs/MATH.md](../docs/MATH.md) "
-      "§3):\n\n"
-      "$$\\sigma^{*2}_{s|t} = \\tilde\\beta_{s|t} + \\Big(\\sqrt{\\bar\\beta_t/\\alpha_{t|s}} - "
-      "\\sqrt{\\bar\\beta_s - "
-      "\\tilde\\beta_{s|t}}\\Big)^2(1-\\Gamma_t),\\qquad \\alpha_{t|s} = \\bar\\alpha_t/\\bar\\alpha_s,\\quad "
-      "\\beta_{t|s} = 1-\\alpha_{t|s},\\quad \\tilde\\beta_{s|t} = \\bar\\beta_s\\beta_{t|s}/\\bar\\beta_t.$$\n\n"
-      "DDPM uses $\\sigma^2_{s|t} = \\beta_{t|s}$ or $\\tilde\\beta_{s|t}$ (decoder: $\\beta_{\\tau_1}$, resp. "
-      "$\\tilde\\beta_{\\tau_1|\\tau_2}$); Analytic-DPM uses $\\sigma^{*2}_{s|t}$. The OT trajectory minimises "
-      "$\\sum_k J(\\tau_{k-1},\\tau_k)$, $J(s,t) = \\log(\\sigma^{*2}_{s|t}/\\tilde\\beta_{s|t})$, by dynamic "
-      "programming — the KL of Analytic-DPM up to a constant; it is used with all three variances. "
-      "$\\Gamma_t$ comes from adaptive cubature (largest error estimate %.1e linear, %.1e cosine; the ± below "
-      "propagates it, together with the entropy's error, linearly).\n\n"
-      "**Units.** The decoder is a Gaussian density, so the ELBO bounds a *differential* cross-entropy and is "
-      "compared with the differential entropy $H(q_0) = %.6f$ nats (± %.1e); bits/dim = nats$/(d\\ln 2)$ in that "
-      "continuous sense (not the 8-bit discretised likelihood of image models).",
-      res->max_gamma_err[0], res->max_gamma_err[1], res->H, res->H_err);
-  if (!st)
-    st = dpm_notebook_markdown(nb, "The same numbers from the command line, e.g. the two extremes at $K = 10$ "
-                                   "(linear schedule):");
-  /* the extremes: Analytic-DPM on the DP trajectory, DDPM with beta~ on the even one */
-  static const size_t extreme_traj[2] = {1, 0}, extreme_var[2] = {2, 1};
-  for (size_t i = 0; i < 2 && !st; i++)
-    st = demo_notebook_command(
-        nb, "{build}/dpmlab elbo --data %s --schedule linear --N %d --K 10 --trajectory %s --variance %s --rel-tol %g",
-        DATA_SPEC, N_STEPS, TRAJS[extreme_traj[i]], VAR_CLI[extreme_var[i]], QUAD_TOL);
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "The full table (every schedule, trajectory, $K$ and variance, with the prior, "
-                               "transition and decoder terms) is written to `%s`.",
-                               res->csv_path);
-
-  for (size_t c = 0; c < NSCH && !st; c++) {
-    demo_md b = {0};
-    demo_md_add(&b,
-                "## %s schedule\n\n**Negative ELBO**, nats (bits/dim in parentheses); $H(q_0) = %.4f$ nats.\n\n",
-                c == 0 ? "Linear" : "Cosine", res->H);
-    md_elbo_table(&b, res, c, 0);
-    demo_md_add(&b,
-                "\n**Gap** $-\\mathrm{ELBO} - H(q_0)$, nats (the KL divergence of the model from the data):\n\n");
-    md_elbo_table(&b, res, c, 1);
+  const char *text[1] = {DATA_SPEC};
+  demo_val_text(fp, "spec", 1, text);
+  text[0] = res->csv_path;
+  demo_val_text(fp, "csv_path", 1, text);
+  demo_val1(fp, "N", N_STEPS);
+  demo_val1(fp, "tol", QUAD_TOL);
+  demo_val1(fp, "H", res->H);
+  demo_val1(fp, "H_err", res->H_err);
+  demo_val(fp, "maxerr", NSCH, res->max_gamma_err);
+  demo_val_sizes(fp, "K", NK, KS);
+  char key[64];
+  for (size_t c = 0; c < NSCH; c++) {
+    static const char *const what[4] = {"nelbo", "bpd", "gap", "gap_err"};
+    for (size_t w = 0; w < 4; w++)
+      for (size_t t = 0; t < NTRAJ; t++)
+        for (size_t v = 0; v < NVAR; v++) {
+          double row[NK];
+          for (size_t k = 0; k < NK; k++) {
+            const dpm_elbo_result *e = &res->r[c][t][v][k];
+            row[k] = w == 0 ? e->nelbo : w == 1 ? e->bpd : w == 2 ? e->gap : e->gap_err;
+          }
+          snprintf(key, sizeof key, "%s_%s[%zu]", what[w], SCHEDS[c], t * NVAR + v);
+          demo_val(fp, key, NK, row);
+        }
     /* the speed-up: steps DDPM (ET, better variance) needs for the gap of Analytic-DPM (OT) with K steps */
-    demo_md_add(&b, "\n**Speed-up.** The number of steps DDPM on the even trajectory (the better of $\\beta$ and "
-                    "$\\tilde\\beta$) needs to match the gap of Analytic-DPM on the OT trajectory with $K$ steps "
-                    "(log-log interpolation in the table above):\n\n"
-                    "| $K$ (Analytic-DPM, OT) | its gap (nats) | DDPM steps for that gap | speed-up |\n"
-                    "| ---: | ---: | ---: | ---: |\n");
     for (size_t k = 0; k + 1 < NK; k++) {
       const double g = res->r[c][1][2][k].gap, kd = ddpm_steps_for_gap(res, c, g);
-      if (kd > 0)
-        demo_md_add(&b, "| %zu | %.4f | %.0f | %.1f× |\n", KS[k], g, kd, kd / (double)KS[k]);
-      else if (kd == 0)
-        demo_md_add(&b, "| %zu | %.4f | more than %d | more than %.0f× |\n", KS[k], g, N_STEPS,
-                    (double)N_STEPS / (double)KS[k]);
-      else
-        demo_md_add(&b, "| %zu | %.4f | fewer than %zu | — |\n", KS[k], g, KS[0]);
+      const double steps = kd > 0 ? kd : kd == 0 ? (double)INFINITY : (double)NAN;
+      const double row[5] = {(double)KS[k], g, steps, steps / (double)KS[k], (double)N_STEPS / (double)KS[k]};
+      snprintf(key, sizeof key, "speed_%s[%zu]", SCHEDS[c], k);
+      demo_val(fp, key, 5, row);
     }
-    st = demo_md_emit(nb, &b);
   }
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "## The gap against the number of steps\n\n"
-                               "Solid lines with filled markers: even trajectory; dashed with open markers: the "
-                               "dynamic-programming trajectory. Both axes logarithmic.");
-  if (!st)
-    st = demo_notebook_figure(ctx, nb, "analytic_elbo",
-        "Gap $-\\mathrm{ELBO} - H(q_0)$ (nats) against $K$ for DDPM-$\\beta$, "
-        "DDPM-$\\tilde\\beta$ and Analytic-DPM on even and DP trajectories; gmm1d, $N = 1000$.");
-  return demo_notebook_finish(ctx, nb, st);
+  return DPM_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -291,7 +214,7 @@ int main(int argc, char **argv)
   else {
     static const char *const figures[1] = {"analytic_elbo"};
     demo_progress(&ctx, "wrote %s", res->csv_path);
-    rc = demo_publish(&ctx, 1, figures, write_notebook, res);
+    rc = demo_publish(&ctx, 1, figures, write_values, res);
   }
   free(res);
   return rc;

@@ -32,15 +32,15 @@ static const size_t QK[NQK] = {10, 25, 50, 100};
 static const char *const FIGURES[2] = {"analytic_trajectory", "analytic_quality"};
 
 typedef struct {
-  const char *name, *label;
+  const char *name;
   double eta;
   dpm_variance_kind var;
 } method;
 static const method METHODS[NMETH] = {
-    {"Analytic-DDPM", "Analytic-DDPM ($\\eta = 1$, $\\sigma^{*2}$)", 1.0, DPM_VAR_OPT},
-    {"DDPM", "DDPM ($\\eta = 1$, $\\tilde\\beta$)", 1.0, DPM_VAR_BETA_TILDE},
-    {"Analytic-DDIM", "Analytic-DDIM ($\\eta = 0$, $\\sigma^{*2}$)", 0.0, DPM_VAR_OPT},
-    {"DDIM", "DDIM ($\\eta = 0$, $\\sigma = 0$)", 0.0, DPM_VAR_ZERO}};
+    {"Analytic-DDPM", 1.0, DPM_VAR_OPT},
+    {"DDPM", 1.0, DPM_VAR_BETA_TILDE},
+    {"Analytic-DDIM", 0.0, DPM_VAR_OPT},
+    {"DDIM", 0.0, DPM_VAR_ZERO}};
 
 typedef struct {
   const char *spec;
@@ -213,141 +213,70 @@ static int write_data(const demo_ctx *ctx, const set_result *res)
   return demo_dat_close(out, 1);
 }
 
-static int write_notebook(const demo_ctx *ctx, const void *arg)
+/* The values of the notebook (demos/analytic_trajectory.md), per data set s: the trajectories for K = TAB_K
+ * (tau_dp<s>, tau_even<s>, tau_quad<s>) and their costs (tab_cost<s>: DP, even, quadratic); the costs for every K
+ * of the figure (cost_dp<s>, cost_even<s>, cost_quad<s> over traj_K); the sample quality (q<s>_mean[m],
+ * q<s>_se[m] per method m over quality_K, floor<s>: mean and standard error of exact samples) and z<s>: DDPM -
+ * Analytic-DDPM at the smallest K and the number of combined standard errors, then the same for DDIM. */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
+  (void)ctx;
   const set_result *res = arg;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "Analytic-DPM: the optimal trajectory and sample quality against the number of steps",
-      "With the optimal variance the KL divergence between the forward process restricted to a sub-sequence of "
-      "time steps and the reverse model is an explicit sum over the steps, so the best sub-sequence can be found "
-      "exactly by dynamic programming (Bao, Li, Zhu, Zhang, ICLR 2022, §4). This demo draws those optimal "
-      "trajectories for a 1-D and a 2-D mixture and compares the sample quality of Analytic-DDPM and "
-      "Analytic-DDIM with DDPM and DDIM as the number of steps $K$ shrinks, against the exact data distribution.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## The optimal trajectory\n\n"
-      "For a sub-sequence $1 = \\tau_1 < \\dots < \\tau_K = N$ with the optimal mean and variance of every step "
-      "([docs/MATH.md](../docs/MATH.md) §3),\n\n"
-      "$$\\mathrm{KL}\\big(q(x_0, x_{\\tau_1},\\dots,x_{\\tau_K})\\,\\|\\,p^*(x_0, x_{\\tau_1},\\dots,"
-      "x_{\\tau_K})\\big) = \\frac d2 \\sum_{k=2}^K J(\\tau_{k-1}, \\tau_k) + c,\\qquad "
-      "J(s,t) = \\log\\frac{\\sigma^{*2}_{s|t}}{\\lambda^2_{s|t}} = \\log\\Big(1 + "
-      "\\frac{\\beta_{t|s}(1-\\Gamma_t)}{\\alpha_{t|s}\\bar\\beta_s}\\Big) \\ge 0,$$\n\n"
-      "with $\\alpha_{t|s} = \\bar\\alpha_t/\\bar\\alpha_s$, $\\beta_{t|s} = 1-\\alpha_{t|s}$ (computed as "
-      "$-\\mathrm{expm1}(\\log\\bar\\alpha_t - \\log\\bar\\alpha_s)$), $\\lambda^2_{s|t} = \\tilde\\beta_{s|t}$ "
-      "(DDPM family) and $c$ independent of $\\tau$. Minimising over $\\tau$ is a shortest-path problem on the "
-      "layered graph of time steps: with $D_k(t)$ the least cost of a $k$-point path from $1$ to $t$,\n\n"
-      "$$D_1(1) = 0,\\qquad D_k(t) = \\min_{k-1 \\le s < t} \\big[D_{k-1}(s) + J(s,t)\\big],$$\n\n"
-      "which takes $O(KN^2)$ time and $O(KN)$ memory; $\\Gamma_t$ is needed once per $t$, not per pair $(s,t)$. "
-      "The reference code uses $F(s,t) = \\log(1 - \\beta_{t|s}\\Gamma_t/\\bar\\beta_t)$ instead; $J - F = "
-      "\\log(\\bar\\beta_t/(\\alpha_{t|s}\\bar\\beta_s))$ telescopes along any path, so both give the same "
-      "trajectory. Here $\\Gamma_t$ comes from adaptive cubature (tolerance %g for `%s`, %g for `%s`) and the "
-      "schedule is linear with $N = %d$.",
-      QUAD_TOL[0], SETS[0], QUAD_TOL[1], SETS[1], N_STEPS);
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "The trajectories from the command line (CSV: $k$, $\\tau_k$, cumulative cost):");
-  for (size_t s = 0; s < NSETS && !st; s++)
-    st = demo_notebook_command(
-        nb, "{build}/dpmlab trajectory --data %s --schedule linear --N %d --K %d --quad --rel-tol %g --kind dp",
-        SETS[s], N_STEPS, TAB_K, QUAD_TOL[s]);
-
-  /* the table of tau for K = TAB_K and the costs */
+  char key[64];
+  demo_val_text(fp, "spec", NSETS, SETS);
+  demo_val(fp, "tol", NSETS, QUAD_TOL);
+  demo_val_sizes(fp, "nsamp", NSETS, NSAMP);
+  demo_val1(fp, "N", N_STEPS);
+  demo_val1(fp, "mmd_h", MMD_H);
+  demo_val1(fp, "nrep", NREP);
+  demo_val1(fp, "tab_K", TAB_K);
+  size_t kk[TAB_K];
+  for (size_t k = 0; k < TAB_K; k++)
+    kk[k] = k + 1;
+  demo_val_sizes(fp, "kk", TAB_K, kk);
+  demo_val_sizes(fp, "traj_K", NTK, TK);
+  demo_val_sizes(fp, "quality_K", NQK, QK);
   size_t ti = 0;
   while (ti < NTK && TK[ti] != TAB_K)
     ti++;
-  if (!st && ti < NTK) {
-    demo_md b = {0};
-    demo_md_add(&b, "### The trajectories for $K = %d$\n\n| trajectory | cost $\\sum_k J$ |", TAB_K);
-    for (size_t k = 0; k < TAB_K; k++)
-      demo_md_add(&b, " $\\tau_{%zu}$ |", k + 1);
-    demo_md_rule(&b, "| :--- | ---: |", TAB_K);
-    for (size_t s = 0; s < NSETS; s++) {
-      const set_result *r = &res[s];
-      const size_t *taus[3] = {r->tau_dp[ti], r->tau_even[ti], r->tau_quad[ti]};
-      const double costs[3] = {r->cost_dp[ti], r->cost_even[ti], r->cost_quad[ti]};
-      static const char *const kind[3] = {"optimal (DP)", "even", "quadratic"};
-      for (size_t j = 0; j < 3; j++) {
-        demo_md_add(&b, "| `%s` %s | %.4f |", r->spec, kind[j], costs[j]);
-        for (size_t k = 0; k < TAB_K; k++)
-          demo_md_add(&b, " %zu |", taus[j][k]);
-        demo_md_add(&b, "\n");
-      }
+  if (ti == NTK) DPM_ERROR(GSL_EINVAL, "the trajectories for K = %d are not computed", TAB_K);
+  for (size_t s = 0; s < NSETS; s++) {
+    const set_result *r = &res[s];
+    snprintf(key, sizeof key, "tau_dp%zu", s);
+    demo_val_sizes(fp, key, TAB_K, r->tau_dp[ti]);
+    snprintf(key, sizeof key, "tau_even%zu", s);
+    demo_val_sizes(fp, key, TAB_K, r->tau_even[ti]);
+    snprintf(key, sizeof key, "tau_quad%zu", s);
+    demo_val_sizes(fp, key, TAB_K, r->tau_quad[ti]);
+    const double tab_cost[3] = {r->cost_dp[ti], r->cost_even[ti], r->cost_quad[ti]};
+    snprintf(key, sizeof key, "tab_cost%zu", s);
+    demo_val(fp, key, 3, tab_cost);
+    snprintf(key, sizeof key, "cost_dp%zu", s);
+    demo_val(fp, key, NTK, r->cost_dp);
+    snprintf(key, sizeof key, "cost_even%zu", s);
+    demo_val(fp, key, NTK, r->cost_even);
+    snprintf(key, sizeof key, "cost_quad%zu", s);
+    demo_val(fp, key, NTK, r->cost_quad);
+    for (size_t m = 0; m < NMETH; m++) {
+      snprintf(key, sizeof key, "q%zu_mean[%zu]", s, m);
+      demo_val(fp, key, NQK, r->q_mean[m]);
+      snprintf(key, sizeof key, "q%zu_se[%zu]", s, m);
+      demo_val(fp, key, NQK, r->q_se[m]);
     }
-    demo_md_add(&b,
-                "\nThe cost is $\\sum_k J(\\tau_{k-1},\\tau_k)$, i.e. $2/d$ times the KL divergence up to the "
-                "constant $c$: the DP trajectory has the least cost of all, by construction. For every $K$ of the "
-                "figure:\n\n| data | $K$ | cost DP | cost even | cost quadratic |\n| :--- | ---: | ---: | ---: | "
-                "---: |\n");
-    for (size_t s = 0; s < NSETS; s++)
-      for (size_t i = 0; i < NTK; i++)
-        demo_md_add(&b, "| `%s` | %zu | %.4f | %.4f | %.4f |\n", res[s].spec, TK[i], res[s].cost_dp[i],
-                    res[s].cost_even[i], res[s].cost_quad[i]);
-    st = demo_md_emit(nb, &b);
+    const double floor[2] = {r->floor_mean, r->floor_se};
+    snprintf(key, sizeof key, "floor%zu", s);
+    demo_val(fp, key, 2, floor);
+    /* how many standard errors separate the analytic variance from the handcrafted one at the smallest K */
+    const double z[4] = {r->q_mean[1][0] - r->q_mean[0][0],
+                         (r->q_mean[1][0] - r->q_mean[0][0]) /
+                             sqrt(r->q_se[0][0] * r->q_se[0][0] + r->q_se[1][0] * r->q_se[1][0]),
+                         r->q_mean[3][0] - r->q_mean[2][0],
+                         (r->q_mean[3][0] - r->q_mean[2][0]) /
+                             sqrt(r->q_se[2][0] * r->q_se[2][0] + r->q_se[3][0] * r->q_se[3][0])};
+    snprintf(key, sizeof key, "z%zu", s);
+    demo_val(fp, key, 4, z);
   }
-  if (!st) {
-    st = dpm_notebook_markdown(nb, "Each trajectory is drawn against its normalised index $(k-1)/(K-1)$, so "
-                                     "trajectories of different $K$ share one axis; the even trajectory is the "
-                                     "diagonal and the quadratic one the grey dashed curve.");
-    if (!st)
-      st = demo_notebook_figure(ctx, nb, FIGURES[0],
-                               "Optimal trajectories $\\tau_k$ (DP on $J$) for several $K$, with the even and "
-                               "quadratic trajectories for reference; linear schedule, $N = 1000$.");
-  }
-
-  /* sample quality */
-  if (!st) {
-    demo_md b = {0};
-    demo_md_add(
-        &b,
-        "## Sample quality against the number of steps\n\n"
-        "Each method walks the even trajectory from $x_{\\tau_K} \\sim N(0, I)$ with the exact denoiser "
-        "(so the mean of every step is the optimal one and only the variance differs) and returns the mean "
-        "$\\hat x_0(x_{\\tau_1})$ at the last step:\n\n"
-        "$$x_s = \\tilde\\mu_{s|t}\\big(x_t, \\mathbb E[x_0\\mid x_t]\\big) + \\sigma_{s|t} z,\\qquad "
-        "\\lambda^2_{s|t} = \\eta^2\\tilde\\beta_{s|t},$$\n\n"
-        "with $\\sigma^2_{s|t} = \\sigma^{*2}_{s|t} = \\lambda^2_{s|t} + (\\sqrt{\\bar\\beta_t/\\alpha_{t|s}} - "
-        "\\sqrt{\\bar\\beta_s - \\lambda^2_{s|t}})^2(1-\\Gamma_t)$ for the analytic methods, "
-        "$\\tilde\\beta_{s|t}$ "
-        "for DDPM and $0$ for DDIM. Quality is measured against the exact $q_0$: for `%s` the exact 1-D "
-        "Wasserstein-1 distance of %zu samples (the mixture CDF integrated in closed form); for `%s` the squared "
-        "MMD with a Gaussian kernel of bandwidth %g against the mixture (closed-form kernel expectations; "
-        "V-statistic on %zu samples). Every entry is the mean ± standard error over %d independent sample sets; "
-        "the *floor* is the same metric for exact samples of $q_0$, i.e. the Monte Carlo noise level of the "
-        "metric itself. The figure is drawn by `plots/analytic_quality.gp` from the same data file.\n\n",
-        SETS[0], NSAMP[0], SETS[1], MMD_H, NSAMP[1], NREP);
-    for (size_t s = 0; s < NSETS; s++) {
-      const set_result *r = &res[s];
-      demo_md_add(&b, "**`%s`** — %s (lower is better; floor %.3g ± %.1g)\n\n| method |", r->spec,
-                  r->d == 1 ? "$W_1$" : "$\\mathrm{MMD}^2$", r->floor_mean, r->floor_se);
-      for (size_t j = 0; j < NQK; j++)
-        demo_md_add(&b, " K = %zu |", QK[j]);
-      demo_md_rule(&b, "| :--- |", NQK);
-      for (size_t m = 0; m < NMETH; m++) {
-        demo_md_add(&b, "| %s |", METHODS[m].label);
-        for (size_t j = 0; j < NQK; j++)
-          demo_md_add(&b, " %.3g ± %.1g |", r->q_mean[m][j], r->q_se[m][j]);
-        demo_md_add(&b, "\n");
-      }
-      /* how many standard errors separate the analytic variance from the handcrafted one at the smallest K */
-      const double z_ddpm = (r->q_mean[1][0] - r->q_mean[0][0]) /
-                            sqrt(r->q_se[0][0] * r->q_se[0][0] + r->q_se[1][0] * r->q_se[1][0]);
-      const double z_ddim = (r->q_mean[3][0] - r->q_mean[2][0]) /
-                            sqrt(r->q_se[2][0] * r->q_se[2][0] + r->q_se[3][0] * r->q_se[3][0]);
-      demo_md_add(
-          &b,
-          "\nAt $K = %zu$: DDPM − Analytic-DDPM = %.3g, i.e. %.1f combined standard errors; DDIM − Analytic-DDIM "
-          "= %.3g, %.1f standard errors (positive: the analytic variance is better).\n\n",
-          QK[0], r->q_mean[1][0] - r->q_mean[0][0], z_ddpm, r->q_mean[3][0] - r->q_mean[2][0], z_ddim);
-    }
-    st = demo_md_emit(nb, &b);
-  }
-  if (!st) {
-    st = demo_notebook_figure(ctx, nb, FIGURES[1],
-                               "Sample quality against $K$ on the even trajectory (mean ± standard error over "
-                               "independent sample sets); the grey band is the metric of exact samples.");
-  }
-  return demo_notebook_finish(ctx, nb, st);
+  return DPM_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -375,7 +304,7 @@ int main(int argc, char **argv)
   else if (write_data(&ctx, res))
     rc = demo_fail(&ctx, "writing the data");
   else
-    rc = demo_publish(&ctx, 2, FIGURES, write_notebook, res);
+    rc = demo_publish(&ctx, 2, FIGURES, write_values, res);
   for (size_t s = 0; s < NSETS; s++)
     set_free(&res[s]);
   dpm_schedule_free(sch);

@@ -1,5 +1,5 @@
-/* analytic_variance.c — Figure 1 of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; docs/MATH.md §3) on toy data: the
- * optimal reverse variance sigma*_n^2 = (beta_n/alpha_n)(1 - (beta_n/bbar_n) Gamma_n) between its bounds
+/* analytic_variance.c — Figure 1 of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR 2022; docs/MATH.md §3) on toy data:
+ * the optimal reverse variance sigma*_n^2 = (beta_n/alpha_n)(1 - (beta_n/bbar_n) Gamma_n) between its bounds
  * beta~_n <= sigma*_n^2 <= beta_n/alpha_n against the handcrafted beta_n and beta~_n, and the per-step terms of
  * the negative ELBO for each of the three variances, for a 1-D and a 2-D mixture, Gamma_n by quadrature. */
 #include <math.h>
@@ -154,133 +154,48 @@ static int write_data(const demo_ctx *ctx, const set_result *res)
   return demo_dat_close(out, 1);
 }
 
-/* ---- notebook ------------------------------------------------------------------------------------------- */
+/* ---- notebook values -------------------------------------------------------------------------------------- */
 
-static int write_notebook(const demo_ctx *ctx, const void *arg)
+/* The values of the notebook (demos/analytic_variance.md): per data set s, the rows tab<s>[i] of the table at
+ * selected steps (n, Gamma_n by quadrature, by Monte Carlo and its standard error, lower bound, sigma*_n^2, upper
+ * bound, beta_n, position of the optimum in the band) and elbo<s>[v] per variance (-ELBO, bits/dim, H(q_0), gap,
+ * its error, prior + the sum of the per-step terms). */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
+  (void)ctx;
   const set_result *res = arg;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "Analytic-DPM: the optimal reverse variance and its bounds",
-      "Bao, Li, Zhu and Zhang (*Analytic-DPM: an Analytic Estimate of the Optimal Reverse Variance in Diffusion "
-      "Probabilistic Models*, ICLR 2022) show that the reverse variance minimising the KL divergence between the "
-      "forward and the reverse Markov chains has a closed form in terms of the score, and that it lies between "
-      "the "
-      "two handcrafted choices of DDPM, $\\tilde\\beta_n$ and $\\beta_n$. This demo redraws the paper's Figure 1 "
-      "on toy data whose score is known exactly: a 1-D two-component mixture (`gmm1d`) and a ring of eight "
-      "Gaussians in 2-D (`ring8`), linear schedule with $N = 1000$.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## The theorem\n\n"
-      "Forward chain $q(x_n\\mid x_{n-1}) = N(\\sqrt{\\alpha_n}x_{n-1}, \\beta_n I)$, $\\bar\\alpha_n = "
-      "\\prod_{i\\le n}\\alpha_i$, $\\bar\\beta_n = 1-\\bar\\alpha_n$, $\\tilde\\beta_n = "
-      "\\bar\\beta_{n-1}\\beta_n/"
-      "\\bar\\beta_n$; model $p(x_{n-1}\\mid x_n) = N(\\mu_n(x_n), \\sigma_n^2 I)$ in $\\mathbb R^d$. Among all "
-      "means and variances, $\\mathrm{KL}(q(x_{0:N})\\,\\|\\,p(x_{0:N}))$ is minimised by (Bao et al. 2022, "
-      "Theorem 1; [docs/MATH.md](../docs/MATH.md) §3)\n\n"
-      "$$\\mu_n^*(x_n) = \\frac{1}{\\sqrt{\\alpha_n}}\\Big(x_n - \\frac{\\beta_n}{\\sqrt{\\bar\\beta_n}}"
-      "\\,\\mathbb E[\\epsilon\\mid x_n]\\Big), \\qquad "
-      "\\sigma_n^{*2} = \\frac{\\beta_n}{\\alpha_n}\\Big(1 - \\frac{\\beta_n}{\\bar\\beta_n}\\,\\Gamma_n\\Big), "
-      "\\qquad \\Gamma_n = \\mathbb E_{q_n(x_n)}\\frac{\\|\\mathbb E[\\epsilon\\mid x_n]\\|^2}{d}.$$\n\n"
-      "Since $0 \\le \\Gamma_n \\le 1$ (the law of total variance: $\\mathbb E\\,\\mathrm{tr}\\,\\mathrm{Cov}"
-      "[\\epsilon\\mid x_n]/d = 1 - \\Gamma_n \\ge 0$), the optimal variance is bracketed by DDPM's two "
-      "choices:\n\n"
-      "$$\\tilde\\beta_n \\;\\le\\; \\sigma_n^{*2} \\;\\le\\; \\frac{\\beta_n}{\\alpha_n}.$$\n\n"
-      "Per step, with the optimal mean, the term of the negative ELBO for any variance $\\sigma_n^2$ is "
-      "($\\lambda_n^2 = \\tilde\\beta_n$, $c_n$ the $x_0$-coefficient of $\\tilde\\mu_n$)\n\n"
-      "$$L_{n-1} = \\frac d2\\Big[\\log\\frac{\\sigma_n^2}{\\lambda_n^2} + \\frac{\\lambda_n^2}{\\sigma_n^2} - 1 "
-      "+ "
-      "\\frac{c_n^2\\,(\\bar\\beta_n/\\bar\\alpha_n)(1-\\Gamma_n)}{\\sigma_n^2}\\Big],$$\n\n"
-      "minimised at $\\sigma_n^{*2}$ where it equals $\\frac d2\\log(\\sigma_n^{*2}/\\tilde\\beta_n)$. Here the "
-      "oracle gives $\\mathbb E[\\epsilon\\mid x_n]$ exactly and $\\Gamma_n$ is computed by adaptive "
-      "Gauss–Kronrod cubature against each mixture component (relative tolerance %g for `%s`, %g for `%s`).",
-      QUAD_TOL[0], SETS[0], QUAD_TOL[1], SETS[1]);
-  if (!st)
-    st =
-        dpm_notebook_markdown(nb, "The same numbers from the command line (CSV, one row per $n$: $\\Gamma_n$, its "
-                                  "error, the bounds, $\\sigma_n^{*2}$ and the per-step terms):");
-  for (size_t i = 0; i < NSETS && !st; i++)
-    st = demo_notebook_command(nb, "{build}/dpmlab variance --data %s --schedule linear --N %d --quad --rel-tol %g",
-                               SETS[i], N_STEPS, QUAD_TOL[i]);
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## Figure 1 on toy data\n\n"
-        "(a) The two handcrafted variances and the optimal one against $n$ (both axes logarithmic: on toy data "
-        "everything of interest happens in the first hundred steps); the shaded band is the interval "
-        "$[\\tilde\\beta_n, \\beta_n/\\alpha_n]$ of the theorem. $\\sigma_n^{*2}$ follows the upper bound while "
-        "the noise is small against the data's own spread ($\\Gamma_n \\approx 0$: the noise cannot be told from "
-        "the data) and the lower bound once $x_n$ is mostly noise ($\\Gamma_n \\to 1$); the band itself closes as "
-        "$n$ grows ($\\tilde\\beta_n/\\beta_n = \\bar\\beta_{n-1}/\\bar\\beta_n \\to 1$). (b) The per-step terms "
-        "$L_{n-1}/d$ of the negative ELBO in nats per dimension, $n \\ge 2$ (the decoder term at $n = 1$ is a "
-        "log-likelihood, not a KL divergence, and may be negative); the area under each curve is that variance's "
-        "negative ELBO up to the prior and decoder terms. (c) The excess of each handcrafted variance's term over "
-        "the optimum's, $L_{n-1}(\\sigma^2) - L_{n-1}(\\sigma_n^{*2}) = \\frac d2(u - \\log(1+u))$ with "
-        "$u = \\sigma_n^{*2}/\\sigma^2 - 1$, which (b) cannot resolve: $\\tilde\\beta_n$ loses most at small $n$, "
-        "where $\\sigma_n^{*2}$ sits at the upper bound; $\\beta_n$ loses orders of magnitude less, and nothing "
-        "at the step where $\\sigma_n^{*2} = \\beta_n$, i.e. where $\\Gamma_n = \\bar\\beta_n$.");
-  if (!st)
-    st = demo_notebook_figure(ctx, nb, "analytic_variance",
-        "(a) $\\beta_n$, $\\tilde\\beta_n$ and $\\sigma_n^{*2}$ with the band of the bounds; "
-        "(b) per-step negative-ELBO terms for each variance; (c) their excess over the optimum. "
-        "Top: gmm1d; bottom: ring8.");
-
-  /* the table at selected n */
-  for (size_t i = 0; i < NSETS && !st; i++) {
+  char key[64];
+  demo_val_text(fp, "spec", NSETS, SETS);
+  double d[NSETS], maxerr[NSETS];
+  for (size_t i = 0; i < NSETS; i++) {
+    d[i] = (double)res[i].d;
+    maxerr[i] = res[i].max_quad_err;
+  }
+  demo_val(fp, "d", NSETS, d);
+  demo_val(fp, "tol", NSETS, QUAD_TOL);
+  demo_val(fp, "maxerr", NSETS, maxerr);
+  demo_val1(fp, "N", N_STEPS);
+  demo_val1(fp, "M", (double)MC_M);
+  for (size_t i = 0; i < NSETS; i++) {
     const set_result *r = &res[i];
-    demo_md b = {0};
-    demo_md_add(
-        &b,
-        "### `%s` (d = %zu): the variances at selected steps\n\n"
-        "$\\Gamma_n$ by quadrature (largest error estimate over all $n$: %.1e) and, as an independent check, "
-        "by Monte Carlo with $M = %zu$ exact samples $x_n \\sim q_n$ (± one standard error). The position "
-        "$(\\sigma_n^{*2} - \\tilde\\beta_n)/(\\beta_n/\\alpha_n - \\tilde\\beta_n)$ of the optimum in the "
-        "band is "
-        "$1 - \\Gamma_n$.\n\n",
-        r->spec, r->d, r->max_quad_err, MC_M);
-    demo_md_add(&b, "| $n$ | $\\Gamma_n$ (quadrature) | $\\Gamma_n$ (Monte Carlo) | lower $\\tilde\\beta_n$ | "
-                    "$\\sigma_n^{*2}$ | upper $\\beta_n/\\alpha_n$ | $\\beta_n$ | position in band |\n");
-    demo_md_add(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t k = 0; k < NSHOW; k++) {
       const size_t n = SHOW_N[k];
       const double width = r->upper[n] - r->lambda2[n];
-      demo_md_add(&b, "| %zu | %.6f | %.4g ± %.1e | %.4e | %.4e | %.4e | %.4e | %.4f |\n", n, r->gamma[n],
-                  r->gamma_mc[k], r->gamma_se[k], r->lambda2[n], r->sigma2_opt[n], r->upper[n], r->beta[n],
-                  width > 0 ? (r->sigma2_opt[n] - r->lambda2[n]) / width : (double)NAN);
+      const double row[9] = {
+          (double)n,      r->gamma[n],   r->gamma_mc[k],
+          r->gamma_se[k], r->lambda2[n], r->sigma2_opt[n],
+          r->upper[n],    r->beta[n],    width > 0 ? (r->sigma2_opt[n] - r->lambda2[n]) / width : (double)NAN};
+      snprintf(key, sizeof key, "tab%zu[%zu]", i, k);
+      demo_val(fp, key, 9, row);
     }
-    st = demo_md_emit(nb, &b);
+    for (size_t v = 0; v < 3; v++) {
+      const dpm_elbo_result *e = &r->elbo[v];
+      const double row[6] = {e->nelbo, e->bpd, e->entropy, e->gap, e->gap_err, r->area[v]};
+      snprintf(key, sizeof key, "elbo%zu[%zu]", i, v);
+      demo_val(fp, key, 6, row);
+    }
   }
-
-  /* total negative ELBO per variance */
-  if (!st) {
-    demo_md b = {0};
-    demo_md_add(
-        &b,
-        "## The negative ELBO of each variance\n\n"
-        "The full chain ($K = N = %d$ steps), the optimal mean in every case, a Gaussian decoder "
-        "$N(x_0; \\mu_1^*(x_1), \\sigma_1^2 I)$ with each variance's own choice at $n = 1$ ($\\beta_1$; "
-        "$\\tilde\\beta_2$ as in Improved DDPM; $\\sigma_1^{*2}$), and the prior term "
-        "$\\mathrm{KL}(q(x_N\\mid x_0)\\,\\|\\,N(0,I))$. $H(q_0)$ is the differential entropy of the data "
-        "(quadrature); the gap $-\\mathrm{ELBO} - H(q_0) = \\mathrm{KL}(q(x_{0:N})\\,\\|\\,p(x_{0:N})) \\ge 0$. "
-        "The last column recomputes the total as the prior term plus the area under the per-step curves "
-        "of the figure (including the decoder term): it must agree with the library's ELBO to rounding.\n\n",
-        N_STEPS);
-    demo_md_add(
-        &b, "| data | variance | −ELBO (nats) | bits/dim | $H(q_0)$ (nats) | gap (nats) | prior + Σ terms |\n");
-    demo_md_add(&b, "| :--- | :--- | ---: | ---: | ---: | ---: | ---: |\n");
-    static const char *const vname[3] = {"DDPM $\\beta_n$", "DDPM $\\tilde\\beta_n$", "Analytic $\\sigma_n^{*2}$"};
-    for (size_t i = 0; i < NSETS; i++)
-      for (size_t v = 0; v < 3; v++) {
-        const dpm_elbo_result *e = &res[i].elbo[v];
-        demo_md_add(&b, "| `%s` | %s | %.5f | %.5f | %.5f | %.5f ± %.1e | %.5f |\n", res[i].spec, vname[v],
-                    e->nelbo, e->bpd, e->entropy, e->gap, e->gap_err, res[i].area[v]);
-      }
-    demo_md_add(&b,
-                "\nWith the optimal variance the gap is smallest for both data sets, as the theorem says it must "
-                "be: $\\sigma_n^{*2}$ minimises every per-step term separately.");
-    st = demo_md_emit(nb, &b);
-  }
-  return demo_notebook_finish(ctx, nb, st);
+  return DPM_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -309,7 +224,7 @@ int main(int argc, char **argv)
     rc = demo_fail(&ctx, "writing the data");
   } else {
     static const char *const figures[1] = {"analytic_variance"};
-    rc = demo_publish(&ctx, 1, figures, write_notebook, res);
+    rc = demo_publish(&ctx, 1, figures, write_values, res);
   }
   for (size_t i = 0; i < NSETS; i++)
     set_free(&res[i]);

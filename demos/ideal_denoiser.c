@@ -1,8 +1,8 @@
-/* ideal_denoiser.c — the Permenter–Yuan picture (arXiv 2306.04848; docs/MATH.md §2 "Finite sets"): for a seven-point
- * set K in R^2 at a small, a medium and a large sigma, the denoising direction field -eps*(x, sigma), contours of
- * the smoothed squared distance dist^2_K(x, sigma), and denoising as approximate projection x - sigma eps* ~
- * proj_K(x); the notebook checks the theorem 1/2 grad_x dist^2_K(x, sigma) = sigma eps*(x, sigma) by central
- * differences. */
+/* ideal_denoiser.c — the Permenter–Yuan picture (arXiv 2306.04848; docs/MATH.md §2 "Finite sets"): for a
+ * seven-point set K in R^2 at a small, a medium and a large sigma, the denoising direction field -eps*(x, sigma),
+ * contours of the smoothed squared distance dist^2_K(x, sigma), and denoising as approximate projection x - sigma
+ * eps* ~ proj_K(x); the notebook checks the theorem 1/2 grad_x dist^2_K(x, sigma) = sigma eps*(x, sigma) by
+ * central differences. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,84 +183,33 @@ typedef struct {
   double gap[NSTART * (2 + NGAP)];                            /* projection_gap */
 } checks;
 
-static int write_notebook(const demo_ctx *ctx, const void *arg)
+/* The values of the notebook (demos/ideal_denoiser.md): the noise levels, the check of the theorem (rows
+ * check[i]: x_1, x_2, sigma, FD and sigma eps* per coordinate, error; summary[i]: sigma, points, max error, max
+ * |sigma eps*|), the projection gap (gap[i]: x_1, x_2, then one column per gap_sigma) and the two smallest squared
+ * distances from the third start point to K (near, and their difference near_gap). */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
+  (void)ctx;
   const checks *c = arg;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "The ideal denoiser is the gradient of a smoothed distance",
-      "Permenter and Yuan (*Interpreting and improving diffusion models from an optimization perspective*, "
-      "arXiv:2306.04848, 2023) read denoising as projection: for a finite data set $\\mathcal K$ the ideal "
-      "denoiser is, up to the factor $\\sigma$, the gradient of a smoothed squared distance to $\\mathcal K$, so "
-      "one denoising step $x - \\sigma\\epsilon^*(x,\\sigma)$ is one gradient step on the distance function and "
-      "approaches the projection $\\mathrm{proj}_{\\mathcal K}(x)$ as $\\sigma \\to 0$. This demo draws that "
-      "picture "
-      "for a seven-point set in $\\mathbb R^2$ and checks the identity numerically.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## The theorem\n\n"
-      "For a finite set $\\mathcal K \\subset \\mathbb R^n$ and $\\sigma > 0$ let\n\n"
-      "$$w_y(x) = \\exp\\Big(-\\frac{\\|x-y\\|^2}{2\\sigma^2}\\Big), \\qquad "
-      "\\epsilon^*(x,\\sigma) = \\frac{\\sum_{y\\in\\mathcal K} (x-y)\\,w_y(x)}{\\sigma \\sum_{y\\in\\mathcal K} "
-      "w_y(x)}, \\qquad "
-      "\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) = -2\\sigma^2 \\log \\sum_{y\\in\\mathcal K} w_y(x).$$\n\n"
-      "$\\epsilon^*$ is the ideal denoiser: $\\epsilon^*(x,\\sigma) = \\mathbb E[\\epsilon \\mid x_0 + "
-      "\\sigma\\epsilon "
-      "= x]$ for $x_0$ uniform on $\\mathcal K$ and $\\epsilon \\sim N(0, I)$, the minimiser of the denoising "
-      "loss. "
-      "Then, exactly,\n\n"
-      "$$\\tfrac12 \\nabla_x \\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) = "
-      "\\sigma\\,\\epsilon^*(x,\\sigma),$$\n\n"
-      "and $\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) \\to \\min_{y\\in\\mathcal K}\\|x-y\\|^2$, "
-      "$x - \\sigma\\epsilon^*(x,\\sigma) \\to \\mathrm{proj}_{\\mathcal K}(x)$ as $\\sigma\\to 0$ wherever the "
-      "nearest point is unique (Permenter & Yuan 2023, arXiv:2306.04848; [docs/MATH.md](../docs/MATH.md) §2).\n\n"
-      "**Normalisation.** The talk slides print $\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma) = -\\sigma^2\\log"
-      "\\sum_y \\exp(-\\|x-y\\|^2/2\\sigma^2)$. With that definition the identity is off by a factor 2 and the "
-      "smoothed distance tends to *half* the squared distance. dpmlab keeps the factor $-2\\sigma^2$, which makes "
-      "both statements exact; the check below would fail by a factor 2 with the other normalisation.");
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## The picture\n\n"
-        "The set $\\mathcal K$ (black dots) has a tight cluster of three points and four spread points. In each "
-        "panel (σ = %g, %g, %g) the grey arrows show the denoising direction $-\\epsilon^*(x,\\sigma)$ at unit "
-        "length, the blue curves are level sets of $\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma)$ (drawn "
-        "evenly "
-        "spaced in $\\sqrt{\\operatorname{dist}^2 - \\min \\operatorname{dist}^2}$, i.e. in distance), and for "
-        "three start points $x$ (open circles) the arrow ends at the denoised point $x - \\sigma\\epsilon^*(x,"
-        "\\sigma) = \\mathbb E[x_0\\mid x]$ (diamond), with a dotted line to the nearest point "
-        "$\\mathrm{proj}_{\\mathcal K}(x)$. At small σ the contours are the Voronoi-cell circles of the exact "
-        "distance and the denoised point *is* the projection (up to near-ties); at medium σ the cluster acts as "
-        "one point; at large "
-        "σ the field points to the centroid of $\\mathcal K$ and one step lands near it.",
-        SIGMA[0], SIGMA[1], SIGMA[2]);
-  if (!st)
-    st = demo_notebook_figure(ctx, nb, "ideal_denoiser",
-                             "Direction field of $-\\epsilon^*$, contours of "
-                             "$\\operatorname{dist}^2_{\\mathcal K}(x,\\sigma)$ and "
-                             "denoising as approximate projection, for three σ.");
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## Numerical check of the theorem\n\n"
-        "Central differences of $\\operatorname{dist}^2_{\\mathcal K}$ with step $h = 10^{-5}\\sigma$ against "
-        "$\\sigma\\epsilon^*$ at %d uniform random points of $[%g, %g]^2$ per σ (seed %llu). The "
-        "central-difference "
-        "error is $h^2|\\partial^3 f|/6$ plus rounding $\\approx \\epsilon_{\\text{mach}}|f|/h$, about $10^{-8}$ "
-        "here; an error of the size of $\\sigma\\epsilon^*$ itself (or a factor 2) would mean the identity fails. "
-        "A few of the points:",
-        NCHECK, LO, HI, (unsigned long long)ctx->seed);
-  static const char *const cols[8] = {"$x_1$", "$x_2$",         "σ",    "½∂₁dist² (FD)",
-                                      "σε*₁",  "½∂₂dist² (FD)", "σε*₂", "max error"};
-  if (!st) st = dpm_notebook_table(nb, 8, cols, NSIG * NSHOW, c->table, 10);
-  static const char *const scols[4] = {"σ", "points", "max abs error", "max abs σε* component"};
-  if (!st) st = dpm_notebook_markdown(nb, "Over all %d points per σ:", NCHECK);
-  if (!st) st = dpm_notebook_table(nb, 4, scols, NSIG, c->summary, 4);
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "Largest error over every point and σ: **%.2e**, against components of "
-                               "$\\sigma\\epsilon^*$ of order 1.",
-                               c->max_err);
+  char key[64];
+  demo_val(fp, "sigma", NSIG, SIGMA);
+  demo_val1(fp, "ncheck", NCHECK);
+  demo_val1(fp, "lo", LO);
+  demo_val1(fp, "hi", HI);
+  for (size_t i = 0; i < NSIG * NSHOW; i++) {
+    snprintf(key, sizeof key, "check[%zu]", i);
+    demo_val(fp, key, 8, c->table + 8 * i);
+  }
+  for (size_t i = 0; i < NSIG; i++) {
+    snprintf(key, sizeof key, "summary[%zu]", i);
+    demo_val(fp, key, 4, c->summary + 4 * i);
+  }
+  demo_val1(fp, "max_err", c->max_err);
+  demo_val(fp, "gap_sigma", NGAP, GAP_SIGMA);
+  for (size_t i = 0; i < NSTART; i++) {
+    snprintf(key, sizeof key, "gap[%zu]", i);
+    demo_val(fp, key, 2 + NGAP, c->gap + (2 + NGAP) * i);
+  }
   /* the two smallest squared distances from the third start point to K */
   double near[2] = {HUGE_VAL, HUGE_VAL};
   for (size_t k = 0; k < NPTS; k++) {
@@ -273,28 +222,9 @@ static int write_notebook(const demo_ctx *ctx, const void *arg)
       near[1] = D;
     }
   }
-  char gnames[NGAP][32];
-  const char *gcols[2 + NGAP] = {"$x_1$", "$x_2$"};
-  for (size_t s = 0; s < NGAP; s++) {
-    snprintf(gnames[s], sizeof gnames[s], "σ = %g", GAP_SIGMA[s]);
-    gcols[2 + s] = gnames[s];
-  }
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "## Denoising approaches projection as σ → 0\n\n"
-                               "The distance $\\|x - \\sigma\\epsilon^*(x,\\sigma) - "
-                               "\\mathrm{proj}_{\\mathcal K}(x)\\|$ for the three start points of the figure. It "
-                               "vanishes as σ → 0 (the denoiser becomes the projection); as σ grows the "
-                               "denoised point moves to the centroid of $\\mathcal K$ and the gap tends to "
-                               "$\\|\\bar y - \\mathrm{proj}_{\\mathcal K}(x)\\|$. The third start point is "
-                               "almost equidistant from two points of $\\mathcal K$ (squared distances %.4g and "
-                               "%.4g): the second keeps a relative weight $\\exp(-%.3g/2\\sigma^2)$, so the gap "
-                               "closes only once $2\\sigma^2 \\ll %.3g$. The projection is the limit only where "
-                               "it is unique, approached at a rate set by the gap between the nearest and the "
-                               "second-nearest point.",
-                               near[0], near[1], near[1] - near[0], near[1] - near[0]);
-  if (!st) st = dpm_notebook_table(nb, 2 + NGAP, gcols, NSTART, c->gap, 4);
-  return demo_notebook_finish(ctx, nb, st);
+  demo_val(fp, "near", 2, near);
+  demo_val1(fp, "near_gap", near[1] - near[0]);
+  return DPM_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -326,5 +256,5 @@ int main(int argc, char **argv)
   free(vec);
   if (st) return demo_fail(&ctx, "writing the data");
   static const char *const figures[1] = {"ideal_denoiser"};
-  return demo_publish(&ctx, 1, figures, write_notebook, &c);
+  return demo_publish(&ctx, 1, figures, write_values, &c);
 }

@@ -1,8 +1,8 @@
 /* marginals.c — the marginal densities q_t(x) = sum_k pi_k N(x; m_t mu_k, m_t^2 Sigma_k + s_t^2) of the VP, sub-VP
  * and VE SDEs (Song et al. 2021; docs/MATH.md §1, §2) for the 1-D mixture gmm1d, as heat maps over (t, x) with
  * forward paths simulated exactly through the Gaussian transition x_{t'} = (m_{t'}/m_t) x_t + sqrt(s_{t'}^2 -
- * (m_{t'}/m_t)^2 s_t^2) z (dpm_process_transition); the notebook checks that each q_t integrates to 1 and has the closed-form mean and
- * variance, by quadrature. */
+ * (m_{t'}/m_t)^2 s_t^2) z (dpm_process_transition); the notebook checks that each q_t integrates to 1 and has the
+ * closed-form mean and variance, by quadrature. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,6 @@
 
 static const dpm_process_kind KINDS[NPROC] = {DPM_PROCESS_VP, DPM_PROCESS_SUBVP, DPM_PROCESS_VE};
 static const char *const LABEL[NPROC] = {"vp", "subvp", "ve"};
-static const char *const TITLE[NPROC] = {"VP", "sub-VP", "VE"};
 /* half-width of the x window of each panel: VP and sub-VP end near N(0, 1); VE spreads to s_1 ~ sigma_max, so
  * its panel shows the start of the explosion */
 static const double XHALF[NPROC] = {4.5, 4.5, 24.0};
@@ -160,94 +159,43 @@ static int check_process(dpm_oracle *o, const dpm_mixture *mix, size_t p, double
   return st;
 }
 
-/* What the notebook works from: the data set and its oracle (the quadrature checks run on it). */
+/* What the notebook's values come from: the data set and its oracle (the quadrature checks run on it). */
 typedef struct {
   dpm_oracle *o;
   const dpm_mixture *mix;
 } notebook_input;
 
-static int write_notebook(const demo_ctx *ctx, const void *arg)
+/* The values of the notebook (demos/marginals.md): the data set, the paths, and the quadrature check of each
+ * process (rows check_<process>[i]: t, m, s, mass, |mass - 1|, mean, closed-form mean, variance, closed-form
+ * variance) with the worst errors over all of them. */
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
 {
+  (void)ctx;
   const notebook_input *in = arg;
-  dpm_oracle *o = in->o;
   const dpm_mixture *mix = in->mix;
-  dpm_notebook *nb = demo_notebook_begin(
-      ctx, "Marginal densities of the VP, sub-VP and VE SDEs",
-      "Every forward process of score-based diffusion (Song et al., *Score-Based Generative Modeling through "
-      "Stochastic Differential Equations*, ICLR 2021) has Gaussian transitions $x_t = m_t x_0 + s_t\\epsilon$, so "
-      "for Gaussian-mixture data the marginal $q_t$ is again a Gaussian mixture, known in closed form. This demo "
-      "draws $\\log q_t(x)$ over $(t, x)$ for the VP, sub-VP and VE SDEs with a bimodal 1-D mixture, overlays "
-      "forward paths simulated exactly, and checks the closed form by quadrature.");
-  if (!nb) return GSL_ENOMEM;
-  int st = dpm_notebook_markdown(
-      nb,
-      "## The marginal in closed form\n\n"
-      "For $q_0 = \\sum_k \\pi_k N(\\mu_k, \\Sigma_k)$ and $q(x_t\\mid x_0) = N(m_t x_0, s_t^2 I)$,\n\n"
-      "$$q_t(x) = \\sum_k \\pi_k\\, N\\big(x;\\ m_t\\mu_k,\\ m_t^2\\Sigma_k + s_t^2 I\\big),$$\n\n"
-      "evaluated by log-sum-exp over components ([docs/MATH.md](../docs/MATH.md) §2). The data here is `%s`: "
-      "$q_0 = %.3g\\,N(%.3g, %.3g^2) + %.3g\\,N(%.3g, %.3g^2)$. The three processes and their $(m_t, s_t)$ "
-      "([docs/MATH.md](../docs/MATH.md) §1, score_sde defaults):\n\n"
-      "| process | SDE | $m_t$ | $s_t$ | parameters |\n"
-      "| --- | --- | --- | --- | --- |\n"
-      "| VP | $dx = -\\tfrac12\\beta(t)x\\,dt + \\sqrt{\\beta(t)}\\,dB$ | "
-      "$\\exp\\!\\big(-\\tfrac14 t^2(\\beta_{\\max}-\\beta_{\\min}) - \\tfrac12 t\\beta_{\\min}\\big)$ | "
-      "$\\sqrt{1-m_t^2}$ | $\\beta(t) = \\beta_{\\min} + t(\\beta_{\\max}-\\beta_{\\min})$, $\\beta_{\\min} = "
-      "0.1$, "
-      "$\\beta_{\\max} = 20$ |\n"
-      "| sub-VP | $dx = -\\tfrac12\\beta(t)x\\,dt + \\sqrt{\\beta(t)(1-e^{-2\\int_0^t\\beta})}\\,dB$ | as VP | "
-      "$1-m_t^2$ | as VP |\n"
-      "| VE | $dx = \\sigma(t)\\sqrt{2\\log(\\sigma_{\\max}/\\sigma_{\\min})}\\,dB$ | $1$ | "
-      "$\\sqrt{\\sigma(t)^2-\\sigma(0)^2}$ | $\\sigma(t) = \\sigma_{\\min}(\\sigma_{\\max}/\\sigma_{\\min})^t$, "
-      "$\\sigma_{\\min} = 0.01$, $\\sigma_{\\max} = 50$ |\n\n"
-      "VE uses the exact $s_t^2 = \\sigma(t)^2 - \\sigma(0)^2$ (so $q_0$ is the data itself); score_sde's "
-      "$s_t = \\sigma(t)$ differs by $\\sigma_{\\min}^2 = 10^{-4}$ in variance.",
-      DATA_SPEC, mix->w[0], mix->mu[0], sqrt(mix->lambda[0]), mix->w[1], mix->mu[1], sqrt(mix->lambda[1]));
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## The picture\n\n"
-        "Colour is $\\log q_t(x)$ (clipped below at −7), time runs left to right, $x$ is vertical. The white "
-        "curves are %d forward paths, simulated exactly on a grid of %d steps with the Gaussian transition "
-        "$x_{t'} = (m_{t'}/m_t)\\,x_t + \\sqrt{s_{t'}^2 - (m_{t'}/m_t)^2 s_t^2}\\;z$, $z \\sim N(0,1)$ "
-        "(the same $x_0$ and the same draws $z$ in all three panels, seed %llu). VP contracts to $N(0,1)$; sub-VP "
-        "reaches the same end with less variance on the way ($s_t = 1 - m_t^2 \\le \\sqrt{1-m_t^2}$); VE never "
-        "shrinks the data and its variance explodes to $\\sigma_{\\max}^2$ late in time (note the wider $x$ range "
-        "of its panel: $s_1 \\approx 50$, so paths leave the window).",
-        NPATH, NSTEP, (unsigned long long)ctx->seed);
-  if (!st)
-    st = demo_notebook_figure(ctx, nb, "marginals",
-                             "$\\log q_t(x)$ of VP, sub-VP and VE for gmm1d, with exact forward paths.");
-  if (!st)
-    st = dpm_notebook_markdown(
-        nb,
-        "## Check: each $q_t$ is a probability density with the closed-form moments\n\n"
-        "Trapezoidal quadrature of $\\exp\\log q_t$ from the oracle over mean ± 14 sd with step sd$_{\\min}/4$ "
-        "(for a Gaussian the trapezoidal error is of order $e^{-2\\pi^2 (\\mathrm{sd}/h)^2} = e^{-316}$, so only "
-        "rounding remains, ~$10^{-15}$). The mass must be 1, the mean $m_t\\,\\mathbb E[x_0]$ and the variance "
-        "$m_t^2\\,\\mathrm{Var}[x_0] + s_t^2$; an error in the normalising constant, in $C_k$ or in the "
-        "log-sum-exp would show here at the size of the error itself.");
-  static const char *const cols[9] = {"$t$",
-                                      "$m_t$",
-                                      "$s_t$",
-                                      "mass",
-                                      "abs(mass − 1)",
-                                      "mean (quad.)",
-                                      "$m_t\\mathbb E x_0$",
-                                      "var (quad.)",
-                                      "$m_t^2\\mathrm{Var}\\,x_0 + s_t^2$"};
+  const char *spec[1] = {DATA_SPEC};
+  demo_val_text(fp, "spec", 1, spec);
+  double sd[2] = {sqrt(mix->lambda[0]), sqrt(mix->lambda[1])};
+  demo_val(fp, "w", 2, mix->w);
+  demo_val(fp, "mu", 2, mix->mu);
+  demo_val(fp, "sd", 2, sd);
+  demo_val1(fp, "npath", NPATH);
+  demo_val1(fp, "nstep", NSTEP);
   double worst[3] = {0.0, 0.0, 0.0};
+  int st = DPM_SUCCESS;
   for (size_t p = 0; p < NPROC && !st; p++) {
     double table[NCHECK * 9];
-    st = check_process(o, mix, p, table, worst);
-    if (!st) st = dpm_notebook_markdown(nb, "### %s", TITLE[p]);
-    if (!st) st = dpm_notebook_table(nb, 9, cols, NCHECK, table, 8);
+    st = check_process(in->o, mix, p, table, worst);
+    for (size_t i = 0; i < NCHECK && !st; i++) {
+      char key[64];
+      snprintf(key, sizeof key, "check_%s[%zu]", LABEL[p], i);
+      demo_val(fp, key, 9, table + 9 * i);
+    }
   }
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "Over all three processes and times: largest |mass − 1| = **%.2e**, largest mean "
-                               "error %.2e, largest relative variance error %.2e.",
-                               worst[0], worst[1], worst[2]);
-  return demo_notebook_finish(ctx, nb, st);
+  demo_val1(fp, "worst_mass", worst[0]);
+  demo_val1(fp, "worst_mean", worst[1]);
+  demo_val1(fp, "worst_var", worst[2]);
+  return st;
 }
 
 int main(int argc, char **argv)
@@ -286,7 +234,7 @@ int main(int argc, char **argv)
   free(z);
   static const char *const figures[1] = {"marginals"};
   const notebook_input in = {o, mix};
-  rc = st ? demo_fail(&ctx, "writing the data") : demo_publish(&ctx, 1, figures, write_notebook, &in);
+  rc = st ? demo_fail(&ctx, "writing the data") : demo_publish(&ctx, 1, figures, write_values, &in);
   dpm_oracle_free(o);
   dpm_mixture_free(mix);
   return rc;

@@ -1,7 +1,7 @@
 /* demo.c — the frame every demo program shares (see demo.h): command line, output paths, provenance headers,
- * sub-task seeds from (seed, index) streams, the Gamma_n cache, rendering through gnuplot, the notebook's
- * standard opening (a cell that reruns the demo) and closing, markdown built piece by piece and the steps that
- * end every demo. */
+ * sub-task seeds from (seed, index) streams, the Gamma_n cache, rendering through gnuplot, the values file and
+ * the notebook filled from it and the demo's prose template (with the standard opening, a cell that reruns the
+ * demo), and the steps that end every demo. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -108,17 +108,20 @@ static void git_commit(char *out, size_t n)
 
 static void usage(const char *name, const char *summary, FILE *fp)
 {
-  fprintf(fp,
-          "usage: %s [--build DIR] [--out DIR] [--seed S] [--quick] [--notebooks DIR]\n"
-          "%s\n"
-          "  --build DIR      build folder holding the programs (default build)\n"
-          "  --out DIR        output folder: data in DIR/data, figures in DIR/figures (default: the build folder)\n"
-          "  --seed S         random seed, a non-negative integer (default 1)\n"
-          "  --quick          small sizes that run in seconds (checks the pipeline, not the numbers)\n"
-          "  --notebooks DIR  folder of the notebook (default notebooks-export; with --quick DIR/notebooks of\n"
-          "                   the output folder, so a quick run never replaces an exported notebook)\n"
-          "  --help           this text\n",
-          name, summary);
+  fprintf(
+      fp,
+      "usage: %s [--build DIR] [--out DIR] [--seed S] [--quick] [--notebooks DIR] [--notebook-only]\n"
+      "%s\n"
+      "  --build DIR      build folder holding the programs (default build)\n"
+      "  --out DIR        output folder: data in DIR/data, figures in DIR/figures (default: the build folder)\n"
+      "  --seed S         random seed, a non-negative integer (default 1)\n"
+      "  --quick          small sizes that run in seconds (checks the pipeline, not the numbers)\n"
+      "  --notebooks DIR  folder of the notebook (default notebooks-export; with --quick DIR/notebooks of\n"
+      "                   the output folder, so a quick run never replaces an exported notebook)\n"
+      "  --notebook-only  rebuild the notebook from the data of an earlier run (DIR/data/%s.values, the\n"
+      "                   figures in DIR/figures) and the prose of demos/%s.md; compute nothing\n"
+      "  --help           this text\n",
+      name, summary, name, name);
 }
 
 /* the value of option `opt` at argv[*i] ("--opt VALUE" or "--opt=VALUE"), or NULL when argv[*i] is not it */
@@ -156,6 +159,8 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
       ctx->build = v;
     } else if (strcmp(argv[i], "--quick") == 0) {
       ctx->quick = 1;
+    } else if (strcmp(argv[i], "--notebook-only") == 0) {
+      ctx->notebook_only = 1;
     } else if ((v = option_value(argc, argv, &i, "--out", &missing)) != NULL) {
       if (!*v) return fprintf(stderr, "%s: --out: empty folder name\n", name), 2;
       ctx->out = v;
@@ -198,6 +203,8 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
   if (!st) st = demo_pathf(ctx->figure_stem, "%s/figures/%s", ctx->out, name);
   if (!st) st = demo_pathf(ctx->png_path, "%s/figures/%s.png", ctx->out, name);
   if (!st) st = demo_pathf(ctx->notebook_path, "%s/%s.ipynb", ctx->notebooks, name);
+  if (!st) st = demo_pathf(ctx->values_path, "%s/data/%s.values", ctx->out, name);
+  if (!st) st = demo_pathf(ctx->template_path, "demos/%s.md", name);
   char dir[DEMO_PATH_MAX];
   if (!st) st = demo_pathf(dir, "%s/data", ctx->out);
   if (!st) st = make_dirs(dir);
@@ -205,6 +212,7 @@ int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, ch
   if (!st) st = make_dirs(dir);
   if (!st) st = make_dirs(ctx->notebooks);
   if (st) return demo_fail(ctx, "set-up");
+  if (ctx->notebook_only) return demo_notebook_write(ctx) ? demo_fail(ctx, "rebuilding the notebook") : -1;
   return 0;
 }
 
@@ -246,7 +254,8 @@ int demo_render(const demo_ctx *ctx, const char *script, const char *data, const
 static const char RUN_CELL[] =
     "# Run from the repository root, one folder up from this notebook. DPMLAB_BUILD names the build folder\n"
     "# (default build), DPMLAB_OUT the folder for data and figures (default: the build folder); DPMLAB_QUICK=1\n"
-    "# asks for the small sizes of --quick.\n"
+    "# asks for the small sizes of --quick. The rerun below writes its own notebook into OUT/notebooks, never\n"
+    "# over this one.\n"
     "import os, shlex, subprocess\n"
     "from IPython.display import Image\n"
     "\n"
@@ -256,10 +265,18 @@ static const char RUN_CELL[] =
     "QUICK = \"--quick\" if os.environ.get(\"DPMLAB_QUICK\") else \"\"\n"
     "\n"
     "\n"
-    "def run(command, show=None):\n"
+    "def run(command, show=None, quick=None):\n"
     "    \"\"\"Run a command line from the repository root ({build}, {out}, {quick} filled in); raise if it "
-    "fails.\"\"\"\n"
+    "fails.\n"
+    "    In quick mode the options in `quick` (\"--opt value ...\") replace those of the command.\"\"\"\n"
     "    args = shlex.split(command.format(build=BUILD, out=OUT, quick=QUICK))\n"
+    "    if QUICK and quick:\n"
+    "        q = shlex.split(quick)\n"
+    "        for opt, value in zip(q[::2], q[1::2]):\n"
+    "            if opt in args:\n"
+    "                args[args.index(opt) + 1] = value\n"
+    "            else:\n"
+    "                args += [opt, value]\n"
     "    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)\n"
     "    if r.returncode != 0:\n"
     "        raise RuntimeError(f\"{shlex.join(args)} failed (exit status {r.returncode}):\\n{r.stderr}\")\n"
@@ -275,123 +292,176 @@ static const char RUN_CELL[] =
     "\n"
     "\n"
     "run(\"make --no-print-directory -s BUILD={build} {build}/demos/%s\")\n"
-    "run(\"{build}/demos/%s --build {build} --out {out} --seed %llu {quick}\")";
+    "run(\"{build}/demos/%s --build {build} --out {out} --notebooks {out}/notebooks --seed %s {quick}\")";
 
-dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what)
+/* ---- the values file ---------------------------------------------------------------------------------------- */
+
+void demo_val(FILE *fp, const char *key, size_t n, const double *v)
 {
-  dpm_notebook *nb = dpm_notebook_alloc();
-  if (!nb) return NULL;
-  int st = dpm_notebook_markdown(nb, "# %s\n\n%s", title, what);
-  if (!st)
-    st = dpm_notebook_markdown(nb,
-                               "Every number and figure below is regenerated by the next cell, which builds the "
-                               "demo and runs it from the repository root (`make figures` runs every demo); "
-                               "*Run All* reruns everything and shows the figures it just drew. The data behind "
-                               "the figure is in `%s/data/%s.dat`; the figure is drawn by `plots/%s.gp`. The "
-                               "formulas are in the repository's formula reference, `docs/MATH.md`.",
-                               "build", ctx->name, ctx->name);
+  fputs(key, fp);
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, "\t%.17g", v[i]);
+  fputc('\n', fp);
+}
+
+void demo_val1(FILE *fp, const char *key, double x) { demo_val(fp, key, 1, &x); }
+
+void demo_val_sizes(FILE *fp, const char *key, size_t n, const size_t *v)
+{
+  fputs(key, fp);
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, "\t%zu", v[i]);
+  fputc('\n', fp);
+}
+
+void demo_val_text(FILE *fp, const char *key, size_t n, const char *const *text)
+{
+  fputs(key, fp);
+  for (size_t i = 0; i < n; i++) {
+    fputc('\t', fp);
+    for (const char *c = text[i]; *c; c++)
+      fputc(*c == '\t' || *c == '\n' || *c == '\r' ? ' ' : *c, fp);
+  }
+  fputc('\n', fp);
+}
+
+/* Write OUT/data/<name>.values: the standard entries, then the demo's own. */
+static int write_values(const demo_ctx *ctx, demo_values_fn *values, const void *arg)
+{
+  dpm_out *out = dpm_out_open(ctx->values_path);
+  if (!out) return GSL_EFAILED;
+  FILE *fp = dpm_out_file(out);
+  fprintf(fp,
+          "# dpmlab %s demo %s: the numbers its notebook quotes (key, then tab-separated values), filled into "
+          "demos/%s.md\n",
+          DPM_VERSION, ctx->name, ctx->name);
+  const char *text[1] = {ctx->name};
+  demo_val_text(fp, "demo", 1, text);
+  text[0] = DPM_VERSION;
+  demo_val_text(fp, "version", 1, text);
+  fprintf(fp, "seed\t%llu\n", (unsigned long long)ctx->seed);
+  text[0] = ctx->commit;
+  demo_val_text(fp, "commit", 1, text);
+  fprintf(fp, "quick\t%d\n", ctx->quick);
+  int st = values(ctx, fp, arg);
+  int cst = dpm_out_close(out, st == DPM_SUCCESS);
+  return st ? st : cst;
+}
+
+/* ---- the notebook ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  const demo_ctx *ctx;
+  const dpm_notebook_values *v;
+} directive_arg;
+
+/* A standard value of the values file (demo_values_fn's list), or an error naming it. */
+static const char *standard_value(const directive_arg *a, const char *key)
+{
+  const char *s = dpm_notebook_values_get(a->v, key, 0);
+  if (!s) DPM_ERROR_NULL(GSL_EINVAL, "%s: no '%s'", a->ctx->values_path, key);
+  return s;
+}
+
+/* <!-- run -->: where the data and formulas are, the cell that reruns the demo, the provenance. */
+static int opening(const directive_arg *a, dpm_notebook *nb)
+{
+  const demo_ctx *ctx = a->ctx;
+  const char *seed = standard_value(a, "seed"), *commit = standard_value(a, "commit");
+  const char *version = standard_value(a, "version"), *quick = standard_value(a, "quick");
+  if (!seed || !commit || !version || !quick) return GSL_EINVAL;
+  for (const char *c = seed; *c || c == seed; c++)
+    if (!(*c >= '0' && *c <= '9')) DPM_ERROR(GSL_EINVAL, "%s: seed '%s' is not a number", ctx->values_path, seed);
+  int st = dpm_notebook_markdown(nb,
+                                 "Every number and figure below is regenerated by the next cell, which builds the "
+                                 "demo and runs it from the repository root (`make figures` runs every demo); "
+                                 "*Run All* reruns everything and shows the figures it just drew. The data behind "
+                                 "the figure is in `%s/data/%s.dat`; the figure is drawn by `plots/%s.gp`. The "
+                                 "formulas are in the repository's formula reference, `docs/MATH.md`. This text "
+                                 "is `demos/%s.md` filled from the numbers in `%s/data/%s.values`.",
+                                 "build", ctx->name, ctx->name, ctx->name, "build", ctx->name);
   char *cell = NULL;
   if (!st) {
-    size_t n = sizeof RUN_CELL + 2 * strlen(ctx->name) + 32;
+    size_t n = sizeof RUN_CELL + 2 * strlen(ctx->name) + strlen(seed);
     cell = malloc(n);
-    if (!cell) st = DPM_RAISE(GSL_ENOMEM, "notebook: out of memory");
+    if (!cell)
+      st = DPM_RAISE(GSL_ENOMEM, "notebook: out of memory");
     else
-      snprintf(cell, n, RUN_CELL, ctx->name, ctx->name, (unsigned long long)ctx->seed);
+      snprintf(cell, n, RUN_CELL, ctx->name, ctx->name, seed);
   }
   if (!st) st = dpm_notebook_code(nb, cell);
   free(cell);
   if (!st)
-    st = dpm_notebook_markdown(nb, "*Provenance:* dpmlab %s, seed %llu, commit `%s`%s.", DPM_VERSION,
-                               (unsigned long long)ctx->seed, ctx->commit,
-                               ctx->quick ? ", quick mode (small sizes: the numbers are not the published ones)"
-                                          : "");
-  if (st) {
-    dpm_notebook_free(nb);
-    return NULL;
-  }
-  return nb;
+    st = dpm_notebook_markdown(
+        nb, "*Provenance:* dpmlab %s, seed %s, commit `%s`%s.", version, seed, commit,
+        strcmp(quick, "0") != 0 ? ", quick mode (small sizes: the numbers are not the published ones)" : "");
+  return st;
 }
 
-int demo_notebook_command(dpm_notebook *nb, const char *fmt, ...)
+/* <!-- command CMD [; quick: OPTIONS] -->: run("CMD", show=6[, quick="OPTIONS"]). */
+static int command_cell(dpm_notebook *nb, const char *args)
 {
-  char cmd[DEMO_PATH_MAX], cell[DEMO_PATH_MAX + 32];
-  va_list ap;
-  va_start(ap, fmt);
-  int st = vformat(cmd, "command", fmt, ap);
-  va_end(ap);
+  static const char QUICK_SEP[] = " ; quick: ";
+  char cmd[DEMO_PATH_MAX], cell[2 * DEMO_PATH_MAX + 64];
+  const char *q = strstr(args, QUICK_SEP);
+  int st = demo_pathf(cmd, "%.*s", (int)(q ? (size_t)(q - args) : strlen(args)), args);
   if (st) return st;
-  if (strchr(cmd, '"') || strchr(cmd, '\\')) DPM_ERROR(GSL_EINVAL, "command '%s': no quotes or backslashes", cmd);
-  snprintf(cell, sizeof cell, "run(\"%s\", show=6)", cmd);
+  if (!*cmd) DPM_ERROR(GSL_EINVAL, "command: no command line");
+  if (strpbrk(args, "\"\\")) DPM_ERROR(GSL_EINVAL, "command '%s': no quotes or backslashes", args);
+  if (q)
+    snprintf(cell, sizeof cell, "run(\"%s\", show=6, quick=\"%s\")", cmd, q + sizeof QUICK_SEP - 1);
+  else
+    snprintf(cell, sizeof cell, "run(\"%s\", show=6)", cmd);
   return dpm_notebook_code(nb, cell);
 }
 
-int demo_notebook_figure(const demo_ctx *ctx, dpm_notebook *nb, const char *figure, const char *caption)
+/* <!-- figure NAME -->: OUT/figures/NAME.png, shown again by figure("NAME"), captioned by the next block. */
+static int figure_cell(const demo_ctx *ctx, dpm_notebook *nb, const char *name, const char *caption)
 {
   char png[DEMO_PATH_MAX], source[DEMO_PATH_MAX];
-  int st = demo_pathf(png, "%s/figures/%s.png", ctx->out, figure);
-  if (!st) st = demo_pathf(source, "figure(\"%s\")", figure);
+  if (!*name || strpbrk(name, "\"\\/ ")) DPM_ERROR(GSL_EINVAL, "figure: bad figure name '%s'", name);
+  int st = demo_pathf(png, "%s/figures/%s.png", ctx->out, name);
+  if (!st) st = demo_pathf(source, "figure(\"%s\")", name);
   return st ? st : dpm_notebook_figure_code(nb, png, source, caption);
 }
 
-int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb, int st)
+static int directive(void *arg, dpm_notebook *nb, const char *name, const char *args, const char *next,
+                     int *used_next)
 {
+  const directive_arg *a = arg;
+  if (strcmp(name, "run") == 0) return opening(a, nb);
+  if (strcmp(name, "command") == 0) return command_cell(nb, args);
+  if (strcmp(name, "figure") == 0) {
+    *used_next = 1;
+    return figure_cell(a->ctx, nb, args, next);
+  }
+  DPM_ERROR(GSL_EINVAL, "unknown directive '%s' (run, command, figure, cell)", name);
+}
+
+int demo_notebook_write(const demo_ctx *ctx)
+{
+  dpm_notebook_values *v = dpm_notebook_values_read(ctx->values_path);
+  if (!v) return GSL_EFAILED;
+  dpm_notebook *nb = dpm_notebook_alloc();
+  directive_arg a = {ctx, v};
+  int st = nb ? dpm_notebook_template(nb, ctx->template_path, v, directive, &a) : GSL_ENOMEM;
   if (!st) st = dpm_notebook_write(nb, ctx->notebook_path);
   dpm_notebook_free(nb);
+  dpm_notebook_values_free(v);
   if (!st) demo_progress(ctx, "wrote %s", ctx->notebook_path);
   return st;
 }
 
-void demo_md_add(demo_md *b, const char *fmt, ...)
-{
-  if (b->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->s && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = 2 * (b->cap + (size_t)n + 256);
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->failed = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-void demo_md_rule(demo_md *b, const char *lead, size_t n)
-{
-  demo_md_add(b, "\n%s", lead);
-  for (size_t i = 0; i < n; i++)
-    demo_md_add(b, " ---: |");
-  demo_md_add(b, "\n");
-}
-
-int demo_md_emit(dpm_notebook *nb, demo_md *b)
-{
-  int st = b->failed ? GSL_ENOMEM : dpm_notebook_markdown(nb, "%s", b->s ? b->s : "");
-  free(b->s);
-  memset(b, 0, sizeof *b);
-  return st;
-}
-
-int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_notebook_fn *notebook,
+int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_values_fn *values,
                  const void *arg)
 {
   demo_progress(ctx, "wrote %s", ctx->data_path);
   for (size_t i = 0; i < nfig; i++)
     if (demo_render(ctx, figures[i], ctx->data_path, figures[i]))
       return demo_fail(ctx, nfig > 1 ? "rendering the figures" : "rendering the figure");
-  if (notebook(ctx, arg)) return demo_fail(ctx, "writing the notebook");
+  if (write_values(ctx, values, arg)) return demo_fail(ctx, "writing the values");
+  demo_progress(ctx, "wrote %s", ctx->values_path);
+  if (demo_notebook_write(ctx)) return demo_fail(ctx, "writing the notebook");
   return 0;
 }
 

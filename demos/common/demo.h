@@ -1,10 +1,16 @@
 /* demo.h — the frame every demo program shares: its command line (--build DIR, --out DIR, --seed S, --quick,
- * --notebooks DIR, --help), the paths of what it writes (OUT/data/<name>.dat, OUT/figures/<name>.{pdf,png},
- * notebooks-export/<name>.ipynb), .dat files with a provenance header (columns, seed, git commit), the seeds of
- * sub-tasks from (seed, index) streams, Gamma_n by cubature computed once and cached in OUT/data/cache, rendering
- * through plots/<script>.gp, the notebook's standard opening (a code cell that rebuilds and reruns the demo from
- * the repository root, so the notebook runs top to bottom in Jupyter) and closing, markdown built piece by piece,
- * the steps that end every demo, and one-line failure messages. */
+ * --notebooks DIR, --notebook-only, --help), the paths of what it writes (OUT/data/<name>.dat,
+ * OUT/data/<name>.values, OUT/figures/<name>.{pdf,png}, notebooks-export/<name>.ipynb), .dat files with a
+ * provenance header (columns, seed, git commit), the seeds of sub-tasks from (seed, index) streams, Gamma_n by
+ * cubature computed once and cached in OUT/data/cache, rendering through plots/<script>.gp, the notebook written
+ * from the demo's prose template demos/<name>.md filled from its values file (so it can be rebuilt from the data
+ * alone, --notebook-only), with the standard opening (a code cell that rebuilds and reruns the demo from the
+ * repository root, so the notebook runs top to bottom in Jupyter), the steps that end every demo, and one-line
+ * failure messages.
+ *
+ * The template sits beside the demo's source (demos/<name>.c, demos/<name>.md): one stem per demo, found without a
+ * table; its directives are HTML comments, so the file also reads as plain markdown; and the build's list of
+ * demos (every .c file in demos/) is unaffected. */
 #ifndef DPM_DEMO_H
 #define DPM_DEMO_H
 
@@ -23,18 +29,23 @@ typedef struct {
   const char *notebooks;       /* --notebooks DIR (default "notebooks-export"; with --quick OUT/notebooks) */
   uint64_t seed;               /* --seed S (default 1) */
   int quick;                   /* --quick: small sizes, seconds (checks the pipeline, not the numbers) */
+  int notebook_only;           /* --notebook-only: rebuild the notebook from the data, compute nothing */
   char commit[64];             /* `git rev-parse --short HEAD`, or "unknown" */
   char command[DEMO_PATH_MAX]; /* the command line that regenerates the outputs */
   char data_path[DEMO_PATH_MAX];     /* OUT/data/<name>.dat */
   char figure_stem[DEMO_PATH_MAX];   /* OUT/figures/<name> */
   char png_path[DEMO_PATH_MAX];      /* OUT/figures/<name>.png */
   char notebook_path[DEMO_PATH_MAX]; /* <notebooks>/<name>.ipynb */
+  char values_path[DEMO_PATH_MAX];   /* OUT/data/<name>.values: the numbers the notebook's prose quotes */
+  char template_path[DEMO_PATH_MAX]; /* demos/<name>.md: the notebook's prose (from the repository root) */
 } demo_ctx;
 
 /* Parse the command line and prepare the output folders (DIR/data, DIR/figures, the notebooks folder). Returns
- * 0 to go on; -1 after --help (printed on stdout: the caller exits 0); 2 on a usage error and 1 when a folder
- * cannot be made (one line on stderr in both cases: the caller exits with that code). Installs the library's
- * error handler. summary is the one-line description --help prints. */
+ * 0 to go on; -1 after --help (printed on stdout) and after --notebook-only rebuilt the notebook from
+ * OUT/data/<name>.values, demos/<name>.md and the figures already in OUT/figures (the caller exits 0 in both
+ * cases); 2 on a usage error and 1 when a folder cannot be made or the notebook cannot be rebuilt (one line on
+ * stderr: the caller exits with that code). Installs the library's error handler. summary is the one-line
+ * description --help prints. */
 int demo_init(demo_ctx *ctx, const char *name, const char *summary, int argc, char **argv);
 
 /* snprintf into buf[DEMO_PATH_MAX]; returns 0, or an error (status, reason set) when the result is truncated. */
@@ -77,60 +88,40 @@ int demo_dat_close(dpm_out *out, int commit);
 /* Render plots/<script>.gp on data to OUT/figures/<figure>.{pdf,png} (dpm_plot_figure). */
 int demo_render(const demo_ctx *ctx, const char *script, const char *data, const char *figure);
 
-/* A new notebook with the standard opening: "# title", what the demo shows (markdown), the code cell that
- * rebuilds the demo (make) and reruns it from the repository root, one folder up from the notebook, failing on
- * any error (environment: DPMLAB_BUILD the build folder, default build; DPMLAB_OUT the output folder, default
- * the build folder; DPMLAB_QUICK=1 adds --quick), and the provenance (seed, commit, version). The code cell
- * defines run(command, show=None), which runs a command line from the repository root with {build}, {out} and
- * {quick} filled in and raises on a non-zero exit, and figure(name), which shows OUT/figures/<name>.png. NULL on
- * error. */
-dpm_notebook *demo_notebook_begin(const demo_ctx *ctx, const char *title, const char *what);
-/* A code cell run("COMMAND", show=6) with the command printf-formatted (write "{build}/dpmlab ..." for the
- * command line; at most DEMO_PATH_MAX - 1 characters, else an error with the reason set): it prints the first
- * lines of the output. Returns a status. */
-int demo_notebook_command(dpm_notebook *nb, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* The figure OUT/figures/<figure>.png embedded as the output of a cell that shows it again when the notebook is
- * run (figure("<figure>")), followed by the caption. Status. */
-int demo_notebook_figure(const demo_ctx *ctx, dpm_notebook *nb, const char *figure, const char *caption);
-/* The end of a notebook: st is the status of building it; when it is DPM_SUCCESS, write the notebook to
- * <notebooks>/<name>.ipynb (and say so). Frees nb in every case. Returns st, or else the status of the write. */
-int demo_notebook_finish(const demo_ctx *ctx, dpm_notebook *nb, int st);
+/* ---- the notebook's values ------------------------------------------------------------------------------ */
 
-/* Markdown built piece by piece (tables with text labels, rows written in loops), from `demo_md b = {0}`. Once
- * an allocation or a format fails, further demo_md_add calls do nothing and demo_md_emit reports GSL_ENOMEM. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-  int failed;
-} demo_md;
+/* One entry of a values file (see dpm_notebook.h): key, then n numbers printed %.17g, tab separated. */
+void demo_val(FILE *fp, const char *key, size_t n, const double *v);
+/* One entry holding the single number x. */
+void demo_val1(FILE *fp, const char *key, double x);
+/* One entry holding n counts. */
+void demo_val_sizes(FILE *fp, const char *key, size_t n, const size_t *v);
+/* One entry holding n texts (tabs and line breaks in them become spaces). */
+void demo_val_text(FILE *fp, const char *key, size_t n, const char *const *text);
 
-/* Append printf-formatted text. */
-void demo_md_add(demo_md *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* End a table's header row and write its alignment row: `lead` (the leading columns, e.g. "| :--- |") followed
- * by n right-aligned columns. */
-void demo_md_rule(demo_md *b, const char *lead, size_t n);
-/* Add the text to nb as one markdown cell (GSL_ENOMEM instead when building it failed), then free it and leave b
- * empty for reuse. Returns a status. */
-int demo_md_emit(dpm_notebook *nb, demo_md *b);
+/* Writes the demo's values file: the numbers its template quotes (entries through demo_val*, after the
+ * standard ones the frame writes: demo, version, seed, commit, quick). arg is the demo's own results. Status. */
+typedef int demo_values_fn(const demo_ctx *ctx, FILE *fp, const void *arg);
+
+/* The notebook <notebooks>/<name>.ipynb from the template demos/<name>.md filled from OUT/data/<name>.values.
+ * The template's directives: <!-- run --> the standard opening (where the data and the formulas are, the code
+ * cell that rebuilds the demo with make and reruns it from the repository root with the seed of the values file,
+ * writing its own notebook into OUT/notebooks so a notebook run in Jupyter never replaces itself, and the
+ * provenance); <!-- command CMD --> a code cell run("CMD", show=6) that runs a command line ({build}/dpmlab ...)
+ * and prints its first lines, and <!-- command CMD ; quick: OPTIONS --> the same where a quick run (DPMLAB_QUICK)
+ * replaces those options of CMD; <!-- figure NAME --> OUT/figures/NAME.png embedded as the output of a cell that
+ * shows it again when run, with the markdown block that follows as its caption. Nothing is computed. Status, with
+ * the reason naming the template file and line of a bad placeholder. */
+int demo_notebook_write(const demo_ctx *ctx);
 
 /* ---- the end of a demo ----------------------------------------------------------------------------------- */
 
-/* Writes the demo's notebook (ending in demo_notebook_finish); arg is the demo's own results. Returns a status. */
-typedef int demo_notebook_fn(const demo_ctx *ctx, const void *arg);
-
 /* The steps that end every demo once its data file ctx->data_path is written: report the file, render
- * plots/<figure>.gp on it to DIR/figures/<figure>.{pdf,png} for each of the nfig figures, then write the notebook
- * with notebook(ctx, arg). Returns the exit code: 0, or 1 after demo_fail's one-line message naming the step
- * that failed ("rendering the figure(s)", "writing the notebook"). */
-int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_notebook_fn *notebook,
+ * plots/<figure>.gp on it to DIR/figures/<figure>.{pdf,png} for each of the nfig figures, write the values file
+ * OUT/data/<name>.values with values(ctx, fp, arg), then the notebook (demo_notebook_write). Returns the exit
+ * code: 0, or 1 after demo_fail's one-line message naming the step that failed ("rendering the figure(s)",
+ * "writing the values", "writing the notebook"). */
+int demo_publish(const demo_ctx *ctx, size_t nfig, const char *const *figures, demo_values_fn *values,
                  const void *arg);
 
 /* ---- messages -------------------------------------------------------------------------------------------- */
