@@ -1,8 +1,11 @@
-/* test_sampler.c — the sampler table (docs/samplers.md): one conformance loop over every entry — the exact output
- * law on Gaussian data (every DDIM-family step with the exact denoiser is a linear-Gaussian recursion, run here on
- * (mean, variance) from the definitions of docs/MATH.md §3), the law on a bimodal mixture against its exact CDF
- * (Kolmogorov–Smirnov with the DKW bound), the NFE count, the same bits for 1 and 2 threads — then the timeline,
- * the driver's errors and the context added to a denoiser's error. */
+/* test_sampler.c — the sampler table (docs/samplers.md): one conformance loop over every entry. The DDIM family
+ * (every step with the exact denoiser a linear-Gaussian recursion) is checked against its exact output law on
+ * Gaussian data, run here on (mean, variance) from the definitions of docs/MATH.md §3; every other entry (SDE, ODE,
+ * exponential-integrator and multistep samplers, docs/MATH.md §4) against the true law q_t of the data at the end
+ * of the grid, at a step count generous enough that the discretisation bias is measured to be below the Monte
+ * Carlo error. Also: the law on a bimodal mixture against its exact CDF (Kolmogorov–Smirnov with the DKW bound),
+ * the NFE count, the same bits for 1 and 2 threads — then the timeline, the driver's errors and the context added
+ * to a denoiser's error. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,15 @@ static void set_threads(int k)
 #else
   (void)k;
 #endif
+}
+
+/* 1 for the entries whose exact law predict() below knows: the DDIM family of ddim_family.c. */
+static int ddim_family(const dpm_sampler_type *T)
+{
+  static const char *const names[] = {"ddpm", "ddpm-betatilde", "ddim", "analytic-ddpm", "analytic-ddim", "diag-cov"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp(T->name, names[i]) == 0) return 1;
+  return 0;
 }
 
 /* The predicted law of one coordinate after the walk, for data N(mu, sd0^2) per coordinate and the exact
@@ -115,6 +127,7 @@ static void test_conformance_gaussian(void **state)
     const dpm_timeline *tls[] = {tld, tlv};
     for (size_t i = 0; dpm_sampler_types[i]; i++) {
       const dpm_sampler_type *T = dpm_sampler_types[i];
+      if (!ddim_family(T)) continue; /* test_conformance_generic */
       for (size_t g = 0; g < 2; g++) {
         char what[96];
         snprintf(what, sizeof what, "%s on %s, d = %zu", T->name, g ? "vp/lambda" : "ddpm/even", d);
@@ -154,8 +167,12 @@ static void test_conformance_resolution(void **state)
   double v[16], m;
   size_t cnt = 0, exact = 0;
   const double tol = 5.0 * sqrt(2.0 / 19999.0), v0 = 0.36;
+  const dpm_sampler_type *T[16];
   for (size_t i = 0; dpm_sampler_types[i]; i++) {
-    predict(dpm_sampler_types[i], tl, 1.5, 0.6, &m, &v[cnt]);
+    if (!ddim_family(dpm_sampler_types[i])) continue;
+    assert_true(cnt < 16);
+    T[cnt] = dpm_sampler_types[i];
+    predict(T[cnt], tl, 1.5, 0.6, &m, &v[cnt]);
     exact += fabs(v[cnt] - v0) < 1e-3 * v0;
     cnt++;
   }
@@ -164,8 +181,8 @@ static void test_conformance_resolution(void **state)
     for (size_t b = a + 1; b < cnt; b++) {
       if (fabs(v[a] - v0) < 1e-3 * v0 && fabs(v[b] - v0) < 1e-3 * v0) continue;
       if (!(fabs(v[a] - v[b]) > 2.0 * tol * fmax(v[a], v[b])))
-        fail_msg("%s and %s: predicted variances %.6g and %.6g are too close to tell apart",
-                 dpm_sampler_types[a]->name, dpm_sampler_types[b]->name, v[a], v[b]);
+        fail_msg("%s and %s: predicted variances %.6g and %.6g are too close to tell apart", T[a]->name, T[b]->name,
+                 v[a], v[b]);
     }
   dpm_timeline_free(tl);
   dpm_process_clear(&pd);
@@ -187,6 +204,7 @@ static void test_conformance_mixture(void **state)
   double *x = malloc(n * sizeof *x), ks;
   const double bound = sqrt(log(2.0 / 1e-4) / (2.0 * (double)n));
   for (size_t i = 0; dpm_sampler_types[i]; i++) {
+    if (!ddim_family(dpm_sampler_types[i])) continue; /* the others: test_conformance_generic, on their process */
     run_entry(dpm_sampler_types[i], dn, tl, mix, n, 1, 11, x, 1000);
     assert_int_equal(dpm_metrics_ks_exact(mix, n, x, &ks), 0);
     if (!(ks < bound)) fail_msg("%s: KS %.4g >= DKW bound %.4g", dpm_sampler_types[i]->name, ks, bound);
@@ -194,6 +212,196 @@ static void test_conformance_mixture(void **state)
   free(x);
   dpm_timeline_free(tl);
   dpm_process_clear(&pd);
+  dpm_denoiser_free(dn);
+  dpm_mixture_free(mix);
+}
+
+/* ---- the generic conformance loop: every entry against the true law ------------------------------------------
+ *
+ * Each entry runs on the first process it supports of vp, edm, ve, subvp, ddpm (DPM_SAMPLER_ON), on that
+ * process's usual grid (vp, subvp: uniform in t; edm: Karras et al.'s rho = 7; ve: log-linear sigma; ddpm: the
+ * even trajectory), from exact draws of q_{t_0} (so the prior's mismatch at T plays no part), and must end with
+ * the law of q_{t_K}, the data's law at the grid's end time t_K = t_min. */
+
+typedef struct {
+  const char *spec, *grid;
+  dpm_process_kind kind;
+} generic_proc;
+
+static const generic_proc generic_procs[] = {{"vp", "uniform", DPM_PROCESS_VP},
+                                             {"edm", "edm", DPM_PROCESS_EDM},
+                                             {"ve", "loglinear", DPM_PROCESS_VE},
+                                             {"subvp", "uniform", DPM_PROCESS_SUBVP},
+                                             {"ddpm:schedule=linear,N=1000", "even", DPM_PROCESS_DDPM}};
+
+/* The process an entry is checked on (parsed into p; clear it after), or fails the test when it supports none. */
+static const generic_proc *generic_process(const dpm_sampler_type *T, dpm_process *p)
+{
+  for (size_t k = 0; k < sizeof generic_procs / sizeof *generic_procs; k++) {
+    assert_int_equal(dpm_process_parse(p, generic_procs[k].spec), 0);
+    if (dpm_sampler_type_supports(T, p)) return &generic_procs[k];
+    dpm_process_clear(p);
+  }
+  fail_msg("%s supports no process of the table", T->name);
+  return NULL;
+}
+
+/* The generous step count K of an entry (the test also runs 2K). A method of order p has a weak (law) error
+ * C / K^p; with the smooth coefficients of these processes and Gaussian data, C is of order one per unit of
+ * integrated log-SNR change, so K = 512 (order 1), 64 (order 2) and 24 (higher) put the bias below the 1.4%
+ * (variance) Monte Carlo resolution of n = 10000 — and test_conformance_generic measures it rather than trusting
+ * this: the K and 2K runs must agree (see there). */
+static size_t generic_steps(const dpm_sampler_type *T)
+{
+  return T->order <= 1 ? 512 : T->order == 2 ? 64 : 24;
+}
+
+static void generic_timeline(dpm_timeline *tl, const dpm_process *p, const generic_proc *gp, size_t K)
+{
+  if (gp->kind == DPM_PROCESS_DDPM)
+    assert_int_equal(dpm_timeline_set_trajectory(tl, p, gp->grid, K, NULL), 0);
+  else
+    assert_int_equal(dpm_timeline_set_grid(tl, p, gp->grid, K, 0), 0);
+}
+
+/* Run T over tl from exact draws of q_{t_0} (seed, one stream per sample as in the driver) into x; checks the NFE:
+ * K x nfe_per_step, and for adaptive entries (nfe_per_step 0) that the reported count is the denoiser's own. */
+static void generic_run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl, const dpm_mixture *mix,
+                        size_t n, uint64_t seed, double *x)
+{
+  const size_t d = mix->d;
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  gsl_rng *r = dpm_rng_stream_alloc(seed, 1000003);
+  assert_non_null(w);
+  assert_non_null(r);
+  const double m0 = tl->m[0] >= 1e-300 ? tl->m[0] : 0.0;
+  assert_int_equal(dpm_mixture_sample_t(mix, w, r, m0, tl->s[0], n, x, NULL, NULL), 0);
+  gsl_rng_free(r);
+  dpm_mixture_sample_free(w);
+  dpm_sampler *smp = dpm_sampler_alloc(T, n, d, tl->K);
+  assert_non_null(smp);
+  dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = NULL, .mix = mix};
+  dpm_sampler_params_default(&pb.par);
+  pb.par.gamma_mc = 20000;
+  unsigned long nfe = 0;
+  const unsigned long before = dn->nfe;
+  if (dpm_sampler_run(smp, &pb, seed, n, x, 1, &nfe)) fail_msg("%s: %s", T->name, dpm_error_last());
+  if (T->nfe_per_step > 0 && nfe != tl->K * T->nfe_per_step)
+    fail_msg("%s: NFE %lu, expected %zu x %u", T->name, nfe, tl->K, T->nfe_per_step);
+  if (nfe != dn->nfe - before || nfe == 0)
+    fail_msg("%s: reported NFE %lu, the denoiser counted %lu", T->name, nfe, dn->nfe - before);
+  dpm_sampler_free(smp);
+}
+
+/* Per-coordinate sample mean and variance of x (n x d) */
+static void moments(const double *x, size_t n, size_t d, size_t c, double *mean, double *var)
+{
+  double s = 0.0, ss = 0.0;
+  for (size_t j = 0; j < n; j++)
+    s += x[j * d + c];
+  *mean = s / (double)n;
+  for (size_t j = 0; j < n; j++)
+    ss += (x[j * d + c] - *mean) * (x[j * d + c] - *mean);
+  *var = ss / (double)(n - 1);
+}
+
+/* Every entry outside the DDIM family, on data N(mu, 0.6^2 I) in d = 1 and d = 3: n = 10000 draws, k = 5 standard
+ * errors against the true law N(m mu, m^2 0.36 + s^2) of q_{t_K}. The discretisation bias is measured in d = 1:
+ * the runs at K and 2K start from the same exact draws of q_{t_0}. For a method of order p >= 1 the bias at 2K is
+ * b(2K) = (b(K) - b(2K)) / (2^p - 1) <= |moment(K) - moment(2K)| up to Monte Carlo noise. A deterministic entry
+ * maps the same starts to both results, so their difference has no noise of its own: it must stay within 1 SE,
+ * which bounds b(2K) by 1 SE (then the 5 SE check is a check of the law, not of the step count). A stochastic
+ * entry draws different noise at K and 2K, so the difference carries up to sqrt(2) SE of noise: it must stay
+ * within 5 sqrt(2) SE (a bias above ~5 SE is still caught). The 2K run is the one checked against the law, in
+ * d = 1 and d = 3, and in d = 1 also with 1 thread for the same bits. */
+static void test_conformance_generic(void **state)
+{
+  (void)state;
+  const size_t n = 10000;
+  const double mu = 1.5, v0 = 0.36, k = 5.0;
+  const char *data[] = {"{\"weights\": [1], \"means\": [[1.5]], \"covariances\": [0.36]}",
+                        "{\"weights\": [1], \"means\": [[1.5, 1.5, 1.5]], \"covariances\": [0.36]}"};
+  const size_t dims[] = {1, 3};
+  double *x = malloc(n * 3 * sizeof *x), *y = malloc(n * 3 * sizeof *y);
+  for (size_t dd = 0; dd < 2; dd++) {
+    const size_t d = dims[dd];
+    dpm_mixture *mix = dpm_data_from_spec(dpm_test_tmpfile(".json", data[dd]));
+    assert_non_null(mix);
+    dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
+    for (size_t i = 0; dpm_sampler_types[i]; i++) {
+      const dpm_sampler_type *T = dpm_sampler_types[i];
+      if (ddim_family(T)) continue; /* test_conformance_gaussian: the exact law of the walk */
+      dpm_process p;
+      const generic_proc *gp = generic_process(T, &p);
+      const size_t K = generic_steps(T);
+      dpm_timeline *tl = dpm_timeline_alloc(2 * K);
+      char what[128];
+      set_threads(2);
+      if (d == 1) {
+        generic_timeline(tl, &p, gp, K);
+        generic_run(T, dn, tl, mix, n, 5, y);
+      }
+      generic_timeline(tl, &p, gp, 2 * K);
+      generic_run(T, dn, tl, mix, n, 5, x);
+      const double mK = tl->m[2 * K], sK = tl->s[2 * K];
+      const double mean = mK * mu, var = mK * mK * v0 + sK * sK;
+      const double se_m = sqrt(var / (double)n), se_v = var * sqrt(2.0 / (double)(n - 1));
+      snprintf(what, sizeof what, "%s on %s/%s, d = %zu, K = %zu", T->name, gp->spec, gp->grid, d, 2 * K);
+      if (d == 1) { /* the bias at 2K, from the K run */
+        double a_m, a_v, b_m, b_v;
+        moments(y, n, 1, 0, &a_m, &a_v);
+        moments(x, n, 1, 0, &b_m, &b_v);
+        const double kd = (T->flags & DPM_SAMPLER_STOCHASTIC) ? k * sqrt(2.0) : 1.0;
+        if (fabs(a_m - b_m) > kd * se_m || fabs(a_v - b_v) > kd * se_v)
+          fail_msg("%s: K = %zu and 2K differ by %.3g in mean, %.3g in variance (allowed %.3g, %.3g): more steps "
+                   "needed for the bias to be below the Monte Carlo error",
+                   what, K, a_m - b_m, a_v - b_v, kd * se_m, kd * se_v);
+      }
+      check_gauss(x, n, d, mean, var, k, what);
+      if (d == 1) { /* the same bits with one thread */
+        set_threads(1);
+        generic_run(T, dn, tl, mix, n, 5, y);
+        if (memcmp(x, y, n * sizeof *x) != 0) fail_msg("%s: 1 and 2 threads differ", what);
+        set_threads(2);
+      }
+      dpm_timeline_free(tl);
+      dpm_process_clear(&p);
+    }
+    dpm_denoiser_free(dn);
+    dpm_mixture_free(mix);
+  }
+  free(x);
+  free(y);
+}
+
+/* Every entry outside the DDIM family on the bimodal gmm1d at its 2K steps: the KS distance of n = 4000 samples
+ * to q_{t_K} (within 1e-4 of q_0's CDF at these end times: s_K <= 0.011 against component sd 0.5) is below the DKW
+ * bound sqrt(log(2/alpha)/(2n)) at alpha = 1e-4 — the law beyond its first two moments. */
+static void test_conformance_generic_mixture(void **state)
+{
+  (void)state;
+  const size_t n = 4000;
+  dpm_mixture *mix = dpm_data_from_spec("gmm1d");
+  assert_non_null(mix);
+  dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
+  double *x = malloc(n * sizeof *x), ks;
+  const double bound = sqrt(log(2.0 / 1e-4) / (2.0 * (double)n));
+  for (size_t i = 0; dpm_sampler_types[i]; i++) {
+    const dpm_sampler_type *T = dpm_sampler_types[i];
+    if (ddim_family(T)) continue;
+    dpm_process p;
+    const generic_proc *gp = generic_process(T, &p);
+    const size_t K = 2 * generic_steps(T);
+    dpm_timeline *tl = dpm_timeline_alloc(K);
+    generic_timeline(tl, &p, gp, K);
+    assert_true(tl->s[K] / tl->m[K] < 0.011);
+    generic_run(T, dn, tl, mix, n, 13, x);
+    assert_int_equal(dpm_metrics_ks_exact(mix, n, x, &ks), 0);
+    if (!(ks < bound)) fail_msg("%s on %s: KS %.4g >= DKW bound %.4g", T->name, gp->spec, ks, bound);
+    dpm_timeline_free(tl);
+    dpm_process_clear(&p);
+  }
+  free(x);
   dpm_denoiser_free(dn);
   dpm_mixture_free(mix);
 }
@@ -322,6 +530,8 @@ int main(void)
       cmocka_unit_test(test_conformance_gaussian),
       cmocka_unit_test(test_conformance_resolution),
       cmocka_unit_test(test_conformance_mixture),
+      cmocka_unit_test(test_conformance_generic),
+      cmocka_unit_test(test_conformance_generic_mixture),
       cmocka_unit_test(test_large_N),
       cmocka_unit_test(test_timeline),
       cmocka_unit_test(test_driver_errors),

@@ -81,6 +81,13 @@ enum {
   DPM_SAMPLER_NEEDS_GAMMA = 1u << 6    /* needs Gamma_t (the data, pb->mix) unless pb->sigma2 is given */
 };
 
+/* The processes an entry runs on: DPM_SAMPLER_ON(kind) for each dpm_process_kind it supports (e.g.
+ * DPM_SAMPLER_ON(DPM_PROCESS_EDM) for an EDM-only method); an entry with none of these bits set runs on every
+ * process of the table. The driver refuses a process the entry does not support (GSL_EINVAL naming both), and the
+ * conformance test runs each entry on the first it supports of vp, edm, ve, subvp, ddpm. */
+#define DPM_SAMPLER_ON(kind) (1u << (8 + (unsigned)(kind)))
+#define DPM_SAMPLER_ON_MASK (0x1fu << 8)
+
 typedef struct dpm_sampler_step dpm_sampler_step;
 
 /* A sampler type: one row of the table. alloc(nmax, d, Kmax) returns its state (NULL on error; may be NULL when
@@ -142,6 +149,8 @@ extern const dpm_sampler_type dpm_sampler_ddpm, dpm_sampler_ddpm_betatilde, dpm_
 /* The table, NULL-terminated, and lookup by name (NULL when unknown; no error raised). */
 extern const dpm_sampler_type *const dpm_sampler_types[];
 const dpm_sampler_type *dpm_sampler_type_find(const char *name);
+/* 1 when the type runs on the process (its DPM_SAMPLER_ON bits, none = every process), else 0. Can't fail. */
+int dpm_sampler_type_supports(const dpm_sampler_type *type, const dpm_process *p);
 /* "a, b, c": the names in table order into buf (truncated to size). */
 void dpm_sampler_type_names(char *buf, size_t size);
 

@@ -141,6 +141,13 @@ const dpm_sampler_type *dpm_sampler_type_find(const char *name)
   return NULL;
 }
 
+int dpm_sampler_type_supports(const dpm_sampler_type *type, const dpm_process *p)
+{
+  if (!type || !p) return 0;
+  const unsigned on = type->flags & DPM_SAMPLER_ON_MASK;
+  return on == 0 || (on & DPM_SAMPLER_ON(p->kind)) != 0;
+}
+
 void dpm_sampler_type_names(char *buf, size_t size)
 {
   if (!buf || size == 0) return;
@@ -281,6 +288,8 @@ int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t se
               smp->d);
   if (tl->K < 1 || tl->K > smp->Kmax)
     DPM_ERROR(GSL_EBADLEN, "sampler %s: %zu steps outside the driver's [1, %zu]", T->name, tl->K, smp->Kmax);
+  if (!dpm_sampler_type_supports(T, tl->proc))
+    DPM_ERROR(GSL_EINVAL, "sampler %s: does not run on the %s process", T->name, dpm_process_name(tl->proc));
   if ((T->flags & DPM_SAMPLER_NEEDS_DIAGCOV) && !dpm_denoiser_has_diagcov(pb->dn))
     DPM_ERROR(GSL_EINVAL, "sampler %s: denoiser %s has no posterior variance", T->name, pb->dn->type->name);
   if ((T->flags & DPM_SAMPLER_NEEDS_GAMMA) && !pb->sigma2 && !pb->mix)
