@@ -16,6 +16,7 @@
 #include "dpm_notebook.h"
 #include "dpm_analytic.h"
 #include "dpm_imperfect.h"
+#include "dpm_guidance.h"
 #include "dpm_sampler.h"
 
 #endif
