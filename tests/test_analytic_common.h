@@ -46,14 +46,10 @@ static inline dpm_mixture *mix_bimodal(void)
   return m;
 }
 
-/* One Gaussian N(mu, diag(var)) in R^d. */
+/* One Gaussian N(mu, diag(var)) in R^d (the shared builder). */
 static inline dpm_mixture *mix_gauss(size_t d, const double *mu, const double *var)
 {
-  dpm_mixture *m = dpm_mixture_alloc(1, d);
-  assert_non_null(m);
-  assert_int_equal(dpm_mixture_set_mean(m, 0, mu), 0);
-  assert_int_equal(dpm_mixture_set_diag(m, 0, var), 0);
-  return m;
+  return dpm_test_gauss(d, mu, var);
 }
 
 /* 2-D: K Gaussians of variance var on a circle of radius R, equal weights. */
@@ -69,22 +65,13 @@ static inline dpm_mixture *mix_ring(size_t K, double R, double var)
   return m;
 }
 
-/* A finite point set (point masses, equal weights). */
+/* A finite point set (point masses, equal weights; the shared builder). */
 static inline dpm_mixture *mix_points(size_t K, size_t d, const double *pts)
 {
-  dpm_mixture *m = dpm_mixture_alloc(K, d);
-  assert_non_null(m);
-  for (size_t k = 0; k < K; k++)
-    assert_int_equal(dpm_mixture_set_mean(m, k, pts + k * d), 0);
-  return m;
+  return dpm_test_points(K, d, pts, NULL);
 }
 
-static inline double *vec(size_t n)
-{
-  double *v = calloc(n, sizeof(double));
-  assert_non_null(v);
-  return v;
-}
+static inline double *vec(size_t n) { return dpm_test_vec(n); }
 
 /* Gamma_n for n = 1..N by quadrature (relative tolerance 1e-10), with its error estimate. */
 static inline void quad_gamma(const dpm_mixture *mix, const dpm_schedule *sch, double *g, double *err)

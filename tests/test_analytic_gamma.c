@@ -242,15 +242,11 @@ static double gl_reference(const dpm_mixture *mix, double m, double s, size_t P)
 /* 2-D: three Gaussians with full covariances of different orientations and widths (eigenvalues 0.09 to 0.75). */
 static dpm_mixture *mix_full2(void)
 {
-  dpm_mixture *m = dpm_mixture_alloc(3, 2);
-  assert_non_null(m);
-  const double mu[3][2] = {{0.0, 0.0}, {2.0, 1.0}, {-1.5, 1.5}}, w[3] = {0.5, 0.3, 0.2};
+  const double mu[3 * 2] = {0.0, 0.0, 2.0, 1.0, -1.5, 1.5}, w[3] = {0.5, 0.3, 0.2};
   const double cov[3][4] = {{0.5, 0.3, 0.3, 0.4}, {0.2, -0.1, -0.1, 0.3}, {0.3, 0.05, 0.05, 0.1}};
-  for (size_t k = 0; k < 3; k++) {
-    assert_int_equal(dpm_mixture_set_mean(m, k, mu[k]), 0);
-    assert_int_equal(dpm_mixture_set_full(m, k, cov[k]), 0);
-  }
-  assert_int_equal(dpm_mixture_set_weights(m, w), 0);
+  dpm_mixture *m = dpm_test_points(3, 2, mu, w);
+  for (size_t k = 0; k < 3; k++)
+    assert_int_equal(dpm_mixture_set_full(m, k, cov[k]), DPM_SUCCESS);
   return m;
 }
 
@@ -271,7 +267,7 @@ static void test_quad_vs_gauss_legendre(void **state)
   const size_t N = 100, ns[] = {1, 5, 20, 50, 80, 100}, nn = sizeof ns / sizeof ns[0];
   dpm_schedule *sch = dpm_schedule_cosine_alloc(N);
   assert_non_null(sch);
-  dpm_mixture *mixes[3] = {dpm_data_from_spec("gmm1d"), dpm_data_from_spec("ring8"), mix_full2()};
+  dpm_mixture *mixes[3] = {dpm_test_mixture("gmm1d"), dpm_test_mixture("ring8"), mix_full2()};
   const size_t P[3] = {24, 12, 12};
   double *g = vec(N + 1), *e = vec(N + 1);
   for (int c = 0; c < 3; c++) {
@@ -538,9 +534,8 @@ static void test_cgamma_vs_one_minus_gamma(void **state)
     assert_true(cg[n] > 0.0 && cg[n] < 1.0);
     assert_close(cg[n], 1.0 - g[n], 0.0, ge[n] + cge[n] + 8 * EPS);
     double one;
-    assert_int_equal(dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &one,
-                                                         NULL),
-                     0);
+    assert_int_equal(
+        dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &one, NULL), 0);
     assert_close(one, cg[n], 0.0, 2.0 * cge[n] + 8 * EPS * cg[n]);
     assert_within_se(mc[n], mce[n] + cge[n] / K_SE, cg[n], K_SE);
   }
@@ -577,7 +572,8 @@ static void test_cgamma_accurate_near_N(void **state)
     assert_non_null(q);
     for (size_t n = N - 5; n <= N; n++)
       assert_int_equal(
-          dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &cg[n], &cge[n]), 0);
+          dpm_analytic_gamma_quad_eval_cgamma(q, sqrt(sch->alpha_bar[n]), sqrt(sch->beta_bar[n]), &cg[n], &cge[n]),
+          0);
     dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, 1000);
     assert_non_null(w);
     const dpm_analytic_gamma_result mr = {mg, NULL, mc, NULL};

@@ -10,19 +10,6 @@
 #include "dpmlab.h"
 #include "testutil.h"
 
-static char *run_ok(const char *args, const char *input)
-{
-  char cmd[4096], *out = NULL, *err = NULL;
-  snprintf(cmd, sizeof cmd, "%s %s", dpm_test_bin(), args);
-  int rc = dpm_test_run(cmd, input, &out, &err);
-  if (rc != 0) {
-    print_error("`%s` exited %d: %s\n", cmd, rc, err ? err : "");
-    fail();
-  }
-  free(err);
-  return out;
-}
-
 /* Parse CSV text (skipping '#' lines and the header) into rows of doubles; returns the row count. */
 static size_t parse_csv(const char *text, double *v, size_t cap, size_t *cols, char *header, size_t hcap)
 {
@@ -44,7 +31,7 @@ static size_t parse_csv(const char *text, double *v, size_t cap, size_t *cols, c
 static void test_help(void **state)
 {
   (void)state;
-  char *out = run_ok("help", NULL);
+  char *out = dpm_test_run_ok("help", NULL);
   assert_non_null(strstr(out, "oracle"));
   assert_non_null(strstr(out, "distance"));
   assert_non_null(strstr(out, "gmm1d"));
@@ -53,11 +40,11 @@ static void test_help(void **state)
   for (int i = 0; i < 3; i++) {
     char a[64];
     snprintf(a, sizeof a, "%s --help", cmds[i]);
-    out = run_ok(a, NULL);
+    out = dpm_test_run_ok(a, NULL);
     assert_non_null(strstr(out, "usage: dpmlab"));
     free(out);
     snprintf(a, sizeof a, "help %s", cmds[i]);
-    out = run_ok(a, NULL);
+    out = dpm_test_run_ok(a, NULL);
     assert_non_null(strstr(out, "--"));
     free(out);
   }
@@ -72,7 +59,7 @@ static void test_oracle_columns_1d(void **state)
   const char *json = dpm_test_tmpfile(".json", "{\"weights\": [1], \"means\": [[0.5]], \"covariances\": [0.25]}");
   char args[512];
   snprintf(args, sizeof args, "oracle --data %s --m 0.8 --s 0.6 --at -", json);
-  char *out = run_ok(args, "x\n-2\n0.4\n3.25\n100\n");
+  char *out = dpm_test_run_ok(args, "x\n-2\n0.4\n3.25\n100\n");
   double rows[64], xs[] = {-2, 0.4, 3.25, 100};
   size_t cols;
   char hdr[256];
@@ -105,7 +92,7 @@ static void test_oracle_full_cov_2d(void **state)
   double det = C[0] * C[3] - C[1] * C[2], Ci[4] = {C[3] / det, -C[1] / det, -C[2] / det, C[0] / det};
   char args[512];
   snprintf(args, sizeof args, "oracle --data %s --m 0.7 --s 0.3 --at -", json);
-  char *out = run_ok(args, "0,0\n1.5,-2\n-3,4\n");
+  char *out = dpm_test_run_ok(args, "0,0\n1.5,-2\n-3,4\n");
   double rows[64], pts[] = {0, 0, 1.5, -2, -3, 4};
   size_t cols;
   size_t r = parse_csv(out, rows, 64, &cols, NULL, 0);
@@ -138,7 +125,7 @@ static void test_oracle_process_time(void **state)
   char a1[256], a2[256];
   snprintf(a1, sizeof a1, "oracle --data ring8 --process vp --t 0.3 --at -");
   snprintf(a2, sizeof a2, "oracle --data ring8 --m %.17g --s %.17g --at -", m, s);
-  char *o1 = run_ok(a1, "0.5,0.25\n3,-1\n"), *o2 = run_ok(a2, "0.5,0.25\n3,-1\n");
+  char *o1 = dpm_test_run_ok(a1, "0.5,0.25\n3,-1\n"), *o2 = dpm_test_run_ok(a2, "0.5,0.25\n3,-1\n");
   assert_string_equal(o1, o2);
   free(o1);
   free(o2);
@@ -151,7 +138,7 @@ static void test_distance_columns(void **state)
   const double Y[] = {0, 0, 1, 0, 0, 2}, sigma = 0.4;
   char args[512];
   snprintf(args, sizeof args, "distance --data %s --sigma 0.4 --at -", set);
-  char *out = run_ok(args, "0.3,0.1\n0.9,1.2\n-1,-1\n");
+  char *out = dpm_test_run_ok(args, "0.3,0.1\n0.9,1.2\n-1,-1\n");
   double rows[64], pts[] = {0.3, 0.1, 0.9, 1.2, -1, -1};
   size_t cols;
   char hdr[256];
@@ -184,9 +171,9 @@ static void test_distance_columns(void **state)
 static void test_data_reproducible(void **state)
 {
   (void)state;
-  char *a = run_ok("data --data ring8 --n 50 --seed 7", NULL),
-       *b = run_ok("data --data ring8 --n 50 --seed 7", NULL),
-       *c = run_ok("data --data ring8 --n 50 --seed 8", NULL);
+  char *a = dpm_test_run_ok("data --data ring8 --n 50 --seed 7", NULL),
+       *b = dpm_test_run_ok("data --data ring8 --n 50 --seed 7", NULL),
+       *c = dpm_test_run_ok("data --data ring8 --n 50 --seed 8", NULL);
   assert_string_equal(a, b);
   assert_string_not_equal(a, c);
   assert_int_equal(strncmp(a, "x_1,x_2\n", 8), 0);
@@ -198,11 +185,12 @@ static void test_data_reproducible(void **state)
   free(b);
   free(c);
   /* the JSON the data command prints loads back as the same mixture */
-  char *json = run_ok("data --data gmm1d:sep=3", NULL);
+  char *json = dpm_test_run_ok("data --data gmm1d:sep=3", NULL);
   const char *path = dpm_test_tmpfile(".json", json);
   char args[512];
   snprintf(args, sizeof args, "oracle --data %s --s 0.5 --at -", path);
-  char *o1 = run_ok(args, "0.3\n"), *o2 = run_ok("oracle --data gmm1d:sep=3 --s 0.5 --at -", "0.3\n");
+  char *o1 = dpm_test_run_ok(args, "0.3\n"),
+       *o2 = dpm_test_run_ok("oracle --data gmm1d:sep=3 --s 0.5 --at -", "0.3\n");
   assert_string_equal(o1, o2);
   free(json);
   free(o1);
@@ -327,11 +315,11 @@ static void test_nul_and_output_targets(void **state)
   /* through a symbolic link */
   assert_int_equal(symlink("target.csv", link), 0);
   snprintf(args, sizeof args, "data --data gmm1d --n 3 --seed 2 --out %s", link);
-  free(run_ok(args, NULL));
+  free(dpm_test_run_ok(args, NULL));
   struct stat st;
   assert_int_equal(lstat(link, &st), 0);
   assert_true(S_ISLNK(st.st_mode));
-  char *direct = run_ok("data --data gmm1d --n 3 --seed 2", NULL);
+  char *direct = dpm_test_run_ok("data --data gmm1d --n 3 --seed 2", NULL);
   fp = fopen(target, "r");
   char got[4096] = {0};
   assert_non_null(fp);

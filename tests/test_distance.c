@@ -16,16 +16,6 @@
 #include "dpmlab.h"
 #include "testutil.h"
 
-/* Exact draws through a one-off sampling workspace, asserting success (q_0, or q_t = law of m x_0 + s eps). */
-static void sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
-                      double *eps)
-{
-  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
-  assert_non_null(w);
-  assert_int_equal(dpm_mixture_sample_t(mix, w, r, m, s, n, x, x0, eps), DPM_SUCCESS);
-  dpm_mixture_sample_free(w);
-}
-
 #define EPSU DBL_EPSILON
 
 enum { K6 = 6, D3 = 3 };
@@ -259,7 +249,7 @@ static void test_matches_oracle(void **state)
   double x[40 * D3], e1[40 * D3], e2[40 * D3], lq[40], d2[40];
   for (int a = 0; a < 5; a++) {
     const double sg = sigmas[a];
-    sample_qt(mix, r, 1.0, sg, n, x, NULL, NULL);
+    dpm_test_sample_qt(mix, r, 1.0, sg, n, x, NULL, NULL);
     dpm_oracle_result res = {0};
     res.eps = e1;
     res.logq = lq;

@@ -15,15 +15,6 @@
 #include "dpmlab.h"
 #include "testutil.h"
 
-/* Exact draws through a one-off sampling workspace, asserting success (q_0, or q_t = law of m x_0 + s eps). */
-static void sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp)
-{
-  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
-  assert_non_null(w);
-  assert_int_equal(dpm_mixture_sample(mix, w, r, n, x, comp), DPM_SUCCESS);
-  dpm_mixture_sample_free(w);
-}
-
 /* gmm1d defaults: w N(-2, 0.5^2) + (1 - w) N(2, 0.5^2), w = 0.3 */
 static const double G_W = 0.3, G_MU = 2.0, G_SD = 0.5;
 
@@ -38,7 +29,7 @@ static double *draw(const dpm_mixture *mix, size_t n, uint64_t seed)
   double *x = malloc(n * mix->d * sizeof *x);
   assert_non_null(x);
   gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
-  sample_q0(mix, r, n, x, NULL);
+  dpm_test_sample_q0(mix, r, n, x, NULL);
   gsl_rng_free(r);
   return x;
 }
@@ -170,7 +161,7 @@ static void test_w1_rate(void **state)
   double *x = malloc(ns[NS - 1] * sizeof *x), v[R];
   for (int t = 0; t < NS; t++) {
     for (int rep = 0; rep < R; rep++) {
-      sample_q0(mix, r, ns[t], x, NULL);
+      dpm_test_sample_q0(mix, r, ns[t], x, NULL);
       assert_int_equal(dpm_metrics_w1_exact(mix, ns[t], x, &v[rep]), DPM_SUCCESS);
     }
     double mean, se, ex = w1_expected(ns[t]);
@@ -454,7 +445,7 @@ static void test_mmd_unbiased_null(void **state)
   gsl_rng *r = dpm_rng_stream_alloc(77, 0);
   double *x = malloc(2 * n * sizeof *x);
   for (int rep = 0; rep < R; rep++) {
-    sample_q0(mix, r, n, x, NULL);
+    dpm_test_sample_q0(mix, r, n, x, NULL);
     assert_int_equal(dpm_metrics_mmd2_exact(mix, 0.8, n, x, 1, &v[rep]), DPM_SUCCESS);
     assert_int_equal(dpm_metrics_mmd2_exact(mix, 0.8, n, x, 0, &vb[rep]), DPM_SUCCESS);
     assert_true(vb[rep] >= 0);

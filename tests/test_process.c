@@ -3,7 +3,6 @@
  * Fokker–Planck equation satisfied by the oracle's exact q_t. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 #include <gsl/gsl_integration.h>
 
 #include "dpmlab.h"
@@ -59,14 +58,12 @@ static void test_cosine_schedule(void **state)
 static void test_schedule_errors(void **state)
 {
   (void)state;
-  assert_null(dpm_schedule_linear_alloc(0, 1e-4, 0.02));
-  assert_null(dpm_schedule_linear_alloc(10, 0.0, 0.02));
-  assert_null(dpm_schedule_linear_alloc(10, 1e-4, 1.0));
+  assert_raises_null(dpm_schedule_linear_alloc(0, 1e-4, 0.02), NULL);
+  assert_raises_null(dpm_schedule_linear_alloc(10, 0.0, 0.02), NULL);
+  assert_raises_null(dpm_schedule_linear_alloc(10, 1e-4, 1.0), NULL);
   double bad[3] = {0.1, 1.5, 0.2};
-  assert_null(dpm_schedule_array_alloc(3, bad));
-  assert_non_null(strstr(dpm_error_last(), "beta_2"));
-  assert_null(dpm_schedule_alloc_by_name("sigmoid", 10));
-  assert_non_null(strstr(dpm_error_last(), "sigmoid"));
+  assert_raises_null(dpm_schedule_array_alloc(3, bad), "beta_2");
+  assert_raises_null(dpm_schedule_alloc_by_name("sigmoid", 10), "sigmoid");
   double good[3] = {0.1, 0.5, 0.2};
   dpm_schedule *sch = dpm_schedule_array_alloc(3, good);
   assert_non_null(sch);
@@ -98,9 +95,9 @@ static void test_subsequences(void **state)
   assert_int_equal(dpm_schedule_subsequence(sch, "even", 12, tau), 0);
   for (size_t j = 0; j < 12; j++)
     assert_int_equal(tau[j], 1 + 9 * j);
-  assert_int_equal(dpm_schedule_subsequence(sch, "even", 101, tau), GSL_EINVAL);
-  assert_int_equal(dpm_schedule_subsequence(sch, "even", 1, tau), GSL_EINVAL);
-  assert_int_equal(dpm_schedule_subsequence(sch, "cubic", 10, tau), GSL_EINVAL);
+  assert_raises(dpm_schedule_subsequence(sch, "even", 101, tau), GSL_EINVAL, NULL);
+  assert_raises(dpm_schedule_subsequence(sch, "even", 1, tau), GSL_EINVAL, NULL);
+  assert_raises(dpm_schedule_subsequence(sch, "cubic", 10, tau), GSL_EINVAL, NULL);
   dpm_schedule_free(sch);
 }
 
@@ -175,11 +172,10 @@ static void test_process_parse_errors(void **state)
 {
   (void)state;
   dpm_process p;
-  assert_int_equal(dpm_process_parse(&p, "vpp"), GSL_EINVAL);
-  assert_non_null(strstr(dpm_error_last(), "vpp"));
-  assert_int_equal(dpm_process_parse(&p, "vp:beta_min=-1"), GSL_EINVAL);
-  assert_int_equal(dpm_process_parse(&p, "vp:beta=1"), GSL_EINVAL);
-  assert_int_equal(dpm_process_parse(&p, "ve:sigma_min=5,sigma_max=1"), GSL_EDOM);
+  assert_raises(dpm_process_parse(&p, "vpp"), GSL_EINVAL, "vpp");
+  assert_raises(dpm_process_parse(&p, "vp:beta_min=-1"), GSL_EINVAL, NULL);
+  assert_raises(dpm_process_parse(&p, "vp:beta=1"), GSL_EINVAL, NULL);
+  assert_raises(dpm_process_parse(&p, "ve:sigma_min=5,sigma_max=1"), GSL_EDOM, NULL);
   assert_int_equal(dpm_process_parse(&p, "edm:sigma_max=10"), 0);
   assert_close(p.t_max, 10, 0, 0);
 }
@@ -206,8 +202,8 @@ static void test_grids(void **state)
                  dpm_process_lambda(&p, g[i]) - dpm_process_lambda(&p, g[i - 1]), 1e-9, 1e-12);
   assert_int_equal(dpm_grid_uniform(1, 0, 11, g), 0);
   assert_close(g[3], 0.7, 1e-15, 0);
-  assert_int_equal(dpm_grid_uniform(1, 0, 1, g), GSL_EINVAL);
-  assert_int_equal(dpm_grid_edm_sigma(1, 0.5, 7, 5, g), GSL_EDOM);
+  assert_raises(dpm_grid_uniform(1, 0, 1, g), GSL_EINVAL, NULL);
+  assert_raises(dpm_grid_edm_sigma(1, 0.5, 7, 5, g), GSL_EDOM, NULL);
 }
 
 /* ---- the process table: every entry against quadrature of its own SDE coefficients --------------------
@@ -323,40 +319,31 @@ static void test_process_domain(void **state)
   dpm_process p;
   assert_int_equal(dpm_process_parse(&p, "edm"), 0);
   double m, s;
-  dpm_error_clear();
-  assert_int_equal(dpm_process_ms(&p, -1.0, &m, &s), GSL_EDOM);
+  assert_raises(dpm_process_ms(&p, -1.0, &m, &s), GSL_EDOM, "edm");
   assert_true(isnan(m) && isnan(s));
-  assert_non_null(strstr(dpm_error_last(), "edm"));
   assert_int_equal(dpm_process_ms(&p, 0.0, &m, &s), 0); /* t = 0 is in the domain of m, s */
   assert_true(m == 1.0 && s == 0.0);
-  dpm_error_clear();
-  assert_true(isnan(dpm_process_lambda(&p, 0.0)));
-  assert_non_null(strstr(dpm_error_last(), "lambda"));
-  dpm_error_clear();
-  assert_true(isnan(dpm_process_sigma(&p, -0.5)));
-  assert_non_null(strstr(dpm_error_last(), "outside"));
-  dpm_error_clear();
-  assert_true(isnan(dpm_process_a(&p, 81.0)));
-  assert_true(isnan(dpm_process_g(&p, NAN)));
-  assert_true(isnan(dpm_process_t_of_lambda(&p, -log(81.0))));
-  assert_true(isnan(dpm_process_t_of_sigma(&p, 0.0)));
+  assert_raises_nan(dpm_process_lambda(&p, 0.0), "lambda");
+  assert_raises_nan(dpm_process_sigma(&p, -0.5), "outside");
+  assert_raises_nan(dpm_process_a(&p, 81.0), NULL);
+  assert_raises_nan(dpm_process_g(&p, NAN), NULL);
+  assert_raises_nan(dpm_process_t_of_lambda(&p, -log(81.0)), NULL);
+  assert_raises_nan(dpm_process_t_of_sigma(&p, 0.0), NULL);
   double mts, sts;
-  assert_int_equal(dpm_process_transition(&p, 2.0, 1.0, &mts, &sts), GSL_EDOM);
+  assert_raises(dpm_process_transition(&p, 2.0, 1.0, &mts, &sts), GSL_EDOM, NULL);
   /* score_sde's VE has s_0 = sigma_min > 0, so lambda(0) is defined */
   assert_int_equal(dpm_process_parse(&p, "ve-sde"), 0);
   assert_close(dpm_process_lambda(&p, 0.0), -log(0.01), 1e-15, 0);
   assert_int_equal(dpm_process_parse(&p, "ddpm:N=10"), 0);
-  dpm_error_clear();
-  assert_int_equal(dpm_process_ms(&p, 10.5, &m, &s), GSL_EDOM);
-  assert_true(isnan(dpm_process_lambda(&p, 0.0)));
+  assert_raises(dpm_process_ms(&p, 10.5, &m, &s), GSL_EDOM, NULL);
+  assert_raises_nan(dpm_process_lambda(&p, 0.0), NULL);
   dpm_process_clear(&p);
   dpm_process_clear(&p); /* idempotent */
-  assert_int_equal(dpm_process_parse(&p, "ddpm:N=0"), GSL_EINVAL);
-  assert_int_equal(dpm_process_parse(&p, "ddpm:schedule=sigmoid"), GSL_EINVAL);
-  assert_non_null(strstr(dpm_error_last(), "sigmoid"));
-  assert_int_equal(dpm_process_parse(&p, "ddpm:beta=3"), GSL_EINVAL);
+  assert_raises(dpm_process_parse(&p, "ddpm:N=0"), GSL_EINVAL, NULL);
+  assert_raises(dpm_process_parse(&p, "ddpm:schedule=sigmoid"), GSL_EINVAL, "sigmoid");
+  assert_raises(dpm_process_parse(&p, "ddpm:beta=3"), GSL_EINVAL, NULL);
   dpm_process_init(&p, DPM_PROCESS_DDPM); /* no schedule yet */
-  assert_int_equal(dpm_process_ms(&p, 1.0, &m, &s), GSL_EINVAL);
+  assert_raises(dpm_process_ms(&p, 1.0, &m, &s), GSL_EINVAL, NULL);
 }
 
 /* ---- Fokker-Planck: d/dt q = -d/dx(a x q) + 1/2 g^2 d2/dx2 q for the oracle's exact q_t -------------------

@@ -102,6 +102,17 @@ void dpm_test_assert_raised_null(const void *got, const char *needle, const char
   _fail(file, line);
 }
 
+void dpm_test_assert_raised_nan(double got, const char *needle, const char *call, const char *file, int line)
+{
+  char why[1400];
+  if (!isnan(got))
+    snprintf(why, sizeof why, "returned %.17g, not NaN (reason now \"%s\")", got, dpm_error_last());
+  else if (reason_ok(needle, why, sizeof why))
+    return;
+  print_error("%s:%d: %s: %s\n", file, line, call, why);
+  _fail(file, line);
+}
+
 void dpm_test_assert_reason_has(const char *needle, const char *file, int line)
 {
   char why[1400];
@@ -151,6 +162,41 @@ double *dpm_test_vec(size_t n)
   double *v = calloc(n ? n : 1, sizeof *v);
   assert_non_null(v);
   return v;
+}
+
+dpm_mixture *dpm_test_mixture_kinds(void)
+{
+  const double mu[5 * 3] = {1.0, 0.0, 0.0, -1.0, 1.0, 0.5, 0.0, -1.5, 1.0, 2.0, 2.0, -1.0, -0.5, 0.5, -1.5};
+  const double w[5] = {0.3, 0.2, 0.25, 0.15, 0.1};
+  dpm_mixture *mix = dpm_test_points(5, 3, mu, w);
+  assert_int_equal(dpm_mixture_set_iso(mix, 0, 0.5), DPM_SUCCESS);
+  const double var1[3] = {0.3, 1.2, 0.05};
+  assert_int_equal(dpm_mixture_set_diag(mix, 1, var1), DPM_SUCCESS);
+  const double cov2[9] = {1.0, 0.6, -0.2, 0.6, 0.8, 0.1, -0.2, 0.1, 0.4};
+  assert_int_equal(dpm_mixture_set_full(mix, 2, cov2), DPM_SUCCESS);
+  assert_int_equal(dpm_mixture_set_zero(mix, 3), DPM_SUCCESS);
+  const double cov4[9] = {0.5, 0.49, 0.0, 0.49, 0.5, 0.0, 0.0, 0.0, 0.2}; /* eigenvalues 0.99, 0.2, 0.01 */
+  assert_int_equal(dpm_mixture_set_full(mix, 4, cov4), DPM_SUCCESS);
+  const int labels[5] = {0, 1, 0, 2, 1};
+  assert_int_equal(dpm_mixture_set_labels(mix, labels), DPM_SUCCESS);
+  return mix;
+}
+
+void dpm_test_sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample(mix, w, r, n, x, comp), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
+}
+
+void dpm_test_sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
+                        double *eps)
+{
+  dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);
+  assert_non_null(w);
+  assert_int_equal(dpm_mixture_sample_t(mix, w, r, m, s, n, x, x0, eps), DPM_SUCCESS);
+  dpm_mixture_sample_free(w);
 }
 
 int dpm_test_fixture_setup(void **state)

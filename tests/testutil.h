@@ -57,6 +57,14 @@ void dpm_test_mean_se(const double *v, size_t n, double *mean, double *se);
     dpm_test_assert_raised_null(p_raised_, (needle), #call, __FILE__, __LINE__);                                  \
   } while (0)
 
+/* The same for a call that returns a double: NaN, with a fresh reason containing `needle` (NULL: any). */
+#define assert_raises_nan(call, needle)                                                                           \
+  do {                                                                                                            \
+    dpm_error_clear();                                                                                            \
+    const double v_raised_ = (call);                                                                              \
+    dpm_test_assert_raised_nan(v_raised_, (needle), #call, __FILE__, __LINE__);                                   \
+  } while (0)
+
 /* Assert that the last reason (whatever raised it) contains needle; prints both and the caller's file:line. */
 #define assert_reason_has(needle) dpm_test_assert_reason_has((needle), __FILE__, __LINE__)
 
@@ -68,6 +76,7 @@ int dpm_test_raised_null(const void *got, const char *needle, char *why, size_t 
 void dpm_test_assert_raised(int got, int want, const char *needle, const char *call, const char *file, int line);
 void dpm_test_assert_raised_null(const void *got, const char *needle, const char *call, const char *file,
                                  int line);
+void dpm_test_assert_raised_nan(double got, const char *needle, const char *call, const char *file, int line);
 void dpm_test_assert_reason_has(const char *needle, const char *file, int line);
 
 /* ---- fixtures ----------------------------------------------------------------------------------------------- */
@@ -79,6 +88,15 @@ dpm_mixture *dpm_test_gauss(size_t d, const double *mu, const double *var); /* o
 dpm_mixture *dpm_test_points(size_t K, size_t d, const double *pts, const double *w);
 dpm_oracle *dpm_test_oracle(const dpm_mixture *mix);
 double *dpm_test_vec(size_t n); /* n zeros (calloc); free() it */
+/* d = 3, K = 5: one component of every covariance kind (iso, diag, two full of which one nearly singular with
+ * eigenvalues 0.99, 0.2, 0.01, and a point mass), unequal weights 0.3, 0.2, 0.25, 0.15, 0.1 and labels
+ * 0, 1, 0, 2, 1. */
+dpm_mixture *dpm_test_mixture_kinds(void);
+/* n exact draws of q_0 (components into comp, may be NULL), or of q_t = law of m x_0 + s eps (x0 and eps may be
+ * NULL), through a one-off sampling workspace, asserting success. */
+void dpm_test_sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp);
+void dpm_test_sample_qt(const dpm_mixture *mix, gsl_rng *r, double m, double s, size_t n, double *x, double *x0,
+                        double *eps);
 
 /* A cmocka fixture: fill the inputs, pass it as the prestate of cmocka_unit_test_prestate_setup_teardown(test,
  * dpm_test_fixture_setup, dpm_test_fixture_teardown, &fx) (or of a group), and the test reads the outputs from
