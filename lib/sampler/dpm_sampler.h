@@ -34,8 +34,15 @@ void dpm_timeline_free(dpm_timeline *tl); /* NULL is a no-op */
 int dpm_timeline_set_times(dpm_timeline *tl, const dpm_process *p, size_t K, const double *t);
 /* A continuous process on a grid of K + 1 points from t_max to t_min: "uniform" (in t), "edm" (Karras et al.'s
  * rho-schedule in sigma, rho > 0, default 7 when rho is 0), "loglinear" (geometric sigma), "lambda" (uniform in
- * lambda, DPM-Solver) — dpm_grid_* of dpm_process.h, mapped back to t. Errors: unknown grid, K < 1. */
+ * lambda, DPM-Solver) — dpm_grid_* of dpm_process.h, mapped back to t — or "quadratic" (in t, dense near t_min:
+ * t_i = t_min + (t_max - t_min)((K - i)/K)^2, the "quad" of score_sde and DDIM; on EDM t = sigma). Errors:
+ * unknown grid, K < 1. */
 int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho);
+/* An explicit grid from a text file: one time per line (for VE and EDM t = sigma; on ddpm a step index), '#'
+ * starts a comment, blank lines are skipped; K + 1 >= 2 strictly decreasing times in the process's domain, K <=
+ * Kmax; then as dpm_timeline_set_times. Errors name file:line (unreadable file, not one finite number, not
+ * decreasing, outside the domain, too many times). */
+int dpm_timeline_load_file(dpm_timeline *tl, const dpm_process *p, const char *path);
 /* A DDPM process (dpm_process_init_schedule or "ddpm" spec) along the sub-sequence tau[0..K-1],
  * 1 <= tau[0] < ... < tau[K-1] <= N (Analytic-DPM's tau_1..tau_K): the points tau_K, ..., tau_1, 0, so K steps,
  * the last the decoder tau_1 -> 0. */
@@ -54,6 +61,10 @@ typedef struct {
   double gamma_rtol;   /* Analytic-DPM: relative tolerance of Gamma by cubature (d <= 2), default 1e-8 */
   size_t gamma_mc;     /* Analytic-DPM: Monte Carlo samples per point for Gamma when d > 2, default 4000 */
   uint64_t gamma_seed; /* their seed (point i uses stream (gamma_seed, i)), default 0 */
+  double rtol, atol;   /* rk45: relative and absolute tolerance of the adaptive solve, default 1e-5 each */
+  double s_churn, s_tmin, s_tmax, s_noise; /* edm-stochastic (Karras et al. Alg. 2): default 0, 0, inf, 1 */
+  int denoise_final; /* 1: the driver replaces the end points by the Tweedie x0-hat at the last point when its
+                        s > 0 (one more NFE); default 0 */
 } dpm_sampler_params;
 
 void dpm_sampler_params_default(dpm_sampler_params *par); /* can't fail */
@@ -136,6 +147,12 @@ struct dpm_sampler_step {
  * which q_t = N(0, s^2 I) to rounding. On failure the denoiser's reason gets the context
  * "sampler NAME, step t_i -> t_{i+1}". */
 int dpm_sampler_step_eval(dpm_sampler_step *st, size_t k, const double *x, double *eps, double *x0);
+/* The same at any time t of the process (intermediate stages; 0 <= t <= t_max, s(t) > 0): one NFE, with m(t),
+ * s(t) from tl->proc (m clamped at DBL_MIN as above). Errors: t outside the domain (GSL_EDOM), the denoiser's. */
+int dpm_sampler_step_eval_t(dpm_sampler_step *st, double t, const double *x, double *eps, double *x0);
+/* The same at explicit (m, s) (both > 0), for points off the process's path (e.g. EDM's churned sigma above
+ * sigma(t_max)): one NFE. */
+int dpm_sampler_step_eval_ms(dpm_sampler_step *st, double m, double s, const double *x, double *eps, double *x0);
 /* The same for the diagonal posterior variance (dpm_denoiser_eval_diagcov): x0 and diag Cov[x_0|x]. */
 int dpm_sampler_step_eval_diagcov(dpm_sampler_step *st, size_t k, const double *x, double *x0, double *diagcov);
 /* Fill z (n x d) with standard normals, sample j from its own stream rng[j] (the same bits for any thread
@@ -145,6 +162,9 @@ void dpm_sampler_step_noise(dpm_sampler_step *st, double *z);
 /* The entries (docs/samplers.md has each update rule). */
 extern const dpm_sampler_type dpm_sampler_ddpm, dpm_sampler_ddpm_betatilde, dpm_sampler_ddim,
     dpm_sampler_analytic_ddpm, dpm_sampler_analytic_ddim, dpm_sampler_diag_cov;
+/* The probability-flow ODE solvers and EDM's samplers (ode.c). */
+extern const dpm_sampler_type dpm_sampler_ode_euler, dpm_sampler_heun, dpm_sampler_rk4, dpm_sampler_rk45,
+    dpm_sampler_edm_heun, dpm_sampler_edm_stochastic;
 
 /* The table, NULL-terminated, and lookup by name (NULL when unknown; no error raised). */
 extern const dpm_sampler_type *const dpm_sampler_types[];

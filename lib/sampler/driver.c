@@ -1,8 +1,11 @@
 /* driver.c — the timeline a sampler walks and the driver that owns the loop, the history ring, the warm-up of
  * multistep methods, one random stream per sample and the NFE count (the pattern of GSL's odeiv2 driver;
  * docs/samplers.md). */
+#include <ctype.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +86,15 @@ int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *gr
     st = dpm_grid_uniform(p->t_max, p->t_min, K + 1, t);
   else if (strcmp(grid, "lambda") == 0)
     st = dpm_grid_lambda(p, K + 1, t);
-  else if (strcmp(grid, "edm") == 0 || strcmp(grid, "loglinear") == 0) {
+  else if (strcmp(grid, "quadratic") == 0) { /* dense near t_min: t_i = t_min + (t_max - t_min)((K - i)/K)^2 */
+    for (size_t i = 0; i <= K; i++) {
+      const double u = (double)(K - i) / (double)K;
+      t[i] = p->t_min + (p->t_max - p->t_min) * u * u;
+    }
+    t[0] = p->t_max;
+    t[K] = p->t_min;
+    st = DPM_SUCCESS;
+  } else if (strcmp(grid, "edm") == 0 || strcmp(grid, "loglinear") == 0) {
     double smin = dpm_process_sigma(p, p->t_min), smax = dpm_process_sigma(p, p->t_max);
     st = grid[0] == 'e' ? dpm_grid_edm_sigma(smin, smax, rho > 0 ? rho : 7.0, K + 1, t)
                         : dpm_grid_loglinear_sigma(smin, smax, K + 1, t);
@@ -92,9 +103,63 @@ int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *gr
     t[0] = p->t_max;
     t[K] = p->t_min;
   } else
-    DPM_ERROR(GSL_EINVAL, "timeline: unknown grid '%s' (known: uniform, edm, loglinear, lambda)", grid);
+    DPM_ERROR(GSL_EINVAL, "timeline: unknown grid '%s' (known: uniform, edm, loglinear, lambda, quadratic)", grid);
   if (st) return st;
   return dpm_timeline_set_times(tl, p, K, t);
+}
+
+int dpm_timeline_load_file(dpm_timeline *tl, const dpm_process *p, const char *path)
+{
+  if (!tl || !p || !path) DPM_ERROR(GSL_EINVAL, "timeline: NULL timeline, process or path");
+  FILE *fp = fopen(path, "r");
+  if (!fp) DPM_ERROR(GSL_EFAILED, "%s: cannot open the time grid: %s", path, strerror(errno));
+  char line[256];
+  size_t lineno = 0, npt = 0;
+  int st = DPM_SUCCESS;
+  while (!st && fgets(line, sizeof line, fp)) {
+    lineno++;
+    const size_t len = strlen(line);
+    if (len + 1 == sizeof line && line[len - 1] != '\n' && !feof(fp)) {
+      st = DPM_RAISE(GSL_EINVAL, "%s:%zu: line too long for one time", path, lineno);
+      break;
+    }
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    for (size_t k = strlen(line); k > 0 && isspace((unsigned char)line[k - 1]); k--)
+      line[k - 1] = '\0';
+    char *b = line;
+    while (isspace((unsigned char)*b))
+      b++;
+    if (!*b) continue;
+    char *end;
+    errno = 0;
+    const double v = strtod(b, &end);
+    while (isspace((unsigned char)*end))
+      end++;
+    if (end == b || *end || errno == ERANGE || !isfinite(v))
+      st = DPM_RAISE(GSL_EINVAL, "%s:%zu: not one finite number: '%s'", path, lineno, b);
+    else if (npt > tl->Kmax)
+      st = DPM_RAISE(GSL_EBADLEN, "%s:%zu: more than %zu times (Kmax = %zu steps)", path, lineno, tl->Kmax + 1,
+                     tl->Kmax);
+    else if (npt > 0 && !(v < tl->t[npt - 1]))
+      st = DPM_RAISE(GSL_EDOM, "%s:%zu: times must decrease strictly (%.17g after %.17g)", path, lineno, v,
+                     tl->t[npt - 1]);
+    else {
+      double m, s;
+      if ((st = dpm_process_ms(p, v, &m, &s)))
+        dpm_error_context("%s:%zu", path, lineno);
+      else if (p->type && p->type->discrete && v != floor(v))
+        st = DPM_RAISE(GSL_EDOM, "%s:%zu: %.17g is not a step index of the %s process", path, lineno, v,
+                       dpm_process_name(p));
+      tl->t[npt++] = v;
+    }
+  }
+  if (!st && ferror(fp)) st = DPM_RAISE(GSL_EFAILED, "%s: read error", path);
+  fclose(fp);
+  if (st) return st;
+  if (npt < 2) DPM_ERROR(GSL_EINVAL, "%s: a time grid needs at least 2 times (got %zu)", path, npt);
+  if ((st = dpm_timeline_set_times(tl, p, npt - 1, tl->t))) dpm_error_context("%s", path);
+  return st;
 }
 
 int dpm_timeline_set_tau(dpm_timeline *tl, const dpm_process *p, size_t K, const size_t *tau)
@@ -132,6 +197,12 @@ const dpm_sampler_type *const dpm_sampler_types[] = {&dpm_sampler_ddpm,
                                                      &dpm_sampler_analytic_ddpm,
                                                      &dpm_sampler_analytic_ddim,
                                                      &dpm_sampler_diag_cov,
+                                                     &dpm_sampler_ode_euler,
+                                                     &dpm_sampler_heun,
+                                                     &dpm_sampler_rk4,
+                                                     &dpm_sampler_rk45,
+                                                     &dpm_sampler_edm_heun,
+                                                     &dpm_sampler_edm_stochastic,
                                                      NULL};
 
 const dpm_sampler_type *dpm_sampler_type_find(const char *name)
@@ -167,6 +238,13 @@ void dpm_sampler_params_default(dpm_sampler_params *par)
   par->gamma_rtol = 1e-8;
   par->gamma_mc = 4000;
   par->gamma_seed = 0;
+  par->rtol = 1e-5;
+  par->atol = 1e-5;
+  par->s_churn = 0.0;
+  par->s_tmin = 0.0;
+  par->s_tmax = INFINITY;
+  par->s_noise = 1.0;
+  par->denoise_final = 0;
 }
 
 /* ---- the driver --------------------------------------------------------------------------------------------- */
@@ -255,6 +333,24 @@ int dpm_sampler_step_eval(dpm_sampler_step *st, size_t k, const double *x, doubl
   return rc;
 }
 
+int dpm_sampler_step_eval_ms(dpm_sampler_step *st, double m, double s, const double *x, double *eps, double *x0)
+{
+  int rc = dpm_denoiser_eval(st->pb->dn, m >= DBL_MIN ? m : DBL_MIN, s, st->n, x, eps, x0, NULL);
+  if (rc) step_context(st);
+  return rc;
+}
+
+int dpm_sampler_step_eval_t(dpm_sampler_step *st, double t, const double *x, double *eps, double *x0)
+{
+  double m, s;
+  int rc = dpm_process_ms(st->pb->tl->proc, t, &m, &s);
+  if (rc) {
+    step_context(st);
+    return rc;
+  }
+  return dpm_sampler_step_eval_ms(st, m, s, x, eps, x0);
+}
+
 int dpm_sampler_step_eval_diagcov(dpm_sampler_step *st, size_t k, const double *x, double *x0, double *diagcov)
 {
   const dpm_timeline *tl = st->pb->tl;
@@ -334,6 +430,11 @@ int dpm_sampler_run(dpm_sampler *smp, const dpm_sampler_problem *pb, uint64_t se
     st.next_ready = 0;
     if ((rc = T->apply(smp->state, &st))) return rc;
     ready = (T->flags & DPM_SAMPLER_REUSES_LAST) && st.next_ready;
+  }
+  if (pb->par.denoise_final && tl->s[tl->K] > 0.0) { /* Tweedie: x0-hat at the last point, one NFE */
+    st.i = tl->K - 1;
+    if ((rc = dpm_sampler_step_eval(&st, tl->K, x, NULL, smp->work))) return rc;
+    memcpy(x, smp->work, nd * sizeof(double));
   }
   if (nfe) *nfe = pb->dn->nfe - nfe0;
   return DPM_SUCCESS;
