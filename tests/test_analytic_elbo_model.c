@@ -1,5 +1,5 @@
-/* test_elbo_model.c — the ELBO of a model with an imperfect mean, the variance optimal for that mean and the
- * excess of a step term over its minimum (lib/analytic/elbo_model.c; Bao et al. ICLR 2022, docs/MATH.md §3),
+/* test_analytic_elbo_model.c — the ELBO of a model with an imperfect mean, the variance optimal for that mean and
+ * the excess of a step term over its minimum (lib/analytic/elbo_model.c; Bao et al. ICLR 2022, docs/MATH.md §3),
  * each against an independent route: the step terms of dpm_analytic_step_term_mse evaluated directly, the
  * Gamma-based dpm_analytic_elbo, a Taylor series where the direct difference cancels, and a bracketing search.
  *
@@ -180,5 +180,5 @@ int main(void)
       cmocka_unit_test(test_elbo_mse_matches_elbo),
       cmocka_unit_test(test_elbo_mse_edges),
   };
-  return cmocka_run_group_tests_name("elbo_model", tests, NULL, NULL);
+  return cmocka_run_group_tests_name("analytic_elbo_model", tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-/* test_distance.c — the Permenter–Yuan smoothed distance of a finite set (docs/MATH.md §2 "Finite sets") against
- * independent routes: 1/2 grad dist^2 = sigma eps* by finite differences of dist^2, the exact bounds
+/* test_oracle_distance.c — the Permenter–Yuan smoothed distance of a finite set (docs/MATH.md §2 "Finite sets")
+ * against independent routes: 1/2 grad dist^2 = sigma eps* by finite differences of dist^2, the exact bounds
  * min - 2 sigma^2 log K <= dist^2 <= min, x - sigma eps* -> projection at the rate exp(-gap/(2 sigma^2)), a
  * long-double brute force at tiny sigma and far points, agreement with the oracle at (m, s) = (1, sigma), ties,
  * error paths and thread-count independence. */
@@ -374,5 +374,5 @@ int main(void)
       cmocka_unit_test(test_matches_oracle),   cmocka_unit_test(test_ties),
       cmocka_unit_test(test_errors),           cmocka_unit_test(test_threads),
   };
-  return cmocka_run_group_tests_name("distance", tests, NULL, NULL);
+  return cmocka_run_group_tests_name("oracle_distance", tests, NULL, NULL);
 }
