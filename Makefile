@@ -172,7 +172,8 @@ gallery: figures
 	@mkdir -p plots/gallery
 	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
 
-GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping
+GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping \
+           sampler_score_sde sampler_orders
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
