@@ -162,6 +162,10 @@ void dpm_sampler_step_noise(dpm_sampler_step *st, double *z);
 /* The entries (docs/samplers.md has each update rule). */
 extern const dpm_sampler_type dpm_sampler_ddpm, dpm_sampler_ddpm_betatilde, dpm_sampler_ddim,
     dpm_sampler_analytic_ddpm, dpm_sampler_analytic_ddim, dpm_sampler_diag_cov;
+/* The exponential-integrator and multistep family (expo.c). */
+extern const dpm_sampler_type dpm_sampler_dpm_solver_1, dpm_sampler_dpm_solver_2, dpm_sampler_dpm_solver_3,
+    dpm_sampler_dpmpp_2m, dpm_sampler_dpmpp_3m, dpm_sampler_dpmpp_2m_sde, dpm_sampler_unipc, dpm_sampler_deis,
+    dpm_sampler_lms, dpm_sampler_ipndm;
 /* The probability-flow ODE solvers and EDM's samplers (ode.c). */
 extern const dpm_sampler_type dpm_sampler_ode_euler, dpm_sampler_heun, dpm_sampler_rk4, dpm_sampler_rk45,
     dpm_sampler_edm_heun, dpm_sampler_edm_stochastic;

@@ -203,6 +203,16 @@ const dpm_sampler_type *const dpm_sampler_types[] = {&dpm_sampler_ddpm,
                                                      &dpm_sampler_rk45,
                                                      &dpm_sampler_edm_heun,
                                                      &dpm_sampler_edm_stochastic,
+                                                     &dpm_sampler_dpm_solver_1,
+                                                     &dpm_sampler_dpm_solver_2,
+                                                     &dpm_sampler_dpm_solver_3,
+                                                     &dpm_sampler_dpmpp_2m,
+                                                     &dpm_sampler_dpmpp_3m,
+                                                     &dpm_sampler_dpmpp_2m_sde,
+                                                     &dpm_sampler_unipc,
+                                                     &dpm_sampler_deis,
+                                                     &dpm_sampler_lms,
+                                                     &dpm_sampler_ipndm,
                                                      NULL};
 
 const dpm_sampler_type *dpm_sampler_type_find(const char *name)
