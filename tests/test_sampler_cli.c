@@ -1,6 +1,9 @@
-/* test_sampler_cli.c — `dpmlab samplers` and `dpmlab sample` (docs/samplers.md): the table as CSV, the sample
- * contract (columns, row count, NFE in --meta, same seed same bits, --init), and every bad input as one stderr
- * line with a non-zero exit and no output file. */
+/* test_sampler_cli.c — `dpmlab samplers`, `dpmlab sample` and `dpmlab compare` (docs/samplers.md): the table as
+ * CSV, the sample contract (columns, row count, NFE in --meta, same seed same bits, --init, --grid FILE equal to
+ * the named grid it lists, --t-end, --denoise, guidance, unused flags recorded), the compare table (one row per
+ * sampler, NFE and metric; skipped combinations on stderr), and every bad input as one stderr line with a non-zero
+ * exit and no output file. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,15 +113,158 @@ static void test_sample_bad_inputs(void **state)
   dpm_test_expect_failure("sample --data gmm1d --sampler diag-cov --steps 10 --n 5 --denoiser relerr:eta=0.1",
                           NULL, outp, 1, "posterior variance", k++);
   dpm_test_expect_failure("sample --data nosuch --sampler ddim --steps 10 --n 5", NULL, outp, 1, "nosuch", k++);
+  const char *nodec = dpm_test_tmpfile(".txt", "1\n0.5\n0.7\n");
+  const char *good = dpm_test_tmpfile(".txt", "1\n0.5\n0.01\n");
+  snprintf(c1, sizeof c1, "sample --data gmm1d --process vp --sampler ddim --grid %s --n 5", nodec);
+  snprintf(c2, sizeof c2, "sample --data gmm1d --process vp --sampler ddim --grid %s --n 5 --steps 3", good);
+  dpm_test_expect_failure(c1, NULL, outp, 1, "", k++);
+  dpm_test_expect_failure(c2, NULL, outp, 2, "disagrees", k++);
+  dpm_test_expect_failure(
+      "sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --grid /nonexistent.txt", NULL, outp, 2,
+      "nonexistent", k++);
+  dpm_test_expect_failure("sample --data gmm1d --sampler ddim --steps 5 --n 5 --t-end 0.1", NULL, outp, 2,
+                          "--t-end", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --t-end 2", NULL, outp,
+                          2, "--t-end", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --guide nope --class 0",
+                          NULL, outp, 2, "nope", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --guide cfg", NULL,
+                          outp, 2, "--class", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --guidance 2", NULL,
+                          outp, 2, "--guidance", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --class 5", NULL, outp,
+                          1, "class 5", k++);
+  dpm_test_expect_failure("sample --data gauss:d=1 --process vp --sampler ddim --steps 5 --n 5 --class 0", NULL,
+                          outp, 1, "labels", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --guide auto:var=-1",
+                          NULL, outp, 2, "var", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process edm --sampler ddim --steps 5 --n 5 --churn x", NULL, outp,
+                          2, "--churn", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process edm --sampler ddim --steps 5 --n 5 --churn 1,foo=2", NULL,
+                          outp, 2, "foo", k++);
+  dpm_test_expect_failure("sample --data gmm1d --process vp --sampler ddim --steps 5 --n 5 --rtol 0", NULL, outp,
+                          2, "--rtol", k++);
+  /* compare */
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim,nope --nfe 10 --n 50", NULL, outp, 2, "nope", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10,x --n 50", NULL, outp, 2, "--nfe", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10 --n 50 --metric fid", NULL, outp, 2,
+                          "fid", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10 --n 5", NULL, outp, 2, "--n", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10", NULL, outp, 2, "--n", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10 --n 50 --metric memo", NULL, outp, 2,
+                          "empirical", k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers rk45 --nfe 10 --n 50", NULL, outp, 1, "no (sampler",
+                          k++);
+  dpm_test_expect_failure("compare --data gmm1d --samplers ddim --nfe 10 --n 50 --grid cubic", NULL, outp, 2,
+                          "cubic", k++);
+}
+
+/* the x_1 column of a sample's CSV (after '#' lines and the header) into v (cap), returns the count */
+static size_t read_col1(const char *csv, double *v, size_t cap)
+{
+  size_t k = 0;
+  int header = 1;
+  for (const char *p = csv; p && *p && k < cap;) {
+    const char *e = strchr(p, '\n');
+    if (*p != '#') {
+      if (!header) v[k++] = strtod(p, NULL);
+      header = 0;
+    }
+    p = e ? e + 1 : NULL;
+  }
+  return k;
+}
+
+/* --grid FILE with the times of the uniform grid gives the same points (to the rounding of the times), --t-end
+ * moves the end, --denoise adds one NFE, flags the sampler does not read are listed, guidance runs */
+static void test_sample_grid_guidance(void **state)
+{
+  (void)state;
+  char times[256] = "", cmd[512];
+  for (int i = 0; i <= 4; i++) { /* dpm_grid_uniform(1, 1e-3, 5) */
+    char line[40];
+    snprintf(line, sizeof line, "%.17g\n", 1.0 + (1e-3 - 1.0) * i / 4.0);
+    strcat(times, line);
+  }
+  const char *gf = dpm_test_tmpfile(".txt", times);
+  snprintf(cmd, sizeof cmd, "sample --data gmm1d --process vp --sampler ddim --grid %s --n 20 --seed 3", gf);
+  char *a = dpm_test_run_ok(cmd, NULL);
+  char *b = dpm_test_run_ok(
+      "sample --data gmm1d --process vp --sampler ddim --grid uniform --steps 4 --n 20 --seed 3", NULL);
+  double va[20], vb[20];
+  assert_int_equal(read_col1(a, va, 20), 20);
+  assert_int_equal(read_col1(b, vb, 20), 20);
+  for (size_t i = 0; i < 20; i++)
+    assert_close(va[i], vb[i], 1e-12, 1e-12);
+  free(a);
+  free(b);
+  a = dpm_test_run_ok(
+      "sample --data gmm1d --process vp --sampler ddim --steps 4 --n 2 --t-end 0.01 --denoise --rtol "
+      "1e-3 --snr 0.2 --meta",
+      NULL);
+  assert_non_null(strstr(a, "# grid: uniform, t 1 -> 0.01\n"));
+  assert_non_null(strstr(a, "# unused by this sampler: --rtol --snr\n"));
+  assert_non_null(strstr(a, "# nfe: 5\n")); /* 4 steps + the Tweedie step */
+  free(a);
+  /* classifier guidance at w = 1 on gmm1d (modes at -2 and 2, sd 0.5) draws class 1: P(x < 0 | y = 1) = 3e-5 */
+  a = dpm_test_run_ok(
+      "sample --data gmm1d --process ddpm:N=200 --sampler ddpm --steps 200 --n 200 --class 1 --meta", NULL);
+  assert_non_null(strstr(a, "# model: exact + classifier class=1 w=1\n"));
+  double v[200];
+  assert_int_equal(read_col1(a, v, 200), 200);
+  size_t neg = 0;
+  for (size_t i = 0; i < 200; i++)
+    neg += v[i] < 0;
+  assert_true(neg <= 1);
+  free(a);
+  free(dpm_test_run_ok("sample --data ring8 --process vp --sampler ddim --steps 10 --n 5 --class 3 --guide cfg "
+                       "--guidance 1.5",
+                       NULL));
+  free(dpm_test_run_ok("sample --data ring8 --process edm --grid edm --sampler ddim --steps 10 --n 5 --guide "
+                       "auto:var=0.3,keep=4 --guidance 0.5",
+                       NULL));
+  char *h = dpm_test_run_ok("sample --help", NULL);
+  assert_non_null(strstr(h, "--guide"));
+  free(h);
+}
+
+static void test_compare(void **state)
+{
+  (void)state;
+  char *out = NULL, *err = NULL;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "%s compare --data gmm1d --process vp --samplers ddim,ddpm --nfe 5,20 --n 200 --metric w1,ks,logq,mmd",
+           dpm_test_bin());
+  assert_int_equal(dpm_test_run(cmd, NULL, &out, &err), 0);
+  assert_true(strncmp(out, "sampler,nfe,steps,metric,value,se\n", 34) == 0);
+  assert_int_equal(count_lines(out, NULL), 1 + 2 * 2 * 4);
+  assert_non_null(strstr(out, "\nddim,20,20,w1,"));
+  assert_non_null(strstr(out, "\nddpm,5,5,mmd,"));
+  free(out);
+  free(err);
+  /* an adaptive sampler is skipped with one stderr line per budget; memo on a point set */
+  snprintf(cmd, sizeof cmd,
+           "%s compare --data sample:of=ring8,n=30 --samplers rk45,ddim --nfe 10 --n 40 --metric memo,nearest "
+           "--radius 0.05",
+           dpm_test_bin());
+  assert_int_equal(dpm_test_run(cmd, NULL, &out, &err), 0);
+  assert_int_equal(count_lines(out, NULL), 3);
+  assert_non_null(strstr(err, "skipping rk45 at NFE 10"));
+  free(out);
+  free(err);
+  char *h = dpm_test_run_ok("compare --help", NULL);
+  assert_non_null(strstr(h, "sampler,nfe,steps,metric,value,se"));
+  free(h);
 }
 
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_samplers_table),
-      cmocka_unit_test(test_sample_contract),
-      cmocka_unit_test(test_sample_bad_inputs),
+      cmocka_unit_test(test_samplers_table),    cmocka_unit_test(test_sample_contract),
+      cmocka_unit_test(test_sample_bad_inputs), cmocka_unit_test(test_sample_grid_guidance),
+      cmocka_unit_test(test_compare),
   };
   return cmocka_run_group_tests_name("sampler_cli", tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"elbo", "Analytic-DPM: negative ELBO, bits/dim, entropy and gap of a K-step model", cmd_elbo},
     {"sample", "draw samples with a sampler of the table (DDPM, DDIM, Analytic-DPM, ...)", cmd_sample},
     {"samplers", "the sampler table: name, kind, order, NFE per step, description", cmd_samplers},
+    {"compare", "every (sampler, NFE) pair judged against the exact q_0, with standard errors", cmd_compare},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };

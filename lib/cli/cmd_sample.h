@@ -1,0 +1,31 @@
+/* cmd_sample.h — what `dpmlab sample` and `dpmlab compare` share: the model (the --denoiser, optionally wrapped in
+ * exact guidance, dpm_guidance.h), the process with its end time, and the timeline from a named grid or a file. */
+#ifndef DPM_CLI_CMD_SAMPLE_H
+#define DPM_CLI_CMD_SAMPLE_H
+
+#include "dpmlab.h"
+
+/* The denoiser a run uses and everything it is built from (owned). */
+typedef struct {
+  dpm_denoiser *inner, *outer, *aux, *guided;
+  dpm_mixture *m1, *m2;
+  char what[160]; /* "exact", "relerr:eta=0.1 + classifier y=0 w=1", ... for --meta */
+} cli_model;
+
+/* Build from --denoiser (exact | relerr:eta=E[,seed=S] | empirical:n=N[,seed=S]) and the guidance options:
+ * guide NULL (classifier when has_class, none otherwise), "classifier", "cfg" or "auto[:var=V,keep=K]"; w_seen and
+ * w the --guidance weight (defaults: classifier 1, cfg 0, auto 1). Returns an exit code (message printed); on
+ * failure the model owns nothing. */
+int cli_model_build(const char *cmd, const dpm_mixture *mix, const char *dspec, const char *guide, int has_class,
+                    int y, int w_seen, double w, cli_model *mdl);
+dpm_denoiser *cli_model_denoiser(const cli_model *mdl);
+void cli_model_clear(cli_model *mdl); /* NULL-safe, idempotent */
+
+/* 1 when grid names a built-in grid (uniform, edm, loglinear, lambda, quadratic); otherwise it is a file. */
+int cli_grid_is_named(const char *grid);
+
+/* Parse the process and apply --t-end (t_end_seen): continuous processes only, 0 <= t_end < t_max. Returns an exit
+ * code (message printed); on failure p owns nothing. */
+int cli_process_setup(const char *cmd, const char *spec, int t_end_seen, double t_end, dpm_process *p);
+
+#endif
