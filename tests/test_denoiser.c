@@ -1,7 +1,8 @@
 /* test_denoiser.c — the denoiser interface (docs/MATH.md §2-4): the optional diagonal posterior variance against
  * the oracle's full covariance, a closed form for Gaussian data and a long-double brute force for a point set; the
- * optional divergence of the score against central finite differences of the score; the prediction kinds and
- * the NFE count of every op; and the wrappers that forward or decline each op.
+ * optional divergence of the score against central finite differences of the score; the oracle denoiser against
+ * the oracle bit for bit and dpm_denoiser_complete against Tweedie's relations; the prediction kinds and the NFE
+ * count of every op; and the wrappers that forward or decline each op.
  *
  * Tolerances. EPSU is the unit roundoff. A quantity formed from nonnegative terms (a posterior second moment
  * computed in two passes) is exact to a small multiple of EPSU times itself, times the condition of the
@@ -28,6 +29,64 @@ static dpm_mixture *mix_mixed(void) { return dpm_test_mixture_kinds(); }
 static const double PTS[6][2] = {{0.0, 0.0}, {1.0, 0.5}, {-1.25, 0.75}, {0.5, -1.0}, {2.0, 2.0}, {-0.5, -0.25}};
 
 static dpm_mixture *mix_pointset(void) { return dpm_test_points(6, 2, &PTS[0][0], NULL); }
+
+/* ---- the oracle denoiser
+ * ----------------------------------------------------------------------------------------- */
+
+/* The oracle denoiser returns the oracle's eps, x0 and score bit for bit; NFE and point counts advance on success
+ * only; dpm_denoiser_complete reproduces the missing predictions (Tweedie relations, rounding 8 u of the terms).
+ */
+static void test_oracle_denoiser(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture_kinds();
+  dpm_oracle *orc = dpm_test_oracle(mix);
+  dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
+  assert_non_null(dn);
+  assert_int_equal(dn->d, 3);
+  const size_t n = 10, d = 3;
+  const double m = 0.8, s = 0.6;
+  double x[30], e1[30], x1[30], g1[30], e2[30], x2[30], g2[30];
+  gsl_rng *r = dpm_rng_stream_alloc(51, 0);
+  dpm_test_sample_qt(mix, r, m, s, n, x, NULL, NULL);
+  dpm_oracle_result res = {0};
+  res.eps = e1;
+  res.x0 = x1;
+  res.score = g1;
+  assert_int_equal(dpm_oracle_eval(orc, m, s, n, x, &res), DPM_SUCCESS);
+  assert_int_equal(dpm_denoiser_eval(dn, m, s, n, x, e2, x2, g2), DPM_SUCCESS);
+  assert_memory_equal(e1, e2, sizeof e1);
+  assert_memory_equal(x1, x2, sizeof x1);
+  assert_memory_equal(g1, g2, sizeof g1);
+  assert_int_equal(dpm_denoiser_eval(dn, m, s, n, x, NULL, x2, NULL), DPM_SUCCESS);
+  assert_int_equal(dn->nfe, 2);
+  assert_int_equal(dn->npoints, 2 * n);
+  assert_raises(dpm_denoiser_eval(dn, m, -1.0, n, x, e2, NULL, NULL), GSL_EDOM, NULL);
+  assert_raises(dpm_denoiser_eval(dn, 0.0, 1.0, n, x, e2, NULL, NULL), GSL_EDOM, NULL);
+  x[4] = NAN;
+  assert_raises(dpm_denoiser_eval(dn, m, s, n, x, e2, NULL, NULL), GSL_EBADFUNC, NULL);
+  x[4] = 0.5;
+  assert_int_equal(dn->nfe, 2);
+  dpm_test_sample_qt(mix, r, m, s, n, x, NULL, NULL);
+  assert_int_equal(dpm_oracle_eval(orc, m, s, n, x, &res), DPM_SUCCESS);
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_EPS, e1, x2, g2);
+  for (size_t i = 0; i < n * d; i++) {
+    assert_close(x2[i], x1[i], 0.0, 8 * EPSU * (fabs(x[i]) + s * fabs(e1[i])) / m + 64 * 8 * EPSU * fabs(x1[i]));
+    assert_close(g2[i], g1[i], 4 * EPSU, 0.0);
+  }
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_X0, e2, x1, g2);
+  for (size_t i = 0; i < n * d; i++) {
+    double mag = (fabs(x[i]) + m * fabs(x1[i])) / s;
+    assert_close(e2[i], e1[i], 0.0, 64 * 8 * EPSU * mag);
+    assert_close(g2[i], g1[i], 0.0, 64 * 8 * EPSU * mag / s);
+  }
+  assert_raises_null(dpm_denoiser_alloc(NULL, NULL, 3), NULL);
+  dpm_denoiser_free(NULL);
+  dpm_denoiser_free(dn);
+  gsl_rng_free(r);
+  dpm_oracle_free(orc);
+  dpm_mixture_free(mix);
+}
 
 /* ---- diagonal posterior variance ----------------------------------------------------------------------- */
 
@@ -350,6 +409,7 @@ int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_oracle_denoiser),
       cmocka_unit_test(test_diagcov_vs_full_cov),
       cmocka_unit_test(test_diagcov_gaussian_closed_form),
       cmocka_unit_test(test_diagcov_pointset_brute_force),
