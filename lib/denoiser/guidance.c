@@ -429,7 +429,10 @@ int dpm_guidance_tilt_distance(const dpm_mixture *mix, int y, double w, size_t n
   if (ngrid < 1001) DPM_ERROR(GSL_EINVAL, "tilted law: ngrid = %zu < 1001", ngrid);
   if (!isfinite(w)) DPM_ERROR(GSL_EDOM, "tilted law: weight w = %g is not finite", w);
   dpm_mixture *cond = dpm_guidance_class_mixture(mix, y);
-  if (!cond) return dpm_error_context("tilted law"), GSL_EINVAL;
+  if (!cond) {
+    dpm_error_context("tilted law");
+    return GSL_EINVAL;
+  }
   dpm_energy_mixture *ec = dpm_energy_mixture_alloc(cond), *eu = dpm_energy_mixture_alloc(mix);
   double *g = malloc(ngrid * sizeof *g), *F = malloc(ngrid * sizeof *F), *xs = malloc(n * sizeof *xs);
   int st = (!ec || !eu) ? GSL_EDOM : (!g || !F || !xs) ? DPM_RAISE(GSL_ENOMEM, "tilted law: out of memory") : 0;

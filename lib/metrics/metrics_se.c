@@ -88,6 +88,15 @@ int dpm_metrics_median_bandwidth(size_t d, size_t n, const double *x, size_t m, 
   return DPM_SUCCESS;
 }
 
+/* the kernel of u_stat: exp(-c |u - v|^2) for c > 0, -|u - v| for c = 0 */
+static double ker(double c, size_t d, const double *u, const double *v)
+{
+  double s2 = 0.0;
+  for (size_t k = 0; k < d; k++)
+    s2 += (u[k] - v[k]) * (u[k] - v[k]);
+  return c > 0.0 ? exp(-c * s2) : -sqrt(s2);
+}
+
 /* The paired U-statistic of h(z_i, z_j) built from a kernel k (gaussian with 1/(2h^2) = c, or -distance when
  * c = 0) and its second-order standard error. */
 static int u_stat(const char *what, size_t d, size_t n, const double *x, const double *y, double c, double *val,
@@ -100,17 +109,15 @@ static int u_stat(const char *what, size_t d, size_t n, const double *x, const d
   double *row = calloc(n, sizeof *row);
   if (!row) DPM_ERROR(GSL_ENOMEM, "%s: out of memory", what);
   double sum = 0.0, sum2 = 0.0;
-#define KER(u, v) (c > 0.0 ? exp(-c * dist(d, (u), (v)) * dist(d, (u), (v))) : -dist(d, (u), (v)))
   for (size_t i = 0; i < n; i++)
     for (size_t j = i + 1; j < n; j++) {
       const double *xi = x + i * d, *xj = x + j * d, *yi = y + i * d, *yj = y + j * d;
-      const double hv = KER(xi, xj) + KER(yi, yj) - KER(xi, yj) - KER(xj, yi);
+      const double hv = ker(c, d, xi, xj) + ker(c, d, yi, yj) - ker(c, d, xi, yj) - ker(c, d, xj, yi);
       row[i] += hv;
       row[j] += hv;
       sum += hv;
       sum2 += hv * hv;
     }
-#undef KER
   const double P = 0.5 * (double)n * (double)(n - 1), U = sum / P;
   double z1 = 0.0;
   for (size_t i = 0; i < n; i++) {
