@@ -65,6 +65,10 @@ typedef struct {
   double s_churn, s_tmin, s_tmax, s_noise; /* edm-stochastic (Karras et al. Alg. 2): default 0, 0, inf, 1 */
   int denoise_final; /* 1: the driver replaces the end points by the Tweedie x0-hat at the last point when its
                         s > 0 (one more NFE); default 0 */
+  double snr;              /* pc: the Langevin corrector's target signal-to-noise ratio r, default 0.16 */
+  unsigned corrector_steps; /* pc: corrector steps per step (NFE 1 + this per step), default 1 */
+  double langevin_eps;      /* langevin: NCSN's epsilon (alpha_i = eps s_i^2 / s_L^2); NAN: s_L^2 */
+  unsigned langevin_steps;  /* langevin: Langevin steps T per noise level (the NFE per step), default 4 */
 } dpm_sampler_params;
 
 void dpm_sampler_params_default(dpm_sampler_params *par); /* can't fail */
@@ -95,7 +99,7 @@ enum {
 /* The processes an entry runs on: DPM_SAMPLER_ON(kind) for each dpm_process_kind it supports (e.g.
  * DPM_SAMPLER_ON(DPM_PROCESS_EDM) for an EDM-only method); an entry with none of these bits set runs on every
  * process of the table. The driver refuses a process the entry does not support (GSL_EINVAL naming both), and the
- * conformance test runs each entry on the first it supports of vp, edm, ve, subvp, ddpm. */
+ * conformance test runs each entry on the first it supports of vp, ve, edm, subvp, ddpm. */
 #define DPM_SAMPLER_ON(kind) (1u << (8 + (unsigned)(kind)))
 #define DPM_SAMPLER_ON_MASK (0x1fu << 8)
 
@@ -169,6 +173,16 @@ extern const dpm_sampler_type dpm_sampler_dpm_solver_1, dpm_sampler_dpm_solver_2
 /* The probability-flow ODE solvers and EDM's samplers (ode.c). */
 extern const dpm_sampler_type dpm_sampler_ode_euler, dpm_sampler_heun, dpm_sampler_rk4, dpm_sampler_rk45,
     dpm_sampler_edm_heun, dpm_sampler_edm_stochastic;
+
+/* The reverse-SDE samplers, annealed Langevin and Restart sampling (sde.c). */
+extern const dpm_sampler_type dpm_sampler_euler_maruyama, dpm_sampler_reverse_diffusion, dpm_sampler_ancestral,
+    dpm_sampler_pc, dpm_sampler_langevin, dpm_sampler_restart;
+/* score_sde's Langevin corrector (the corrector of `pc`), on its own: `steps` times at timeline point k of
+ * st->pb->tl, z ~ N(0, I) from the samples' streams, step = 2 alpha (r |z| / |score|)^2 with r = st->pb->par.snr
+ * and the norms averaged over the n samples, x <- x + step score + sqrt(2 step) z (score = -eps/s_k, through
+ * dpm_sampler_step_eval: `steps` NFE). st needs pb, type, i, n, d, x, eval, z and rng. Errors: k outside the
+ * timeline, s_k = 0, alpha <= 0, a bad snr (GSL_EDOM), the denoiser's. */
+int dpm_sampler_langevin_correct(dpm_sampler_step *st, size_t k, double alpha, unsigned steps);
 
 /* The table, NULL-terminated, and lookup by name (NULL when unknown; no error raised). */
 extern const dpm_sampler_type *const dpm_sampler_types[];

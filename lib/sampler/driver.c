@@ -213,6 +213,12 @@ const dpm_sampler_type *const dpm_sampler_types[] = {&dpm_sampler_ddpm,
                                                      &dpm_sampler_deis,
                                                      &dpm_sampler_lms,
                                                      &dpm_sampler_ipndm,
+                                                     &dpm_sampler_euler_maruyama,
+                                                     &dpm_sampler_reverse_diffusion,
+                                                     &dpm_sampler_ancestral,
+                                                     &dpm_sampler_pc,
+                                                     &dpm_sampler_langevin,
+                                                     &dpm_sampler_restart,
                                                      NULL};
 
 const dpm_sampler_type *dpm_sampler_type_find(const char *name)
@@ -248,6 +254,10 @@ void dpm_sampler_params_default(dpm_sampler_params *par)
   par->gamma_rtol = 1e-8;
   par->gamma_mc = 4000;
   par->gamma_seed = 0;
+  par->snr = 0.16;
+  par->corrector_steps = 1;
+  par->langevin_eps = NAN;
+  par->langevin_steps = 4;
   par->rtol = 1e-5;
   par->atol = 1e-5;
   par->s_churn = 0.0;
