@@ -173,7 +173,7 @@ gallery: figures
 	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
 
 GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping \
-           sampler_score_sde sampler_orders
+           sampler_score_sde sampler_orders sampler_guidance
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
