@@ -2,8 +2,8 @@
  * guidance at w = 1 is the exact class-conditional score and a sampler with it draws q_0(x | y)
  * (Kolmogorov–Smirnov with the DKW bound, mode weights within binomial standard errors), w > 1 sharpens; CFG with
  * exact scores equals classifier guidance with weight 1 + w and misses CFG's tilted law by more than sampling
- * noise; autoguidance's weak model is q_0 convolved with N(0, v I); energy guidance adds w grad E(x/m) to the
- * score. */
+ * noise; autoguidance's weak model is q_0 convolved with N(0, v I); energy guidance subtracts w grad_x E(E[x_0|x])
+ * from the score. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +201,8 @@ static void test_autoguidance(void **state)
   dpm_mixture_free(mix);
 }
 
-/* Energies: gradients against central differences (error O(h^2) ~ 1e-10 relative); energy guidance adds
- * s w (1/m) grad E(x/m) to eps. */
+/* Energies: gradients against central differences (error O(h^2) ~ 1e-10 relative); energy guidance at the
+ * posterior mean (DPS form). */
 static void test_energy(void **state)
 {
   (void)state;
@@ -221,19 +221,83 @@ static void test_energy(void **state)
     assert_int_equal(dpm_energy_mixture_fn(em, 1, &xm, &vm, NULL), 0);
     assert_close(g, (vp - vm) / (2 * h), 1e-7, 1e-8);
   }
+  /* the guided eps: eps + w (m/s) Cov[x0|x] grad E(x0-hat), with (m/s^2) Cov = d x0-hat/dx checked by central
+   * differences, and at s -> 0 the score of p e^{-wE}: score - w grad E(x) up to O(s^2) */
   dpm_denoiser *base = dpm_denoiser_oracle_alloc(mix),
-               *g = dpm_guidance_energy_alloc(base, dpm_energy_quadratic_fn, &q, 2.0);
-  const double m = 0.9, s = 0.4;
-  double e[NXS], eb[NXS];
-  assert_int_equal(dpm_denoiser_eval(g, m, s, NXS, XS, e, NULL, NULL), 0);
-  assert_int_equal(dpm_denoiser_eval(base, m, s, NXS, XS, eb, NULL, NULL), 0);
-  for (size_t i = 0; i < NXS; i++)
-    assert_close(e[i], eb[i] + s * 2.0 * (XS[i] / m - c) / 0.49 / m, 1e-13, 1e-13);
+               *g = dpm_guidance_energy_alloc(base, mix, dpm_energy_quadratic_fn, &q, 2.0);
+  dpm_oracle *o = dpm_oracle_alloc(mix);
+  const double ms[][2] = {{0.9, 0.4}, {1.0, 1e-3}};
+  for (size_t k = 0; k < 2; k++) {
+    const double m = ms[k][0], s = ms[k][1];
+    double e[NXS], eb[NXS], sc[NXS], sb[NXS], x0[NXS], cv[NXS];
+    assert_int_equal(dpm_denoiser_eval(g, m, s, NXS, XS, e, NULL, sc), 0);
+    assert_int_equal(dpm_denoiser_eval(base, m, s, NXS, XS, eb, NULL, sb), 0);
+    dpm_oracle_result res = {.x0 = x0, .cov = cv};
+    assert_int_equal(dpm_oracle_eval(o, m, s, NXS, XS, &res), 0);
+    for (size_t i = 0; i < NXS; i++) {
+      assert_close(e[i], eb[i] + 2.0 * (m / s) * cv[i] * (x0[i] - c) / 0.49, 1e-13, 1e-13);
+      if (k == 1) { /* near data: the tilted law's score; components' sd >= 0.5, so O((s/0.5)^2) ~ 4e-6 */
+        assert_close(sc[i], sb[i] - 2.0 * (XS[i] - c) / 0.49, 1e-5, 1e-5);
+        continue;
+      }
+      double xp = XS[i] + 1e-5, xm = XS[i] - 1e-5, ap, am;
+      dpm_oracle_result rp = {.x0 = &ap}, rm = {.x0 = &am};
+      assert_int_equal(dpm_oracle_eval(o, m, s, 1, &xp, &rp), 0);
+      assert_int_equal(dpm_oracle_eval(o, m, s, 1, &xm, &rm), 0);
+      assert_close((ap - am) / 2e-5, m / (s * s) * cv[i], 1e-6, 1e-8);
+    }
+  }
+  dpm_oracle_free(o);
   assert_raises_null(dpm_energy_mixture_alloc(dpm_test_mixture("sample:of=gmm1d,n=5")), "point mass");
   dpm_denoiser_free(g);
   dpm_denoiser_free(base);
   dpm_energy_mixture_free(em);
   dpm_mixture_free(mix);
+}
+
+/* The tilted mixture is p e^{-wE} / Z: log p_w(x) - log p(x) + w E(x) is one constant at every point (a full
+ * covariance in 2-D, an isotropic and a diagonal one, and the 1-D mixture), to rounding. */
+static void test_tilt_quadratic(void **state)
+{
+  (void)state;
+  dpm_mixture *m2 = dpm_data_load_json_string(
+                  "{\"weights\": [0.4, 0.35, 0.25], \"means\": [[0, 0], [2, 1], [-1, 2]], "
+                  "\"covariances\": [[[1, 0.5], [0.5, 2]], 0.3, [0.2, 0.6]]}",
+                  "m2"),
+              *m1 = mix3();
+  const double c2[2] = {0.5, -0.5}, c1 = 1.0, P2[][2] = {{0, 0}, {1.5, 0.3}, {-2, 2}, {3, -1}};
+  dpm_mixture *t2 = dpm_guidance_tilt_quadratic(m2, c2, 0.8, 1.7),
+              *t1 = dpm_guidance_tilt_quadratic(m1, &c1, 0.5, 2.0);
+  assert_non_null(t2);
+  assert_non_null(t1);
+  dpm_energy_mixture *e2 = dpm_energy_mixture_alloc(m2), *f2 = dpm_energy_mixture_alloc(t2),
+                     *e1 = dpm_energy_mixture_alloc(m1), *f1 = dpm_energy_mixture_alloc(t1);
+  dpm_energy_quadratic q2 = {c2, 0.8}, q1 = {&c1, 0.5};
+  double k2 = NAN, k1 = NAN;
+  for (size_t i = 0; i < 4; i++) {
+    double a, b, e;
+    assert_int_equal(dpm_energy_mixture_fn(e2, 2, P2[i], &a, NULL), 0);
+    assert_int_equal(dpm_energy_mixture_fn(f2, 2, P2[i], &b, NULL), 0);
+    assert_int_equal(dpm_energy_quadratic_fn(&q2, 2, P2[i], &e, NULL), 0);
+    const double v2 = -b + a + 1.7 * e; /* log p_w - log p + w E */
+    if (i) assert_close(v2, k2, 1e-12, 1e-12);
+    k2 = v2;
+    assert_int_equal(dpm_energy_mixture_fn(e1, 1, XS + i, &a, NULL), 0);
+    assert_int_equal(dpm_energy_mixture_fn(f1, 1, XS + i, &b, NULL), 0);
+    assert_int_equal(dpm_energy_quadratic_fn(&q1, 1, XS + i, &e, NULL), 0);
+    const double v1 = -b + a + 2.0 * e;
+    if (i) assert_close(v1, k1, 1e-12, 1e-12);
+    k1 = v1;
+  }
+  assert_raises_null(dpm_guidance_tilt_quadratic(m1, &c1, 0.0, 1.0), "tau");
+  dpm_energy_mixture_free(e2);
+  dpm_energy_mixture_free(f2);
+  dpm_energy_mixture_free(e1);
+  dpm_energy_mixture_free(f1);
+  dpm_mixture_free(t2);
+  dpm_mixture_free(t1);
+  dpm_mixture_free(m2);
+  dpm_mixture_free(m1);
 }
 
 static void test_errors(void **state)
@@ -260,6 +324,7 @@ int main(void)
       cmocka_unit_test(test_cfg_tilt),
       cmocka_unit_test(test_autoguidance),
       cmocka_unit_test(test_energy),
+      cmocka_unit_test(test_tilt_quadratic),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests_name("guidance", tests, NULL, NULL);

@@ -111,6 +111,8 @@ void cli_model_clear(cli_model *mdl)
   dpm_denoiser_free(mdl->inner);
   dpm_mixture_free(mdl->m1);
   dpm_mixture_free(mdl->m2);
+  dpm_energy_mixture_free(mdl->emix);
+  free((double *)mdl->equad.c);
   memset(mdl, 0, sizeof *mdl);
 }
 
@@ -136,6 +138,41 @@ static int parse_auto(const char *cmd, const char *opts, double *var, size_t *ke
       *keep = (size_t)v;
     else
       return cli_errorf(cmd, CLI_EUSAGE, "--guide auto: bad option '%s=%s' (var=V, keep=K)", tok, eq + 1);
+  }
+  return CLI_OK;
+}
+
+/* "mixture" (q->c stays NULL) or "c=X1/../Xd,tau=T" (q->c allocated: d entries, default 0; tau default 1) */
+static int parse_energy(const char *cmd, const char *opts, size_t d, dpm_energy_quadratic *q)
+{
+  q->c = NULL;
+  q->tau = 1.0;
+  if (opts && strcmp(opts, "mixture") == 0) return CLI_OK;
+  double *c = calloc(d, sizeof *c);
+  if (!c) return cli_errorf(cmd, CLI_EDATA, "out of memory");
+  q->c = c;
+  char buf[256];
+  if (opts && strlen(opts) >= sizeof buf) return cli_errorf(cmd, CLI_EUSAGE, "--guide energy: options too long");
+  strcpy(buf, opts ? opts : "");
+  for (char *tok = opts ? strtok(buf, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+    char *eq = strchr(tok, '='), *end;
+    if (!eq) return cli_errorf(cmd, CLI_EUSAGE, "--guide energy option '%s': expected mixture or key=value", tok);
+    *eq = '\0';
+    if (strcmp(tok, "tau") == 0) {
+      q->tau = strtod(eq + 1, &end);
+      if (end == eq + 1 || *end || !(q->tau > 0.0 && isfinite(q->tau)))
+        return cli_errorf(cmd, CLI_EUSAGE, "--guide energy: tau '%s' is not a number > 0", eq + 1);
+    } else if (strcmp(tok, "c") == 0) {
+      char *p = eq + 1;
+      for (size_t k = 0; k < d; k++) {
+        c[k] = strtod(p, &end);
+        if (end == p || !isfinite(c[k]) || (k + 1 < d ? *end != '/' : *end != '\0'))
+          return cli_errorf(cmd, CLI_EUSAGE, "--guide energy: c='%s' is not %zu numbers separated by '/'", eq + 1,
+                            d);
+        p = end + 1;
+      }
+    } else
+      return cli_errorf(cmd, CLI_EUSAGE, "--guide energy: unknown option '%s' (mixture, or c=, tau=)", tok);
   }
   return CLI_OK;
 }
@@ -214,8 +251,48 @@ int cli_model_build(const char *cmd, const dpm_mixture *mix, const char *dspec, 
       cli_fail(cmd, CLI_EDATA, "--guide auto");
       goto fail;
     }
+  } else if (strcmp(kind, "energy") == 0) { /* score - w grad_x E(E[x0|x]) */
+    if (!w_seen) w = 1.0;
+    if ((rc = parse_energy(cmd, opts, mix->d, &mdl->equad))) goto fail;
+    rc = CLI_EDATA;
+    dpm_energy_fn fn = dpm_energy_quadratic_fn;
+    void *ctx = &mdl->equad;
+    if (!mdl->equad.c) { /* energy:mixture */
+      const dpm_mixture *src = mix;
+      if (has_class && !(src = mdl->m1 = dpm_guidance_class_mixture(mix, y))) {
+        cli_fail(cmd, CLI_EDATA, "--class");
+        goto fail;
+      }
+      if (!(mdl->emix = dpm_energy_mixture_alloc(src))) {
+        cli_fail(cmd, CLI_EDATA, "--guide energy:mixture");
+        goto fail;
+      }
+      fn = dpm_energy_mixture_fn;
+      ctx = mdl->emix;
+    } else if (has_class) {
+      rc = cli_errorf(cmd, CLI_EUSAGE, "--guide energy:c=... does not use --class");
+      goto fail;
+    }
+    if (!(mdl->guided = dpm_guidance_energy_alloc(base, mix, fn, ctx, w))) {
+      cli_fail(cmd, CLI_EDATA, "--guide energy");
+      goto fail;
+    }
+  } else if (strcmp(kind, "tilt") == 0) { /* the exact model of p e^{-w |x - c|^2 / (2 tau^2)} / Z */
+    if (!w_seen) w = 1.0;
+    if ((rc = parse_energy(cmd, opts, mix->d, &mdl->equad))) goto fail;
+    rc = CLI_EDATA;
+    if (!mdl->equad.c || has_class || !(w >= 0.0)) {
+      rc = cli_errorf(cmd, CLI_EUSAGE, "--guide tilt takes c=X1/../Xd,tau=T, no --class and a weight >= 0");
+      goto fail;
+    }
+    if (!(mdl->m2 = dpm_guidance_tilt_quadratic(mix, mdl->equad.c, mdl->equad.tau, w)) ||
+        !(mdl->guided = dpm_denoiser_oracle_alloc(mdl->m2))) {
+      cli_fail(cmd, CLI_EDATA, "--guide tilt");
+      goto fail;
+    }
   } else {
-    rc = cli_errorf(cmd, CLI_EUSAGE, "unknown --guide '%s' (classifier, cfg, auto[:var=V,keep=K])", kind);
+    rc = cli_errorf(cmd, CLI_EUSAGE, "unknown --guide '%s' (classifier, cfg, auto[:var=V,keep=K], energy:...)",
+                    kind);
     goto fail;
   }
   const size_t used = strlen(mdl->what);
@@ -328,10 +405,13 @@ int cmd_sample(int argc, char **argv)
       {"denoise", OPT_FLAG, &denoise, "end with the Tweedie step x0-hat at the last point (one more NFE)", 0},
       {"denoiser", OPT_STR, &dspec, "exact (default), relerr:eta=E[,seed=S] or empirical:n=N[,seed=S]", 0},
       {"class", OPT_SIZE, &cls, "guidance: the class label y (classifier guidance unless --guide)", 0},
-      {"guidance", OPT_DOUBLE, &w, "guidance weight w (default: classifier 1, cfg 0, auto 1)", 0},
+      {"guidance", OPT_DOUBLE, &w, "guidance weight w (default: classifier 1, cfg 0, auto 1, energy 1)", 0},
       {"guide", OPT_STR, &guide,
-       "classifier (score + w grad log p(y|x)), cfg ((1+w) cond - w uncond) or auto[:var=V,keep=K] ((1+w) D - w "
-       "D_weak, D_weak = data * N(0, V I), default V = 0.25, top K components)",
+       "classifier (score + w grad log p(y|x)), cfg ((1+w) cond - w uncond), auto[:var=V,keep=K] ((1+w) D - w "
+       "D_weak, D_weak = data * N(0, V I), default V = 0.25, top K components), energy:c=X1/../Xd,tau=T "
+       "(score - w grad_x E(E[x0|x]), E = |x - c|^2/(2 tau^2)) or energy:mixture (E = -log q_0, or -log "
+       "q_0(x|y)), or tilt:c=..,tau=T (the exact model of q_0 e^{-wE}, the "
+       "law energy guidance aims at; replaces --denoiser)",
        0},
       {"eta", OPT_DOUBLE, &eta, "ddim, analytic-ddim, diag-cov: lambda^2 = eta^2 beta~, eta in [0, 1]", 0},
       {"final-noise", OPT_FLAG, &final_noise, "add the decoder's noise on the last step into s = 0", 0},
@@ -497,6 +577,8 @@ int cmd_sample(int argc, char **argv)
   pb.par.denoise_final = denoise;
   if (cli_seen(opts, "rtol")) pb.par.rtol = rtol;
   if (cli_seen(opts, "atol")) pb.par.atol = atol;
+  if (cli_seen(opts, "snr")) pb.par.snr = snr;
+  pb.par.corrector_steps = (unsigned)csteps;
   unsigned long nfe = 0;
   if (dpm_sampler_run(smp, &pb, seed, n, x, init != NULL, &nfe)) {
     cli_fail(cmd, CLI_EDATA, "sampling failed");
@@ -514,7 +596,7 @@ int cmd_sample(int argc, char **argv)
             "# params: eta=%g final_noise=%d denoise=%d rtol=%g atol=%g churn=%g tmin=%g tmax=%g noise=%g snr=%g "
             "corrector_steps=%u\n",
             isnan(pb.par.eta) ? T->eta_default : pb.par.eta, final_noise, denoise, pb.par.rtol, pb.par.atol,
-            pb.par.s_churn, pb.par.s_tmin, pb.par.s_tmax, pb.par.s_noise, isnan(snr) ? 0.16 : snr, (unsigned)csteps);
+            pb.par.s_churn, pb.par.s_tmin, pb.par.s_tmax, pb.par.s_noise, pb.par.snr, pb.par.corrector_steps);
     int any = 0;
     char key[64];
     snprintf(key, sizeof key, " %s ", T->name);

@@ -9,13 +9,17 @@
 typedef struct {
   dpm_denoiser *inner, *outer, *aux, *guided;
   dpm_mixture *m1, *m2;
-  char what[160]; /* "exact", "relerr:eta=0.1 + classifier y=0 w=1", ... for --meta */
+  dpm_energy_mixture *emix;   /* energy guidance: -log p */
+  dpm_energy_quadratic equad; /* or |x - c|^2 / (2 tau^2), c owned */
+  char what[160];             /* "exact", "relerr:eta=0.1 + classifier y=0 w=1", ... for --meta */
 } cli_model;
 
 /* Build from --denoiser (exact | relerr:eta=E[,seed=S] | empirical:n=N[,seed=S]) and the guidance options:
- * guide NULL (classifier when has_class, none otherwise), "classifier", "cfg" or "auto[:var=V,keep=K]"; w_seen and
- * w the --guidance weight (defaults: classifier 1, cfg 0, auto 1). Returns an exit code (message printed); on
- * failure the model owns nothing. */
+ * guide NULL (classifier when has_class, none otherwise), "classifier", "cfg", "auto[:var=V,keep=K]",
+ * "energy:c=X1/../Xd,tau=T" (quadratic, c default 0, tau 1) or "energy:mixture" (-log q_0, with --class -log
+ * q_0(x|y)) or "tilt:c=..,tau=T" (the exact denoiser of the quadratically tilted data,
+ * dpm_guidance_tilt_quadratic); w_seen and w the --guidance weight (defaults: classifier 1, cfg 0, auto 1, energy
+ * 1, tilt 1). Returns an exit code (message printed); on failure the model owns nothing. */
 int cli_model_build(const char *cmd, const dpm_mixture *mix, const char *dspec, const char *guide, int has_class,
                     int y, int w_seen, double w, cli_model *mdl);
 dpm_denoiser *cli_model_denoiser(const cli_model *mdl);

@@ -41,11 +41,15 @@ dpm_mixture *dpm_guidance_weak_mixture(const dpm_mixture *mix, double extra, siz
  * Returns a status. */
 typedef int (*dpm_energy_fn)(void *ctx, size_t d, const double *x, double *value, double *grad);
 
-/* Energy guidance: score_w(x) = score_base(x) - w grad_x E(x / m), i.e. the energy pulled back to the noisy
- * scale x = m x_0 (gradient (1/m) grad E(x/m)). As s -> 0 (m -> 1) the guided score tends to grad log(p e^{-wE}),
- * the tilted data law; at larger t it is a heuristic (not the score of the noised tilted law). base and ctx are
- * borrowed. Errors (NULL, raised): NULL base or energy, w not finite, ENOMEM. */
-dpm_denoiser *dpm_guidance_energy_alloc(dpm_denoiser *base, dpm_energy_fn energy, void *ctx, double w);
+/* Energy guidance at the posterior mean (the DPS form, Chung et al. 2023, Alg. 1 with an energy in place of the
+ * measurement loss): score_w(x) = score_base(x) - w grad_x E(x0-hat(x)), x0-hat = E[x_0|x] of the model mix, with
+ * the exact Jacobian d x0-hat/dx = (m/s^2) Cov[x_0|x] (Tweedie's second-order identity, docs/MATH.md §2.4-2.5):
+ * eps_w = eps_base + w (m/s) Cov[x_0|x] grad E(x0-hat). As s -> 0, Cov -> (s/m)^2 I near a Gaussian component and
+ * score_w -> grad log(p e^{-wE}), the tilted data law; at larger t the guidance fades with m/s^2 and is a
+ * heuristic (E(E[x_0|x]) is not the noised tilted log-density -log E[e^{-wE(x_0)}|x]). base, mix and ctx are
+ * borrowed. Errors (NULL, raised): NULL argument, dimension mismatch, w not finite, ENOMEM. */
+dpm_denoiser *dpm_guidance_energy_alloc(dpm_denoiser *base, const dpm_mixture *mix, dpm_energy_fn energy,
+                                        void *ctx, double w);
 
 /* Built-in energies. Quadratic: E(x) = |x - c|^2 / (2 tau^2), ctx a dpm_energy_quadratic (c borrowed, d entries).
  * Mixture: E(x) = -log p(x), ctx a dpm_energy_mixture made by dpm_energy_mixture_alloc (Gaussian components
@@ -60,6 +64,14 @@ typedef struct dpm_energy_mixture dpm_energy_mixture;
 dpm_energy_mixture *dpm_energy_mixture_alloc(const dpm_mixture *mix); /* mix borrowed; NULL on error */
 void dpm_energy_mixture_free(dpm_energy_mixture *e);                  /* NULL is a no-op */
 int dpm_energy_mixture_fn(void *ctx, size_t d, const double *x, double *value, double *grad);
+
+/* The exact law energy guidance with a quadratic energy aims at: p(x) e^{-w |x - c|^2 / (2 tau^2)} / Z, again a
+ * mixture (product of Gaussians): with a = w / tau^2, component k becomes N(c + (I + a Sigma_k)^{-1}(mu_k - c),
+ * (Sigma_k^{-1} + a I)^{-1}) with weight proportional to w_k N(mu_k; c, Sigma_k + I/a) (point masses stay, weight
+ * times e^{-a |mu_k - c|^2 / 2}); labels kept. Its exact denoiser samples the tilted law, the ground truth for
+ * dpm_guidance_energy_alloc. w = 0 returns a copy. Errors (NULL, raised): NULL argument, tau <= 0, w < 0 or not
+ * finite, ENOMEM. */
+dpm_mixture *dpm_guidance_tilt_quadratic(const dpm_mixture *mix, const double *c, double tau, double w);
 
 /* By how much a 1-D sample x (n) misses the tilted law of CFG, p_w(x) = p(x|y)^(1+w) p(x)^(-w) / Z: the tilted
  * density tabulated in log space on ngrid >= 1001 points over the mixture's box (tail 1e-12, widened by 10 %),

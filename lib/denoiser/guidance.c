@@ -1,7 +1,8 @@
 /* guidance.c — exact guidance as denoiser wrappers (docs/MATH.md §4, docs/samplers.md "Guidance"): classifier
  * guidance score + w grad log p_t(y|x) (Dhariwal & Nichol 2021, eq. 10), the linear guidance (1 + w) eps_main -
  * w eps_guide of classifier-free guidance (Ho & Salimans 2022, eq. 6) and autoguidance (Karras et al. 2024, eq. 2,
- * their weight 1 + w), energy guidance score - w grad E(x/m), and CFG's tilted law for comparison. */
+ * their weight 1 + w), energy guidance score - w grad_x E(E[x_0|x]) (DPS, Chung et al. 2023), and CFG's tilted law
+ * for comparison. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,7 @@ dpm_denoiser *dpm_guidance_classifier_alloc(dpm_denoiser *base, const dpm_mixtur
   return dn;
 }
 
-/* ---- linear guidance: CFG and autoguidance --------------------------------------------------------------------
- */
+/* ---- linear guidance: CFG and autoguidance ------------------------------------------------------------------ */
 
 typedef struct {
   dpm_denoiser *main_dn, *guide_dn;
@@ -193,8 +193,7 @@ dpm_denoiser *dpm_guidance_combine_alloc(dpm_denoiser *main_dn, dpm_denoiser *gu
   return dn;
 }
 
-/* ---- mixtures for guidance ------------------------------------------------------------------------------------
- */
+/* ---- mixtures for guidance ---------------------------------------------------------------------------------- */
 
 /* component k of src, with extra added to its covariance, into component j of dst */
 static int copy_component(dpm_mixture *dst, size_t j, const dpm_mixture *src, size_t k, double extra, double *work)
@@ -281,16 +280,92 @@ dpm_mixture *dpm_guidance_weak_mixture(const dpm_mixture *mix, double extra, siz
   return out;
 }
 
-/* ---- energy guidance ------------------------------------------------------------------------------------------
- */
+dpm_mixture *dpm_guidance_tilt_quadratic(const dpm_mixture *mix, const double *c, double tau, double w)
+{
+  if (!mix || !c) DPM_ERROR_NULL(GSL_EINVAL, "tilted mixture: NULL data or centre");
+  if (!(tau > 0.0 && isfinite(tau))) DPM_ERROR_NULL(GSL_EDOM, "tilted mixture: tau = %g must be > 0", tau);
+  if (!(w >= 0.0 && isfinite(w))) DPM_ERROR_NULL(GSL_EDOM, "tilted mixture: weight w = %g must be >= 0", w);
+  if (w == 0.0) return dpm_mixture_clone(mix);
+  const size_t d = mix->d, K = mix->K;
+  const double a = w / (tau * tau);
+  dpm_mixture *out = dpm_mixture_alloc(K, d);
+  double *lw = malloc(K * sizeof *lw), *r = malloc(d * sizeof *r), *mu = malloc(d * sizeof *mu),
+         *S = malloc(d * d * sizeof *S);
+  int st = (!out || !lw || !r || !mu || !S) ? DPM_RAISE(GSL_ENOMEM, "tilted mixture: out of memory") : 0;
+  double lmax = -INFINITY;
+  for (size_t k = 0; !st && k < K; k++) {
+    const double *U = mix->U && mix->kind[k] == DPM_COV_FULL ? mix->U + k * d * d : NULL;
+    const double *lam = mix->lambda + k * d, *m0 = mix->mu + k * d;
+    for (size_t b = 0; b < d; b++) { /* r = U^T (mu - c) in the component's eigen frame */
+      double v = 0.0;
+      for (size_t q = 0; q < d; q++)
+        v += (U ? U[q * d + b] : (q == b)) * (m0[q] - c[q]);
+      r[b] = v;
+    }
+    const int zero = mix->kind[k] == DPM_COV_ZERO;
+    lw[k] = mix->logw[k];
+    for (size_t b = 0; b < d; b++) {
+      const double l = zero ? 0.0 : lam[b];
+      lw[k] -= 0.5 * (log(l + 1.0 / a) + r[b] * r[b] / (l + 1.0 / a));
+      r[b] /= 1.0 + a * l; /* (I + a Sigma)^{-1} (mu - c) */
+    }
+    if (lw[k] > lmax) lmax = lw[k];
+    for (size_t q = 0; q < d; q++) {
+      double v = 0.0;
+      for (size_t b = 0; b < d; b++)
+        v += (U ? U[q * d + b] : (q == b)) * r[b];
+      mu[q] = c[q] + v;
+    }
+    st = dpm_mixture_set_mean(out, k, mu);
+    if (st) break;
+    if (zero)
+      st = dpm_mixture_set_zero(out, k);
+    else if (mix->kind[k] == DPM_COV_ISO)
+      st = dpm_mixture_set_iso(out, k, lam[0] / (1.0 + a * lam[0]));
+    else if (mix->kind[k] == DPM_COV_DIAG) {
+      for (size_t b = 0; b < d; b++)
+        r[b] = lam[b] / (1.0 + a * lam[b]);
+      st = dpm_mixture_set_diag(out, k, r);
+    } else {
+      for (size_t p = 0; p < d; p++)
+        for (size_t q = 0; q < d; q++) {
+          double v = 0.0;
+          for (size_t b = 0; b < d; b++)
+            v += U[p * d + b] * U[q * d + b] * lam[b] / (1.0 + a * lam[b]);
+          S[p * d + q] = v;
+        }
+      for (size_t p = 0; p < d; p++) /* exact symmetry for the Cholesky check */
+        for (size_t q = 0; q < p; q++)
+          S[p * d + q] = S[q * d + p] = 0.5 * (S[p * d + q] + S[q * d + p]);
+      st = dpm_mixture_set_full(out, k, S);
+    }
+  }
+  for (size_t k = 0; !st && k < K; k++)
+    lw[k] = isfinite(lw[k]) ? exp(lw[k] - lmax) : 0.0;
+  if (!st) st = dpm_mixture_set_weights(out, lw);
+  if (!st && mix->labels) st = dpm_mixture_set_labels(out, mix->labels);
+  if (!st) snprintf(out->name, sizeof out->name, "%.100s|tilt", mix->name);
+  free(lw);
+  free(r);
+  free(mu);
+  free(S);
+  if (st) {
+    dpm_mixture_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* ---- energy guidance ---------------------------------------------------------------------------------------- */
 
 typedef struct {
   dpm_denoiser *base;
+  dpm_oracle *o;
   dpm_energy_fn E;
   void *ctx;
   double w;
-  double *eps, *xs;
-  size_t cap_eps, cap_x;
+  double *eps, *x0, *cov, *g;
+  size_t cap_eps, cap_x0, cap_cov, cap_g;
 } energy_state;
 
 static int energy_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
@@ -299,7 +374,10 @@ static int energy_eval(dpm_denoiser *dn, double m, double s, size_t n, const dou
   energy_state *S = dn->state;
   const size_t d = dn->d;
   int st;
-  if ((st = grow((void **)&S->xs, &S->cap_x, 2 * d, sizeof(double)))) return st;
+  if ((st = grow((void **)&S->x0, &S->cap_x0, n * d, sizeof(double))) ||
+      (st = grow((void **)&S->cov, &S->cap_cov, n * d * d, sizeof(double))) ||
+      (st = grow((void **)&S->g, &S->cap_g, d, sizeof(double))))
+    return st;
   double *e = eps;
   if (!e) {
     if ((st = grow((void **)&S->eps, &S->cap_eps, n * d, sizeof(double)))) return st;
@@ -309,16 +387,24 @@ static int energy_eval(dpm_denoiser *dn, double m, double s, size_t n, const dou
     dpm_error_context("energy guidance: base denoiser");
     return st;
   }
-  double *xs = S->xs, *g = S->xs + d;
-  for (size_t i = 0; i < n; i++) { /* score - w (1/m) grad E(x/m)  =>  eps + s w (1/m) grad E(x/m) */
-    for (size_t a = 0; a < d; a++)
-      xs[a] = x[i * d + a] / m;
-    if ((st = S->E(S->ctx, d, xs, NULL, g))) {
+  dpm_oracle_result res = {.x0 = S->x0, .cov = S->cov};
+  if ((st = dpm_oracle_eval(S->o, m, s, n, x, &res))) {
+    dpm_error_context("energy guidance: posterior mean and covariance");
+    return st;
+  }
+  const double c = S->w * m / s;
+  for (size_t i = 0; i < n; i++) { /* eps + w (m/s) Cov[x0|x] grad E(x0-hat) */
+    if ((st = S->E(S->ctx, d, S->x0 + i * d, NULL, S->g))) {
       dpm_error_context("energy guidance: point %zu", i);
       return st;
     }
-    for (size_t a = 0; a < d; a++)
-      e[i * d + a] += s * S->w * g[a] / m;
+    const double *C = S->cov + i * d * d;
+    for (size_t a = 0; a < d; a++) {
+      double v = 0.0;
+      for (size_t b = 0; b < d; b++)
+        v += C[a * d + b] * S->g[b];
+      e[i * d + a] += c * v;
+    }
   }
   finish(m, s, n, d, x, e, x0, score);
   return DPM_SUCCESS;
@@ -328,16 +414,22 @@ static void energy_free(void *state)
 {
   energy_state *S = state;
   if (!S) return;
+  dpm_oracle_free(S->o);
   free(S->eps);
-  free(S->xs);
+  free(S->x0);
+  free(S->cov);
+  free(S->g);
   free(S);
 }
 
 static const dpm_denoiser_type energy_type = {"energy-guidance", energy_eval, energy_free, NULL, NULL};
 
-dpm_denoiser *dpm_guidance_energy_alloc(dpm_denoiser *base, dpm_energy_fn energy, void *ctx, double w)
+dpm_denoiser *dpm_guidance_energy_alloc(dpm_denoiser *base, const dpm_mixture *mix, dpm_energy_fn energy,
+                                        void *ctx, double w)
 {
-  if (!base || !energy) DPM_ERROR_NULL(GSL_EINVAL, "energy guidance: NULL base denoiser or energy");
+  if (!base || !mix || !energy) DPM_ERROR_NULL(GSL_EINVAL, "energy guidance: NULL base denoiser, data or energy");
+  if (base->d != mix->d)
+    DPM_ERROR_NULL(GSL_EBADLEN, "energy guidance: denoiser in R^%zu, data in R^%zu", base->d, mix->d);
   if (!isfinite(w)) DPM_ERROR_NULL(GSL_EDOM, "energy guidance: weight w = %g is not finite", w);
   energy_state *S = calloc(1, sizeof *S);
   if (!S) DPM_ERROR_NULL(GSL_ENOMEM, "energy guidance: out of memory");
@@ -345,6 +437,10 @@ dpm_denoiser *dpm_guidance_energy_alloc(dpm_denoiser *base, dpm_energy_fn energy
   S->E = energy;
   S->ctx = ctx;
   S->w = w;
+  if (!(S->o = dpm_oracle_alloc(mix))) {
+    free(S);
+    return NULL;
+  }
   dpm_denoiser *dn = dpm_denoiser_alloc(&energy_type, S, base->d);
   if (!dn) energy_free(S);
   return dn;
@@ -412,8 +508,7 @@ int dpm_energy_mixture_fn(void *ctx, size_t d, const double *x, double *value, d
   return DPM_SUCCESS;
 }
 
-/* ---- CFG's tilted law -----------------------------------------------------------------------------------------
- */
+/* ---- CFG's tilted law --------------------------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
 {
