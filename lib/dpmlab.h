@@ -18,5 +18,6 @@
 #include "dpm_imperfect.h"
 #include "dpm_guidance.h"
 #include "dpm_sampler.h"
+#include "dpm_forward.h"
 
 #endif

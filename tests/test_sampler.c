@@ -1,8 +1,8 @@
 /* test_sampler.c — the sampler table (docs/samplers.md): one conformance loop over every entry. The DDIM family
  * (every step with the exact denoiser a linear-Gaussian recursion) is checked against its exact output law on
- * Gaussian data, run here on (mean, variance) from the definitions of docs/MATH.md §3; every other entry (SDE, ODE,
- * exponential-integrator and multistep samplers, docs/MATH.md §4) against the true law q_t of the data at the end
- * of the grid, at a step count generous enough that the discretisation bias is measured to be below the Monte
+ * Gaussian data, run here on (mean, variance) from the definitions of docs/MATH.md §3; every other entry (SDE,
+ * ODE, exponential-integrator and multistep samplers, docs/MATH.md §4) against the true law q_t of the data at the
+ * end of the grid, at a step count generous enough that the discretisation bias is measured to be below the Monte
  * Carlo error. Also: the law on a bimodal mixture against its exact CDF (Kolmogorov–Smirnov with the DKW bound),
  * the NFE count, the same bits for 1 and 2 threads — then the timeline, the driver's errors and the context added
  * to a denoiser's error. */
@@ -28,7 +28,8 @@ static void set_threads(int k)
 /* 1 for the entries whose exact law predict() below knows: the DDIM family of ddim_family.c. */
 static int ddim_family(const dpm_sampler_type *T)
 {
-  static const char *const names[] = {"ddpm", "ddpm-betatilde", "ddim", "analytic-ddpm", "analytic-ddim", "diag-cov"};
+  static const char *const names[] = {"ddpm",          "ddpm-betatilde", "ddim",
+                                      "analytic-ddpm", "analytic-ddim",  "diag-cov"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (strcmp(T->name, names[i]) == 0) return 1;
   return 0;
@@ -181,8 +182,8 @@ static void test_conformance_resolution(void **state)
     for (size_t b = a + 1; b < cnt; b++) {
       if (fabs(v[a] - v0) < 1e-3 * v0 && fabs(v[b] - v0) < 1e-3 * v0) continue;
       if (!(fabs(v[a] - v[b]) > 2.0 * tol * fmax(v[a], v[b])))
-        fail_msg("%s and %s: predicted variances %.6g and %.6g are too close to tell apart", T[a]->name, T[b]->name,
-                 v[a], v[b]);
+        fail_msg("%s and %s: predicted variances %.6g and %.6g are too close to tell apart", T[a]->name,
+                 T[b]->name, v[a], v[b]);
     }
   dpm_timeline_free(tl);
   dpm_process_clear(&pd);
@@ -270,8 +271,8 @@ static void generic_timeline(dpm_timeline *tl, const dpm_process *p, const gener
 
 /* Run T over tl from exact draws of q_{t_0} (seed, one stream per sample as in the driver) into x; checks the NFE:
  * K x nfe_per_step, and for adaptive entries (nfe_per_step 0) that the reported count is the denoiser's own. */
-static void generic_run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl, const dpm_mixture *mix,
-                        size_t n, uint64_t seed, double *x)
+static void generic_run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl,
+                        const dpm_mixture *mix, size_t n, uint64_t seed, double *x)
 {
   const size_t d = mix->d;
   dpm_mixture_sample_workspace *w = dpm_mixture_sample_alloc(mix);

@@ -65,7 +65,7 @@ typedef struct {
   double s_churn, s_tmin, s_tmax, s_noise; /* edm-stochastic (Karras et al. Alg. 2): default 0, 0, inf, 1 */
   int denoise_final; /* 1: the driver replaces the end points by the Tweedie x0-hat at the last point when its
                         s > 0 (one more NFE); default 0 */
-  double snr;              /* pc: the Langevin corrector's target signal-to-noise ratio r, default 0.16 */
+  double snr;        /* pc: the Langevin corrector's target signal-to-noise ratio r, default 0.16 */
   unsigned corrector_steps; /* pc: corrector steps per step (NFE 1 + this per step), default 1 */
   double langevin_eps;      /* langevin: NCSN's epsilon (alpha_i = eps s_i^2 / s_L^2); NAN: s_L^2 */
   unsigned langevin_steps;  /* langevin: Langevin steps T per noise level (the NFE per step), default 4 */
@@ -101,7 +101,7 @@ enum {
  * process of the table. The driver refuses a process the entry does not support (GSL_EINVAL naming both), and the
  * conformance test runs each entry on the first it supports of vp, ve, edm, subvp, ddpm. */
 #define DPM_SAMPLER_ON(kind) (1u << (8 + (unsigned)(kind)))
-#define DPM_SAMPLER_ON_MASK (0x1fu << 8)
+#define DPM_SAMPLER_ON_MASK  (0x1fu << 8)
 
 typedef struct dpm_sampler_step dpm_sampler_step;
 

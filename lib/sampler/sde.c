@@ -1,6 +1,6 @@
 /* sde.c — the reverse-SDE samplers as entries of the sampler table: Euler–Maruyama of the reverse SDE (Song et al.
- * ICLR 2021, eq. (6)), score_sde's reverse-diffusion and ancestral predictors (ibid., eqs. (46)-(47) and App. E)
- * and its predictor–corrector sampler with the Langevin corrector at a target signal-to-noise ratio (ibid.,
+ * ICLR 2021, eq. (6)), score_sde's reverse-diffusion and ancestral predictors (ibid., App. E and F) and its
+ * predictor–corrector sampler with the Langevin corrector at a target signal-to-noise ratio (ibid., App. G,
  * Algorithms 2-5), annealed Langevin dynamics (Song & Ermon, NeurIPS 2019, Algorithm 1) and Restart sampling (Xu
  * et al., NeurIPS 2023, Algorithm 1); docs/MATH.md §4, update rules in docs/samplers.md. Every step sees the model
  * only through dpm_sampler_step_eval (score = -eps/s) and the process only through its table functions, so each
@@ -279,8 +279,8 @@ static int pf_coef(const dpm_process *p, double t, double *ca, double *ce)
   return isfinite(*ca) && isfinite(*ce) ? DPM_SUCCESS : GSL_EDOM;
 }
 
-/* One Heun step of the ODE from ta to tb (< ta) on x, with e1 = eps(x, ta) already evaluated (Euler when s(tb) = 0,
- * EDM's Algorithm 1 convention). */
+/* One Heun step of the ODE from ta to tb (< ta) on x, with e1 = eps(x, ta) already evaluated (Euler when s(tb) =
+ * 0, EDM's Algorithm 1 convention). */
 static int heun(dpm_sampler_step *st, restart_state *S, double ta, double tb, double sb)
 {
   const size_t nd = st->n * st->d;
@@ -336,7 +336,8 @@ static int restart_apply(void *state, dpm_sampler_step *st)
   return DPM_SUCCESS;
 }
 
-/* ---- the entries ------------------------------------------------------------------------------------------------ */
+/* ---- the entries
+ * ------------------------------------------------------------------------------------------------ */
 
 const dpm_sampler_type dpm_sampler_euler_maruyama = {
     "euler-maruyama",
@@ -356,7 +357,7 @@ const dpm_sampler_type dpm_sampler_euler_maruyama = {
 const dpm_sampler_type dpm_sampler_reverse_diffusion = {
     "reverse-diffusion",
     "sde",
-    "Song et al. 2021, eq. (46)-(47); score_sde ReverseDiffusionPredictor",
+    "Song et al. 2021, App. E; score_sde ReverseDiffusionPredictor",
     "reverse diffusion: the forward chain's discretisation f, G reversed",
     1,
     0,
@@ -371,7 +372,7 @@ const dpm_sampler_type dpm_sampler_reverse_diffusion = {
 const dpm_sampler_type dpm_sampler_ancestral = {
     "ancestral",
     "ancestral",
-    "Song et al. 2021, App. E (eq. (47) and the VE analogue); score_sde AncestralSamplingPredictor",
+    "Song et al. 2021, App. F; score_sde AncestralSamplingPredictor",
     "ancestral sampling, VP form on VP/sub-VP/DDPM and VE form on VE/EDM",
     1,
     0,
@@ -386,7 +387,7 @@ const dpm_sampler_type dpm_sampler_ancestral = {
 const dpm_sampler_type dpm_sampler_pc = {
     "pc",
     "sde",
-    "Song et al. 2021, Algorithms 2-5; score_sde pc_sampler with LangevinCorrector",
+    "Song et al. 2021, App. G, Algorithms 2-5; score_sde pc_sampler with LangevinCorrector",
     "predictor-corrector: --corrector-steps C Langevin steps at --snr r, then reverse diffusion (NFE 1 + C)",
     1,
     0,
