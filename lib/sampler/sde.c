@@ -5,7 +5,6 @@
  * et al., NeurIPS 2023, Algorithm 1); docs/MATH.md §4, update rules in docs/samplers.md. Every step sees the model
  * only through dpm_sampler_step_eval (score = -eps/s) and the process only through its table functions, so each
  * entry runs with any denoiser on any process it supports. */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -257,14 +256,10 @@ static void *restart_alloc(size_t nmax, size_t d, size_t Kmax)
   return S;
 }
 
-/* eps at time t of the process (one NFE), m clamped at DBL_MIN as dpm_sampler_step_eval does */
+/* eps at time t of the process (one NFE, through the driver: its NFE count and error context) */
 static int eval_at(dpm_sampler_step *st, double t, const double *x, double *eps)
 {
-  double m, s;
-  int rc = dpm_process_ms(st->pb->tl->proc, t, &m, &s);
-  if (!rc) rc = dpm_denoiser_eval(st->pb->dn, m >= DBL_MIN ? m : DBL_MIN, s, st->n, x, eps, NULL, NULL);
-  if (rc) dpm_error_context("sampler %s, restart stage at t = %g", st->type->name, t);
-  return rc;
+  return dpm_sampler_step_eval_t(st, t, x, eps, NULL);
 }
 
 /* drift coefficients of the probability-flow ODE at t: dx/dt = ca x + ce eps */
