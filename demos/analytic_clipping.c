@@ -1,9 +1,9 @@
 /* analytic_clipping.c — why Analytic-DPM clips its variance estimate into the bounds (Bao, Li, Zhu, Zhang, ICLR
- * 2022, §3.1 and Appendix; docs/MATH.md §3): Gamma-hat_n = E|eps-hat(x_n)|^2/d of imperfect denoisers (a relative-error
- * model at two error sizes, the memorising ideal denoiser of a finite sample, and the exact denoiser's own Monte
- * Carlo noise) against the true Gamma_n, the estimate sigma-hat^2 against sigma*^2 with and without clipping on
- * the full chain and on a 10-step trajectory, and what each variance costs in ELBO and sample quality with the
- * imperfect mean. */
+ * 2022, §3.1 and Appendix; docs/MATH.md §3): Gamma-hat_n = E|eps-hat(x_n)|^2/d of imperfect denoisers (a
+ * relative-error model at two error sizes, the memorising ideal denoiser of a finite sample, and the exact
+ * denoiser's own Monte Carlo noise) against the true Gamma_n, the estimate sigma-hat^2 against sigma*^2 with and
+ * without clipping on the full chain and on a 10-step trajectory, and what each variance costs in ELBO and sample
+ * quality with the imperfect mean. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +19,13 @@
 #define QUAD_TOL  1e-13
 /* Monte Carlo samples per step for Gamma-hat_n (the estimate Analytic-DPM would use); --quick: 200 */
 static size_t MC_M = 2000;
-#define N_TRAIN   100   /* training-set size of the memorising model */
-#define K_TRAJ    10    /* the few-step trajectory */
+#define N_TRAIN 100 /* training-set size of the memorising model */
+#define K_TRAJ  10  /* the few-step trajectory */
 /* samples for the W1 of each sampler; --quick: 2000 */
 static size_t N_SAMPLE = 20000;
-#define NMOD      4
-#define NVAR      4
-#define NSHOW     8
+#define NMOD  4
+#define NVAR  4
+#define NSHOW 8
 
 typedef enum { MOD_EXACT, MOD_REL_SMALL, MOD_REL_LARGE, MOD_MEMORISE } model_id;
 static const char *const MOD_NAME[NMOD] = {"exact (MC noise only)", "relative error 0.2", "relative error 0.5",
@@ -64,7 +64,8 @@ static void step_variances(const results *R, size_t m, const dpm_analytic_step *
 
 /* Negative ELBO (nats) of the model with mean x0-hat and the variances v_k of choice `var` along tau (K steps,
  * tau[K-1] = N), dpm_analytic_elbo_mse; *rest receives prior + transitions (everything but the decoder). A
- * variance that is not positive makes its term +INFINITY (the model is undefined there). sigma2 holds K entries. */
+ * variance that is not positive makes its term +INFINITY (the model is undefined there). sigma2 holds K entries.
+ */
 static double nelbo_mse(const dpm_schedule *sch, const results *R, size_t m, size_t var, size_t K,
                         const size_t *tau, double e_norm2, double *sigma2, double *rest)
 {
@@ -115,7 +116,8 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
   gsl_rng *r = dpm_rng_stream_alloc(ctx->seed, 0);
   dpm_denoiser *dn[NMOD] = {NULL, NULL, NULL, NULL};
   dpm_sampler_analytic *smp = dpm_sampler_analytic_alloc(1, N_SAMPLE);
-  if (!st && (!R->gamma || !R->gamma_err || !chain || !x || !s2buf || !q || !mc || !exact || !r || !smp)) st = GSL_ENOMEM;
+  if (!st && (!R->gamma || !R->gamma_err || !chain || !x || !s2buf || !q || !mc || !exact || !r || !smp))
+    st = GSL_ENOMEM;
   if (!st) {
     dn[MOD_EXACT] = exact;
     dn[MOD_REL_SMALL] = dpm_denoiser_relerr_alloc(exact, REL_ETA[MOD_REL_SMALL], demo_seed(ctx, SEED_REL_SMALL));
@@ -132,8 +134,8 @@ static int compute(const demo_ctx *ctx, const dpm_schedule *sch, results *R)
   /* every model's estimate from the same samples x_n ~ q_n (streams (demo_seed(SEED_GAMMA_HAT), n)) */
   for (size_t m = 0; m < NMOD && !st; m++) {
     demo_progress(ctx, "Gamma-hat_n of the %s model, M = %zu per step", MOD_NAME[m], MC_M);
-    st = dpm_analytic_gamma_mc_denoiser(mc, dn[m], sch, demo_seed(ctx, SEED_GAMMA_HAT), R->ghat[m], R->ghat_se[m], R->x0mse[m],
-                                        NULL);
+    st = dpm_analytic_gamma_mc_denoiser(mc, dn[m], sch, demo_seed(ctx, SEED_GAMMA_HAT), R->ghat[m], R->ghat_se[m],
+                                        R->x0mse[m], NULL);
   }
   if (!st) st = dpm_schedule_subsequence(sch, "even", K_TRAJ, R->tau);
   for (size_t i = 0; i < N; i++)

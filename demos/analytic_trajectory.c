@@ -1,7 +1,8 @@
 /* analytic_trajectory.c — the optimal trajectory and sample quality of Analytic-DPM (Bao, Li, Zhu, Zhang, ICLR
- * 2022, §4 and Table 2; docs/MATH.md §3): the least-cost sub-sequences tau_1 < ... < tau_K found by dynamic programming
- * on J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}) against the even and quadratic ones, and the quality of samples
- * (exact W1 in 1-D, closed-form MMD in 2-D) of Analytic-DDPM, DDPM (beta~), DDIM and Analytic-DDIM against K. */
+ * 2022, §4 and Table 2; docs/MATH.md §3): the least-cost sub-sequences tau_1 < ... < tau_K found by dynamic
+ * programming on J(s,t) = log(sigma*^2_{s|t}/lambda^2_{s|t}) against the even and quadratic ones, and the quality
+ * of samples (exact W1 in 1-D, closed-form MMD in 2-D) of Analytic-DDPM, DDPM (beta~), DDIM and Analytic-DDIM
+ * against K. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,10 @@ typedef struct {
   double eta;
   dpm_variance_kind var;
 } method;
-static const method METHODS[NMETH] = {
-    {"Analytic-DDPM", 1.0, DPM_VAR_OPT},
-    {"DDPM", 1.0, DPM_VAR_BETA_TILDE},
-    {"Analytic-DDIM", 0.0, DPM_VAR_OPT},
-    {"DDIM", 0.0, DPM_VAR_ZERO}};
+static const method METHODS[NMETH] = {{"Analytic-DDPM", 1.0, DPM_VAR_OPT},
+                                      {"DDPM", 1.0, DPM_VAR_BETA_TILDE},
+                                      {"Analytic-DDIM", 0.0, DPM_VAR_OPT},
+                                      {"DDIM", 0.0, DPM_VAR_ZERO}};
 
 typedef struct {
   const char *spec;
@@ -267,12 +267,11 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
     snprintf(key, sizeof key, "floor%zu", s);
     demo_val(fp, key, 2, floor);
     /* how many standard errors separate the analytic variance from the handcrafted one at the smallest K */
-    const double z[4] = {r->q_mean[1][0] - r->q_mean[0][0],
-                         (r->q_mean[1][0] - r->q_mean[0][0]) /
-                             sqrt(r->q_se[0][0] * r->q_se[0][0] + r->q_se[1][0] * r->q_se[1][0]),
-                         r->q_mean[3][0] - r->q_mean[2][0],
-                         (r->q_mean[3][0] - r->q_mean[2][0]) /
-                             sqrt(r->q_se[2][0] * r->q_se[2][0] + r->q_se[3][0] * r->q_se[3][0])};
+    const double z[4] = {
+        r->q_mean[1][0] - r->q_mean[0][0],
+        (r->q_mean[1][0] - r->q_mean[0][0]) / sqrt(r->q_se[0][0] * r->q_se[0][0] + r->q_se[1][0] * r->q_se[1][0]),
+        r->q_mean[3][0] - r->q_mean[2][0],
+        (r->q_mean[3][0] - r->q_mean[2][0]) / sqrt(r->q_se[2][0] * r->q_se[2][0] + r->q_se[3][0] * r->q_se[3][0])};
     snprintf(key, sizeof key, "z%zu", s);
     demo_val(fp, key, 4, z);
   }

@@ -28,7 +28,8 @@ int main(int argc, char **argv)
     return 1;
   }
   /* point set -> isotropic components of variance 0.1, so the general Gaussian path is measured */
-  for (size_t k = 0; k < K; k++) dpm_mixture_set_iso(mix, k, 0.1);
+  for (size_t k = 0; k < K; k++)
+    dpm_mixture_set_iso(mix, k, 0.1);
   double *x = malloc(n * d * sizeof(double)), *logq = malloc(n * sizeof(double)),
          *score = malloc(n * d * sizeof(double));
   gsl_rng *r = dpm_rng_stream_alloc(2, 0);
@@ -61,14 +62,17 @@ int main(int argc, char **argv)
   printf("distance_dist2_eps,%zu,%zu,%zu,%.6g\n", n, K, d, best);
   /* write the problem for the reference implementation */
   FILE *fp = fopen(argc > 4 ? argv[4] : "/tmp/dpm-bench-problem.csv", "w");
-  for (size_t k = 0; k < K; k++) dpm_csv_write_row(fp, mix->mu + k * d, d);
+  for (size_t k = 0; k < K; k++)
+    dpm_csv_write_row(fp, mix->mu + k * d, d);
   fclose(fp);
   fp = fopen(argc > 5 ? argv[5] : "/tmp/dpm-bench-x.csv", "w");
-  for (size_t i = 0; i < n; i++) dpm_csv_write_row(fp, x + i * d, d);
+  for (size_t i = 0; i < n; i++)
+    dpm_csv_write_row(fp, x + i * d, d);
   fclose(fp);
   fp = fopen(argc > 6 ? argv[6] : "/tmp/dpm-bench-logq.csv", "w");
   dpm_oracle_eval(o, 0.8, 0.6, n, x, &res);
-  for (size_t i = 0; i < n; i++) fprintf(fp, "%.17g\n", logq[i]);
+  for (size_t i = 0; i < n; i++)
+    fprintf(fp, "%.17g\n", logq[i]);
   fclose(fp);
   gsl_rng_free(r);
   dpm_oracle_free(o);

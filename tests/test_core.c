@@ -414,10 +414,10 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_path),       cmocka_unit_test(test_error_truncation),
       cmocka_unit_test(test_error_per_thread), cmocka_unit_test(test_logsumexp),
-      cmocka_unit_test(test_rng_streams),
-      cmocka_unit_test(test_rng_streams_distinct),      cmocka_unit_test(test_welford),
-      cmocka_unit_test(test_small_helpers),    cmocka_unit_test(test_error_helpers),
-      cmocka_unit_test(test_blas_binding),     cmocka_unit_test(test_fixture),
+      cmocka_unit_test(test_rng_streams),      cmocka_unit_test(test_rng_streams_distinct),
+      cmocka_unit_test(test_welford),          cmocka_unit_test(test_small_helpers),
+      cmocka_unit_test(test_error_helpers),    cmocka_unit_test(test_blas_binding),
+      cmocka_unit_test(test_fixture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
-/* test_sampler_expo.c — the exponential-integrator and multistep samplers of expo.c (docs/samplers.md, docs/MATH.md
- * §4): DPM-Solver-1 is DDIM (eta = 0) step for step to rounding; the measured global orders of accuracy on the
- * lambda-uniform VP grid against a high-accuracy solve of the same probability-flow ODE from the same start;
- * DPM-Solver++(2M) SDE with eta = 0 is DPM-Solver++(2M); the exact NFE of every entry. */
+/* test_sampler_expo.c — the exponential-integrator and multistep samplers of expo.c (docs/samplers.md,
+ * docs/MATH.md §4): DPM-Solver-1 is DDIM (eta = 0) step for step to rounding; the measured global orders of
+ * accuracy on the lambda-uniform VP grid against a high-accuracy solve of the same probability-flow ODE from the
+ * same start; DPM-Solver++(2M) SDE with eta = 0 is DPM-Solver++(2M); the exact NFE of every entry. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,8 +39,9 @@ static void starts(size_t n, size_t d, double s, uint64_t seed, double *x)
 /* One step a -> b of both from the same x: DDIM computes x_b = r x_a + (s_b - r s_a) eps, DPM-Solver-1
  * x_b = r x_a - s_b expm1(h) eps with h = lambda_b - lambda_a. The two eps coefficients are equal in exact
  * arithmetic; in floating point DDIM's subtraction loses eps_mach (s_b + r s_a) and h carries the rounding of the
- * lambdas, eps_mach (|lambda_a| + |lambda_b|), amplified to r s_a eps_mach (|lambda_a| + |lambda_b|) by e^h. So per
- * coordinate |x_ddim - x_dpm1| <= 8 eps_mach [ r |x_a| + (s_b + r s_a)(2 + |lambda_a| + |lambda_b|) |eps| ]. */
+ * lambdas, eps_mach (|lambda_a| + |lambda_b|), amplified to r s_a eps_mach (|lambda_a| + |lambda_b|) by e^h. So
+ * per coordinate |x_ddim - x_dpm1| <= 8 eps_mach [ r |x_a| + (s_b + r s_a)(2 + |lambda_a| + |lambda_b|) |eps| ].
+ */
 static void check_dpm1_ddim(const char *spec, const char *grid, size_t K)
 {
   dpm_mixture *mix = dpm_data_from_spec("ring8");
@@ -99,13 +100,13 @@ static void test_dpm1_is_ddim(void **state)
  * VP, lambda-uniform grid from t_max to t_min, ring8 (2-D), n = 32 starts of N(0, s_T^2 I): the error of a K-step
  * solve is the RMS distance of its end points to a reference solve from the same starts (dpm-solver-3 with 1280
  * steps, whose own error is below 1e-3 of the smallest error measured here, since it is third order with 16x the
- * steps of the finest run). For an order-p method e(K) = C K^{-p} (1 + O(1/K)), so the local slope between K and 2K,
- * p_j = log2(e(K)/e(2K)), tends to p with a correction that halves (or faster) at every doubling: the deviation of
- * the last slope from p is at most the change between the last two slopes. The test asserts
- * |p_last - p| <= 2 |p_last - p_prev| + 0.05 (the 0.05 absorbs the reference's and the rounding's share) with
- * K = 10, 20, 40, 80 (at least 10 steps ending above 0: every multistep step after the warm-up has full order).
- * The theory holds here, on a smooth grid in lambda with an exact, smooth denoiser; it does not on a grid ending at
- * s = 0 (the last step is first order, a local error O(h) that dominates) nor for iPNDM, whose fixed weights assume
+ * steps of the finest run). For an order-p method e(K) = C K^{-p} (1 + O(1/K)), so the local slope between K and
+ * 2K, p_j = log2(e(K)/e(2K)), tends to p with a correction that halves (or faster) at every doubling: the
+ * deviation of the last slope from p is at most the change between the last two slopes. The test asserts |p_last -
+ * p| <= 2 |p_last - p_prev| + 0.05 (the 0.05 absorbs the reference's and the rounding's share) with K = 10, 20,
+ * 40, 80 (at least 10 steps ending above 0: every multistep step after the warm-up has full order). The theory
+ * holds here, on a smooth grid in lambda with an exact, smooth denoiser; it does not on a grid ending at s = 0
+ * (the last step is first order, a local error O(h) that dominates) nor for iPNDM, whose fixed weights assume
  * uniform steps (on this grid geometric in sigma), so iPNDM's slope is only printed. */
 
 #define NK 5
@@ -175,7 +176,8 @@ static void test_orders(void **state)
     if (cases[c].p == 0) continue;
     const double tol = 2.0 * fabs(sl[NK - 2] - sl[NK - 3]) + 0.05;
     if (!(fabs(sl[NK - 2] - cases[c].p) <= tol))
-      fail_msg("%s: measured order %.3f, theory %.0f (allowed %.3f)", cases[c].T->name, sl[NK - 2], cases[c].p, tol);
+      fail_msg("%s: measured order %.3f, theory %.0f (allowed %.3f)", cases[c].T->name, sl[NK - 2], cases[c].p,
+               tol);
   }
   free(x0);
   free(ref);
@@ -185,15 +187,16 @@ static void test_orders(void **state)
 
 /* The exact NFE of every entry of expo.c: K x nfe_per_step on a grid ending above 0 (VP, lambda grid, K = 12); on
  * a DDPM trajectory ending with the step into s = 0 (K = 10) the singlestep solvers take that step as DPM-Solver-1
- * (lambda = +inf there; k-diffusion's Euler step), one NFE, so 2K - 1 and 3K - 2. The end points are finite (not necessarily
- * accurate: this trajectory's last steps are long in lambda, where the multistep extrapolation overshoots). */
+ * (lambda = +inf there; k-diffusion's Euler step), one NFE, so 2K - 1 and 3K - 2. The end points are finite (not
+ * necessarily accurate: this trajectory's last steps are long in lambda, where the multistep extrapolation
+ * overshoots). */
 static void test_nfe(void **state)
 {
   (void)state;
-  const dpm_sampler_type *types[] = {&dpm_sampler_dpm_solver_1, &dpm_sampler_dpm_solver_2, &dpm_sampler_dpm_solver_3,
-                                     &dpm_sampler_dpmpp_2m,     &dpm_sampler_dpmpp_3m,     &dpm_sampler_dpmpp_2m_sde,
-                                     &dpm_sampler_unipc,        &dpm_sampler_deis,         &dpm_sampler_lms,
-                                     &dpm_sampler_ipndm};
+  const dpm_sampler_type *types[] = {
+      &dpm_sampler_dpm_solver_1, &dpm_sampler_dpm_solver_2, &dpm_sampler_dpm_solver_3, &dpm_sampler_dpmpp_2m,
+      &dpm_sampler_dpmpp_3m,     &dpm_sampler_dpmpp_2m_sde, &dpm_sampler_unipc,        &dpm_sampler_deis,
+      &dpm_sampler_lms,          &dpm_sampler_ipndm};
   dpm_mixture *mix = dpm_data_from_spec("ring8");
   assert_non_null(mix);
   dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
@@ -210,7 +213,8 @@ static void test_nfe(void **state)
     assert_true(dpm_sampler_type_find(T->name) == T); /* listed in the table */
     starts(n, d, tv->s[0], 5, x);
     unsigned long nfe = run(T, dn, tv, n, d, x, (double)NAN);
-    if (nfe != 12 * T->nfe_per_step) fail_msg("%s on vp: NFE %lu, expected 12 x %u", T->name, nfe, T->nfe_per_step);
+    if (nfe != 12 * T->nfe_per_step)
+      fail_msg("%s on vp: NFE %lu, expected 12 x %u", T->name, nfe, T->nfe_per_step);
     starts(n, d, td->s[0], 5, x);
     nfe = run(T, dn, td, n, d, x, (double)NAN);
     const unsigned long want = 10 * T->nfe_per_step - (T->nfe_per_step - 1);

@@ -1,4 +1,5 @@
-/* diag.c — the diagonal posterior covariance of SN-/NPR-DPM (Bao et al. ICML 2022) as a per-coordinate reverse variance. */
+/* diag.c — the diagonal posterior covariance of SN-/NPR-DPM (Bao et al. ICML 2022) as a per-coordinate reverse
+ * variance. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>

@@ -34,10 +34,10 @@
 
 /* ---- Gamma_n and its complement 1 - Gamma_n ---------------------------------------------------------------
  *
- * Near the end of a schedule (q_n close to N(0, I)) Gamma_n -> 1 and 1 - Gamma_n, which sets sigma*^2 - lambda^2 and
- * the ELBO terms, is far smaller than Gamma_n's own error (on the cosine schedule 1 - Gamma_N ~ 1e-8): formed as
- * 1 minus a computed Gamma it has no correct digit left. By the law of total variance E|eps|^2/d = 1 = Gamma_n +
- * E tr Cov[eps|x_n]/d with Cov[eps|x] = (m^2/s^2) Cov[x_0|x], so the complement is an expectation of its own,
+ * Near the end of a schedule (q_n close to N(0, I)) Gamma_n -> 1 and 1 - Gamma_n, which sets sigma*^2 - lambda^2
+ * and the ELBO terms, is far smaller than Gamma_n's own error (on the cosine schedule 1 - Gamma_N ~ 1e-8): formed
+ * as 1 minus a computed Gamma it has no correct digit left. By the law of total variance E|eps|^2/d = 1 = Gamma_n
+ * + E tr Cov[eps|x_n]/d with Cov[eps|x] = (m^2/s^2) Cov[x_0|x], so the complement is an expectation of its own,
  * cgamma_n = E_{q_n} tr Cov[eps|x_n]/d, which both routes below integrate directly to relative accuracy. */
 
 /* Per-n outputs of the Gamma routes, each a per-n array (N+1) or NULL (not wanted: costs nothing). */
@@ -107,13 +107,13 @@ void dpm_analytic_gamma_quad_free(dpm_analytic_gamma_quad *w); /* NULL is a no-o
 /* At one (m, s), m > 0, s > 0; err may be NULL. GSL_EMAXITER (with *gamma and *err set) when the box budget
  * stopped some component short of rel_tol: a real shortfall the caller sees, with the component named. */
 int dpm_analytic_gamma_quad_eval(dpm_analytic_gamma_quad *w, double m, double s, double *gamma, double *err);
-/* 1 - Gamma = sum_k w_k E_{N(m mu_k, C_k)} (m^2/s^2) tr Cov[x_0|x]/d at one (m, s), integrated directly (same rule,
- * tolerance relative to the complement itself, and two constant control variates: its value under component k
- * alone and under the data's Gaussian); err may be NULL; errors as dpm_analytic_gamma_quad_eval. */
+/* 1 - Gamma = sum_k w_k E_{N(m mu_k, C_k)} (m^2/s^2) tr Cov[x_0|x]/d at one (m, s), integrated directly (same
+ * rule, tolerance relative to the complement itself, and two constant control variates: its value under component
+ * k alone and under the data's Gaussian); err may be NULL; errors as dpm_analytic_gamma_quad_eval. */
 int dpm_analytic_gamma_quad_eval_cgamma(dpm_analytic_gamma_quad *w, double m, double s, double *cgamma,
                                         double *err);
-/* For n = 1..N of a schedule, parallel over n; per-n arrays (err may be NULL). Same as dpm_analytic_gamma_quad_fill
- * with only gamma and gamma_err wanted. */
+/* For n = 1..N of a schedule, parallel over n; per-n arrays (err may be NULL). Same as
+ * dpm_analytic_gamma_quad_fill with only gamma and gamma_err wanted. */
 int dpm_analytic_gamma_quad_schedule(dpm_analytic_gamma_quad *w, const dpm_schedule *sch, double *gamma,
                                      double *err);
 /* Gamma_n and/or 1 - Gamma_n with their error estimates for n = 1..N, as wanted by res (each integrated with its
@@ -276,7 +276,8 @@ double dpm_analytic_term_excess(double sigma2_min, double sigma2);
  * dpm_analytic_elbo's nelbo. Errors: bad trajectory, eta outside (0, 1], d = 0, a negative or NaN x0mse on the
  * trajectory, a NaN variance. */
 int dpm_analytic_elbo_mse(const dpm_schedule *sch, size_t d, double eta, double e_norm2, size_t K,
-                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo, double *rest);
+                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo,
+                          double *rest);
 
 /* ---- optimal trajectory ----------------------------------------------------------------------------------- */
 
@@ -308,7 +309,6 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
  * NULL for even/quadratic when cum is NULL. One-shot: allocates its DP workspace. */
 int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const char *kind, size_t K, size_t *tau,
                             double *cum);
-
 
 /* ---- diagonal covariance (SN-DPM / NPR-DPM) -------------------------------------------------------------- */
 

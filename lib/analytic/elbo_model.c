@@ -26,13 +26,13 @@ double dpm_analytic_term_excess(double sigma2_min, double sigma2)
 }
 
 int dpm_analytic_elbo_mse(const dpm_schedule *sch, size_t d, double eta, double e_norm2, size_t K,
-                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo, double *rest)
+                          const size_t *tau, const double *x0mse, const double *sigma2, double *nelbo,
+                          double *rest)
 {
   if (!x0mse || !sigma2 || !nelbo)
     DPM_ERROR(GSL_EINVAL, "ELBO with an imperfect mean: NULL x0mse, sigma2 or result");
   if (d < 1) DPM_ERROR(GSL_EINVAL, "ELBO with an imperfect mean: dimension d = 0");
-  if (!(eta > 0.0 && eta <= 1.0))
-    DPM_ERROR(GSL_EDOM, "ELBO with an imperfect mean: eta = %g outside (0, 1]", eta);
+  if (!(eta > 0.0 && eta <= 1.0)) DPM_ERROR(GSL_EDOM, "ELBO with an imperfect mean: eta = %g outside (0, 1]", eta);
   int st = dpm_analytic_check_traj(sch, K, tau);
   if (st != DPM_SUCCESS) {
     dpm_error_context("ELBO with an imperfect mean");

@@ -1,5 +1,6 @@
 /* gamma_mc.c — Gamma_n = E|E[eps|x_n]|^2/d and its complement 1 - Gamma_n = E tr Cov[eps|x_n]/d by Monte Carlo
- * with standard errors (Bao et al. ICLR 2022, eq. 8; docs/MATH.md §3), for the exact oracle and for any denoiser. */
+ * with standard errors (Bao et al. ICLR 2022, eq. 8; docs/MATH.md §3), for the exact oracle and for any denoiser.
+ */
 #include <stdio.h>
 #include <float.h>
 #include <math.h>
@@ -22,12 +23,12 @@ struct dpm_analytic_gamma_mc {
   const dpm_mixture *mix;
   size_t M, B, d;
   int nthreads;
-  dpm_oracle **oracle;  /* nthreads */
-  gsl_rng **rng;        /* nthreads */
+  dpm_oracle **oracle;                /* nthreads */
+  gsl_rng **rng;                      /* nthreads */
   dpm_mixture_sample_workspace **smp; /* nthreads */
-  double *x, *x0, *eps; /* nthreads x B x d each */
-  double *tr;           /* nthreads x B: tr Cov[x_0|x] for the complement */
-  double *x0hat;        /* B x d (denoiser route, serial) */
+  double *x, *x0, *eps;               /* nthreads x B x d each */
+  double *tr;                         /* nthreads x B: tr Cov[x_0|x] for the complement */
+  double *x0hat;                      /* B x d (denoiser route, serial) */
 };
 
 void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
@@ -52,10 +53,11 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
 dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_t M)
 {
   if (!mix) DPM_ERROR_NULL(GSL_EINVAL, "gamma MC: mixture is NULL");
-  if (M < 2) DPM_ERROR_NULL(GSL_EINVAL,
-               "gamma MC: need M >= 2 samples per time for a standard error "
-               "(got %zu)",
-               M);
+  if (M < 2)
+    DPM_ERROR_NULL(GSL_EINVAL,
+                   "gamma MC: need M >= 2 samples per time for a standard error "
+                   "(got %zu)",
+                   M);
   dpm_analytic_gamma_mc *w = dpm_calloc(1, sizeof *w);
   if (!w) return NULL;
   w->mix = mix;
@@ -88,7 +90,6 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
   }
   return w;
 }
-
 
 /* One time (m, s) with stream (seed, idx) on thread tid's resources: Gamma (when g != NULL) and the complement
  * (when cg != NULL) from the same samples, with their standard errors. */
@@ -235,4 +236,3 @@ int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, c
   }
   return DPM_SUCCESS;
 }
-

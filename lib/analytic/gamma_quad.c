@@ -22,11 +22,11 @@ typedef struct {
   const dpm_mixture *mix;
   dpm_oracle *oracle;
   size_t k;
-  int comp;                 /* 0: Gamma's integrand; 1: the complement's */
+  int comp;                        /* 0: Gamma's integrand; 1: the complement's */
   double cconst[DPM_QUAD_NCV_MAX]; /* the complement's control variates (constants) */
   double m, s, c[2], scale[2];
   double cva[DPM_QUAD_NCV_MAX][2], cvM[DPM_QUAD_NCV_MAX][4]; /* control variate v: (s^2/d) |cva_v + cvM_v u|^2 */
-  double *x, *eps;                         /* DPM_QUAD_NPOINTS_MAX x d */
+  double *x, *eps;                                           /* DPM_QUAD_NPOINTS_MAX x d */
 } gamma_ctx;
 
 /* g(u) = |E[eps|x]|^2 / d at x = m mu_k + U_k diag(scale) u, scale_j = sqrt(m^2 lambda_kj + s^2), and its two
@@ -122,7 +122,8 @@ dpm_analytic_gamma_quad *dpm_analytic_gamma_quad_alloc(const dpm_mixture *mix, d
     return NULL;
   }
   for (size_t t = 0; t < T; t++)
-    if (!(w->oracle[t] = dpm_oracle_alloc(mix)) || !(w->cub[t] = dpm_quad_workspace_alloc(mix->d, DPM_QUAD_NCV_MAX))) {
+    if (!(w->oracle[t] = dpm_oracle_alloc(mix)) ||
+        !(w->cub[t] = dpm_quad_workspace_alloc(mix->d, DPM_QUAD_NCV_MAX))) {
       dpm_analytic_gamma_quad_free(w);
       return NULL;
     }

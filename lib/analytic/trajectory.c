@@ -34,7 +34,8 @@ double dpm_analytic_cost(const dpm_schedule *sch, const double *gamma, dpm_cost_
   return cost_eval(sch, gamma[t], cost, s, t);
 }
 
-/* The cost table is kept (computed once per solve, not once per layer) up to this many steps: N^2/2 doubles, 32 MB. */
+/* The cost table is kept (computed once per solve, not once per layer) up to this many steps: N^2/2 doubles, 32
+ * MB. */
 enum { DP_TABLE_MAX_N = 2896 };
 
 struct dpm_analytic_dp {
@@ -164,4 +165,3 @@ int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const 
   }
   return DPM_SUCCESS;
 }
-

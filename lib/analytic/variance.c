@@ -314,10 +314,9 @@ int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *m
   int st = model_check(mod, DPM_VAR_OPT, 1, "analytic table");
   if (st != DPM_SUCCESS) return st;
   if (!sch || !tab) DPM_ERROR(GSL_EINVAL, "analytic table: NULL schedule or table");
-  double *cols[] = {tab->beta,      tab->alpha_bar,  tab->gamma,       tab->gamma_err, tab->gamma_hat,
-                    tab->lambda2,   tab->sigma2_opt, tab->sigma2,      tab->lower,     tab->upper,
-                    tab->upper_box, tab->L_beta,     tab->L_betatilde, tab->L_opt,     tab->L_clipped,
-                    tab->cgamma};
+  double *cols[] = {tab->beta,        tab->alpha_bar, tab->gamma,     tab->gamma_err, tab->gamma_hat, tab->lambda2,
+                    tab->sigma2_opt,  tab->sigma2,    tab->lower,     tab->upper,     tab->upper_box, tab->L_beta,
+                    tab->L_betatilde, tab->L_opt,     tab->L_clipped, tab->cgamma};
   for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
     if (cols[c]) cols[c][0] = NAN;
   const size_t d = mod->d;
@@ -357,4 +356,3 @@ int dpm_analytic_table_fill(const dpm_schedule *sch, const dpm_analytic_model *m
   }
   return DPM_SUCCESS;
 }
-

@@ -178,8 +178,8 @@ int cli_gamma_check(const char *cmd, const cli_opt *opts, const cli_gamma_opts *
   return 0;
 }
 
-int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
-                           const dpm_analytic_gamma_result *res)
+int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch,
+                           const cli_gamma_opts *g, const dpm_analytic_gamma_result *res)
 {
   int st, loud;
   double t0 = cli_now();

@@ -94,7 +94,7 @@ int cli_gamma_check(const char *cmd, const cli_opt *opts, const cli_gamma_opts *
 int cli_gamma_route(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
                     double *gamma, double *se);
 /* The same for what res asks for: Gamma_n and/or 1 - Gamma_n integrated directly (errors 0 with --quad). */
-int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch, const cli_gamma_opts *g,
-                           const dpm_analytic_gamma_result *res);
+int cli_gamma_route_result(const char *cmd, const dpm_mixture *mix, const dpm_schedule *sch,
+                           const cli_gamma_opts *g, const dpm_analytic_gamma_result *res);
 
 #endif

@@ -70,7 +70,8 @@ int cmd_variance(int argc, char **argv)
   rc = CLI_EDATA;
   double e_norm2;
   dpm_mixture_moments(mix, NULL, NULL, &e_norm2);
-  dpm_analytic_model mod = {.d = mix->d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma, .gamma_err = se, .cgamma = cg};
+  dpm_analytic_model mod = {
+      .d = mix->d, .eta = eta, .e_norm2 = e_norm2, .gamma = gamma, .gamma_err = se, .cgamma = cg};
   dpm_analytic_table tab = {0};
   double **cols[] = {&tab.beta,  &tab.alpha_bar, &tab.lambda2,   &tab.sigma2,      &tab.lower,
                      &tab.upper, &tab.L_beta,    &tab.L_clipped, &tab.L_betatilde, &tab.gamma};
@@ -82,11 +83,12 @@ int cmd_variance(int argc, char **argv)
   }
   if (!(out = cli_out_open(cmd, outp, argc, argv, !meta))) goto done;
   FILE *fp = dpm_out_file(out);
-  fputs("n,beta,alpha_bar,gamma,gamma_se,one_minus_gamma,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n", fp);
+  fputs("n,beta,alpha_bar,gamma,gamma_se,one_minus_gamma,lambda2,sigma2,lower,upper,L_beta,L_betatilde,L_opt\n",
+        fp);
   for (size_t n = 1; n <= N; n++) {
-    double row[13] = {(double)n,      tab.beta[n],   tab.alpha_bar[n], tab.gamma[n],  se[n],
-                      cg[n],          tab.lambda2[n], tab.sigma2[n],   tab.lower[n],  tab.upper[n],
-                      tab.L_beta[n],  tab.L_betatilde[n], tab.L_clipped[n]};
+    double row[13] = {(double)n,     tab.beta[n],        tab.alpha_bar[n], tab.gamma[n], se[n],
+                      cg[n],         tab.lambda2[n],     tab.sigma2[n],    tab.lower[n], tab.upper[n],
+                      tab.L_beta[n], tab.L_betatilde[n], tab.L_clipped[n]};
     dpm_csv_write_row(fp, row, 13);
   }
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;

@@ -16,10 +16,10 @@
  * breakpoint on gsl_error catches every error, then return the status from the calling function. */
 #define DPM_ERROR(status, ...) return dpm_errorf(__FILE__, __LINE__, (status), __VA_ARGS__)
 /* The same for functions that return a pointer: raise, then return NULL. */
-#define DPM_ERROR_NULL(status, ...)                                                                           \
-  do {                                                                                                        \
-    dpm_errorf(__FILE__, __LINE__, (status), __VA_ARGS__);                                                    \
-    return NULL;                                                                                              \
+#define DPM_ERROR_NULL(status, ...)                                                                               \
+  do {                                                                                                            \
+    dpm_errorf(__FILE__, __LINE__, (status), __VA_ARGS__);                                                        \
+    return NULL;                                                                                                  \
   } while (0)
 /* Raise without returning; the expression's value is the status (for `st = DPM_RAISE(...); goto done;`). */
 #define DPM_RAISE(status, ...) dpm_errorf(__FILE__, __LINE__, (status), __VA_ARGS__)

@@ -73,7 +73,8 @@ double dpm_logsumexp(const double *v, size_t n, size_t stride)
     if (v[i * stride] > mx) mx = v[i * stride];
   if (!isfinite(mx)) return mx; /* all -inf, or some +inf / NaN */
   double acc = 0.0;
-  for (size_t i = 0; i < n; i++) acc += exp(v[i * stride] - mx);
+  for (size_t i = 0; i < n; i++)
+    acc += exp(v[i * stride] - mx);
   return mx + log(acc);
 }
 

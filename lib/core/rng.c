@@ -15,9 +15,9 @@ typedef struct {
   int mti;
 } mt19937_state;
 
-/* gsl_rng_set takes at most 32 bits of seed for mt19937, so with one stream per sample two streams of the same seed
- * would coincide by the birthday bound once about 2^16 indices are in use. Instead the whole 19937-bit state is
- * filled from the 64-bit hash of (seed, index) by splitmix64 (the seeding Steele et al. recommend), so streams
+/* gsl_rng_set takes at most 32 bits of seed for mt19937, so with one stream per sample two streams of the same
+ * seed would coincide by the birthday bound once about 2^16 indices are in use. Instead the whole 19937-bit state
+ * is filled from the 64-bit hash of (seed, index) by splitmix64 (the seeding Steele et al. recommend), so streams
  * coincide only when the 64-bit hashes do (about 2^32 indices). Other generator types fall back to gsl_rng_set. */
 void dpm_rng_stream_set(gsl_rng *r, uint64_t seed, uint64_t index)
 {

@@ -318,8 +318,8 @@ static dpm_mixture *make_sample(const char *inner, size_t n, uint64_t seed)
     return NULL;
   }
   if (n > MAX_DOUBLES / src->d) {
-    DPM_RAISE(GSL_EDOM,
-               "sample: option 'n': %zu points in R^%zu is too large (n d at most %lu)", n, src->d, MAX_DOUBLES);
+    DPM_RAISE(GSL_EDOM, "sample: option 'n': %zu points in R^%zu is too large (n d at most %lu)", n, src->d,
+              MAX_DOUBLES);
     dpm_mixture_free(src);
     return NULL;
   }
@@ -431,8 +431,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
     if (parse_options(name, args, o, 2) == 0)
       mix = make_points((size_t)o[0].val, o[1].u, 0.0, fill_checkerboard, 0);
   } else if (strcmp(name, "sample") == 0) {
-    if (!args) DPM_ERROR_NULL(GSL_EINVAL,
-                 "sample: needs the option 'of=SPEC' (e.g. sample:of=ring8,n=500)");
+    if (!args) DPM_ERROR_NULL(GSL_EINVAL, "sample: needs the option 'of=SPEC' (e.g. sample:of=ring8,n=500)");
     size_t cap = strlen(args) + 1;
     char *inner = dpm_malloc(cap), *own = dpm_malloc(cap);
     opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0}, {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
@@ -441,8 +440,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
     free(inner);
     free(own);
   } else {
-    DPM_RAISE(GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv file)", name,
-               known);
+    DPM_RAISE(GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv file)", name, known);
   }
   return mix;
 }

@@ -20,17 +20,17 @@ typedef enum {
  * eigenvectors); for the other kinds U is the identity and not stored (U == NULL when no component is FULL). */
 typedef struct {
   size_t d, K;
-  double *w;        /* K, normalised, sum 1 */
-  double *logw;     /* K, log w_k (-inf for a zero weight) */
-  double *mu;       /* K x d */
+  double *w;          /* K, normalised, sum 1 */
+  double *logw;       /* K, log w_k (-inf for a zero weight) */
+  double *mu;         /* K x d */
   dpm_cov_kind *kind; /* K */
-  double *lambda;   /* K x d */
-  double *U;        /* K x d x d or NULL */
-  int *labels;      /* K or NULL: integer class label per component, >= 0 */
-  int nlabels;      /* 1 + max label, 0 when unlabelled */
-  char name[128];   /* the spec it came from, for metadata */
-  double *Sigma;    /* K x d x d or NULL (allocated with U): each FULL component's covariance exactly as set, so
-                     * dpm_mixture_cov and the JSON writer return the caller's numbers bit for bit */
+  double *lambda;     /* K x d */
+  double *U;          /* K x d x d or NULL */
+  int *labels;        /* K or NULL: integer class label per component, >= 0 */
+  int nlabels;        /* 1 + max label, 0 when unlabelled */
+  char name[128];     /* the spec it came from, for metadata */
+  double *Sigma;      /* K x d x d or NULL (allocated with U): each FULL component's covariance exactly as set, so
+                       * dpm_mixture_cov and the JSON writer return the caller's numbers bit for bit */
 } dpm_mixture;
 
 /* An empty mixture of K components in R^d, all point masses at 0 with equal weights. NULL on error. */
@@ -41,9 +41,9 @@ void dpm_mixture_free(dpm_mixture *mix); /* NULL is a no-op */
  * status and raises an error naming component k on bad input. */
 int dpm_mixture_set_mean(dpm_mixture *mix, size_t k, const double *mu);
 int dpm_mixture_set_zero(dpm_mixture *mix, size_t k);
-int dpm_mixture_set_iso(dpm_mixture *mix, size_t k, double var);          /* var > 0 */
-int dpm_mixture_set_diag(dpm_mixture *mix, size_t k, const double *var);  /* each > 0 */
-int dpm_mixture_set_full(dpm_mixture *mix, size_t k, const double *cov);  /* d x d row-major, SPD (Cholesky) */
+int dpm_mixture_set_iso(dpm_mixture *mix, size_t k, double var);         /* var > 0 */
+int dpm_mixture_set_diag(dpm_mixture *mix, size_t k, const double *var); /* each > 0 */
+int dpm_mixture_set_full(dpm_mixture *mix, size_t k, const double *cov); /* d x d row-major, SPD (Cholesky) */
 /* Weights w[0..K-1] >= 0 with a positive finite sum; normalised on the way in. */
 int dpm_mixture_set_weights(dpm_mixture *mix, const double *w);
 /* Labels (>= 0) per component, or NULL to drop them. */

@@ -167,12 +167,14 @@ static int parse_labels(dpm_mixture *mix, const json_t *labels, const char *what
 
 static dpm_mixture *parse_root(const json_t *root, const char *what)
 {
-  if (!json_is_object(root)) DPM_ERROR_NULL(GSL_EINVAL, "%s: top level must be an object with keys %s", what, allowed_keys);
+  if (!json_is_object(root))
+    DPM_ERROR_NULL(GSL_EINVAL, "%s: top level must be an object with keys %s", what, allowed_keys);
   const char *key;
   json_t *val;
   json_object_foreach((json_t *)root, key, val)
   {
-    if (strcmp(key, "weights") && strcmp(key, "means") && strcmp(key, "covariances") && strcmp(key, "labels")) DPM_ERROR_NULL(GSL_EINVAL, "%s: unknown key \"%s\" (allowed: %s)", what, key, allowed_keys);
+    if (strcmp(key, "weights") && strcmp(key, "means") && strcmp(key, "covariances") && strcmp(key, "labels"))
+      DPM_ERROR_NULL(GSL_EINVAL, "%s: unknown key \"%s\" (allowed: %s)", what, key, allowed_keys);
   }
   dpm_mixture *mix = NULL;
   if (parse_means(&mix, json_object_get(root, "means"), what)) return NULL;

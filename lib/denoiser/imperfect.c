@@ -225,7 +225,8 @@ static void memorise_free(void *state)
   free(S);
 }
 
-/* The exact denoiser of its training set: the posterior variance and the divergence are those of that set's q_t. */
+/* The exact denoiser of its training set: the posterior variance and the divergence are those of that set's q_t.
+ */
 static int memorise_diagcov(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *x0,
                             double *diagcov)
 {

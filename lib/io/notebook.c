@@ -280,7 +280,8 @@ int dpm_notebook_figure_code(dpm_notebook *nb, const char *png_path, const char 
    * knows where the notebook goes and so the figure's path relative to it; the path is kept in the metadata. */
   json_t *cell = code_cell(source ? source : "", outputs);
   if (cell && !source &&
-      json_object_set_new(json_object_get(cell, "metadata"), "dpmlab", json_pack("{s:s}", "figure", png_path)) != 0) {
+      json_object_set_new(json_object_get(cell, "metadata"), "dpmlab", json_pack("{s:s}", "figure", png_path)) !=
+          0) {
     json_decref(cell);
     cell = NULL;
   }

@@ -138,22 +138,19 @@ int dpm_plot_run(const char *script, const char *data, const char *out)
   int wstatus = 0;
   int rc = spawn_gnuplot(script_path, data, target, &wstatus);
   if (rc != 0) {
-    status = DPM_RAISE(GSL_EFAILED, "plot %s: cannot run %s: %s", script, gnuplot_program(),
-                        strerror(rc));
+    status = DPM_RAISE(GSL_EFAILED, "plot %s: cannot run %s: %s", script, gnuplot_program(), strerror(rc));
   } else if (WIFSIGNALED(wstatus)) {
-    status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s was killed by signal %d", script,
-                        script_path, WTERMSIG(wstatus));
+    status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s was killed by signal %d", script, script_path,
+                       WTERMSIG(wstatus));
   } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s (data %s) exited with status %d",
-                        script, script_path, data, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+    status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s (data %s) exited with status %d", script, script_path,
+                       data, WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
   } else {
     struct stat st;
     if (stat(target, &st) != 0 || st.st_size == 0)
-      status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s wrote nothing to %s", script,
-                          script_path, out);
+      status = DPM_RAISE(GSL_EFAILED, "plot %s: gnuplot on %s wrote nothing to %s", script, script_path, out);
     else if (tmp && rename(tmp, out) != 0)
-      status = DPM_RAISE(GSL_EFAILED, "plot %s: cannot rename %s to %s: %s", script, tmp, out,
-                          strerror(errno));
+      status = DPM_RAISE(GSL_EFAILED, "plot %s: cannot rename %s to %s: %s", script, tmp, out, strerror(errno));
   }
   if (status != DPM_SUCCESS) unlink(target);
   if (reserve) unlink(reserve);

@@ -10,20 +10,20 @@
  * wanted" and costs nothing. Shapes: per point a scalar (n), a vector (n x d), a matrix (n x d x d), per
  * component (n x K) or per label (n x nlabels). */
 typedef struct {
-  double *logq;      /* log q_t(x) */
-  double *score;     /* grad log q_t(x) */
-  double *hess;      /* Hessian of log q_t (n x d x d) */
-  double *lap;       /* Laplacian of log q_t */
-  double *x0;        /* E[x_0 | x] */
-  double *eps;       /* E[eps | x] = -s grad log q_t */
-  double *trcov;     /* tr Cov[x_0 | x] */
-  double *diagcov;   /* diag Cov[x_0 | x] (n x d) */
-  double *cov;       /* Cov[x_0 | x] (n x d x d) */
-  double *resp;      /* responsibilities r_k(x) (n x K) */
-  double *logresp;   /* log r_k(x) (n x K) */
-  double *class_post;     /* p_t(y | x) (n x nlabels) */
-  const int *class_y;     /* with class_grad: the label y_i per point (n) */
-  double *class_grad;     /* grad_x log p_t(y_i | x) (n x d) */
+  double *logq;       /* log q_t(x) */
+  double *score;      /* grad log q_t(x) */
+  double *hess;       /* Hessian of log q_t (n x d x d) */
+  double *lap;        /* Laplacian of log q_t */
+  double *x0;         /* E[x_0 | x] */
+  double *eps;        /* E[eps | x] = -s grad log q_t */
+  double *trcov;      /* tr Cov[x_0 | x] */
+  double *diagcov;    /* diag Cov[x_0 | x] (n x d) */
+  double *cov;        /* Cov[x_0 | x] (n x d x d) */
+  double *resp;       /* responsibilities r_k(x) (n x K) */
+  double *logresp;    /* log r_k(x) (n x K) */
+  double *class_post; /* p_t(y | x) (n x nlabels) */
+  const int *class_y; /* with class_grad: the label y_i per point (n) */
+  double *class_grad; /* grad_x log p_t(y_i | x) (n x d) */
 } dpm_oracle_result;
 
 typedef struct dpm_oracle dpm_oracle;

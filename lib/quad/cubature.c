@@ -1,4 +1,5 @@
-/* cubature.c — adaptive Gauss-Kronrod cubature of E_{N(0, I_d)} g(u) in d <= 2 as a workspace (QUADPACK qk15 lines; a two-level sparse-grid rule in 2-D). */
+/* cubature.c — adaptive Gauss-Kronrod cubature of E_{N(0, I_d)} g(u) in d <= 2 as a workspace (QUADPACK qk15
+ * lines; a two-level sparse-grid rule in 2-D). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,11 +15,11 @@
 /* The integrands here are smooth but not uniformly so: where the posterior switches between two components the
  * responsibilities change over a width set by the data (not by the component's own scale), so a fixed
  * Gauss-Hermite rule converges slowly and erratically there. Instead: integrate phi(u) (g(u) - c(u)) over the box
- * [-DPM_QUAD_L, DPM_QUAD_L]^d (outside it the normal mass is 2.3e-19 per axis, negligible against g's polynomial growth) by
- * adaptive bisection, and add the integral of phi c there in closed form. The control variate c is a quadratic in
- * u that g equals in some regime (for Gamma: where one component owns the posterior, or where q_t is nearly
- * Gaussian); the caller offers one or two, and the one with the smaller estimated error on the starting boxes is
- * used, so that the adaptive part only has to resolve what c misses.
+ * [-DPM_QUAD_L, DPM_QUAD_L]^d (outside it the normal mass is 2.3e-19 per axis, negligible against g's polynomial
+ * growth) by adaptive bisection, and add the integral of phi c there in closed form. The control variate c is a
+ * quadratic in u that g equals in some regime (for Gamma: where one component owns the posterior, or where q_t is
+ * nearly Gaussian); the caller offers one or two, and the one with the smaller estimated error on the starting
+ * boxes is used, so that the adaptive part only has to resolve what c misses.
  *
  * Rules. In 1-D the 15-point Kronrod rule K15 with its embedded 7-point Gauss rule G7, error |K15 - G7|
  * (QUADPACK's qk15; conservative: it is the error of G7, of degree 13, while K15 has degree 22). In 2-D the
@@ -38,8 +39,8 @@
  * their share of the tolerance merged back. */
 
 /* CUB_INIT boxes per axis at the start (width 4.5, which the 15-point rules resolve for the normal weight), at
- * level DPM_QUAD_LV0 (2^2 = CUB_INIT pieces of [-DPM_QUAD_L, DPM_QUAD_L]); at most CUB_NPBOX nodes per box, CUB_BATCH boxes per
- * evaluation (CUB_NPMAX points) and CUB_NCV control variates; a budget of CUB_MAXREG boxes. */
+ * level DPM_QUAD_LV0 (2^2 = CUB_INIT pieces of [-DPM_QUAD_L, DPM_QUAD_L]); at most CUB_NPBOX nodes per box,
+ * CUB_BATCH boxes per evaluation (CUB_NPMAX points) and CUB_NCV control variates; a budget of CUB_MAXREG boxes. */
 enum {
   CUB_INIT = 4,
   DPM_QUAD_LV0 = 2,
@@ -143,7 +144,6 @@ static int cub_init(cub_ws *c, size_t d, size_t ncv)
   }
   return DPM_SUCCESS;
 }
-
 
 /* The null rule of degree 12 on the 15 Kronrod nodes that picks the Legendre coefficient a_13 of the nodes'
  * interpolant (row 13 of the inverse of V_in = sqrt(n + 1/2) P_n(x_i)), scaled by |G7(sqrt(29/2) P_14)| =
@@ -346,11 +346,11 @@ static size_t cub_warm_boxes(const cub_ws *c, const cub_mesh *m, cub_region *out
   return n;
 }
 
-/* E_{N(0, I_d)} g over [-DPM_QUAD_L, DPM_QUAD_L]^d with ncv control variates whose integrals there are cint[v]: to summed
- * error (truncation estimates plus rounding floors) <= max(abs_tol, rel_tol |value|); the refinement also stops
- * when the truncation part is below a tenth of that (the floors cannot be reduced by splitting) or at the box
- * budget. With a mesh, the start is its boxes (warm start) rather than the coarse grid, and the final boxes are
- * stored back (GSL_ENOMEM if they cannot be). */
+/* E_{N(0, I_d)} g over [-DPM_QUAD_L, DPM_QUAD_L]^d with ncv control variates whose integrals there are cint[v]: to
+ * summed error (truncation estimates plus rounding floors) <= max(abs_tol, rel_tol |value|); the refinement also
+ * stops when the truncation part is below a tenth of that (the floors cannot be reduced by splitting) or at the
+ * box budget. With a mesh, the start is its boxes (warm start) rather than the coarse grid, and the final boxes
+ * are stored back (GSL_ENOMEM if they cannot be). */
 static int cub_integrate(cub_ws *c, cub_fn fn, void *ctx, const double *cint, double rel_tol, double abs_tol,
                          cub_mesh *mesh, double *value, double *err)
 {
@@ -476,7 +476,6 @@ int dpm_quad_check(size_t d, double rel_tol, const char *what)
     DPM_ERROR(GSL_EINVAL, "%s: rel_tol must be in [1e-14, 0.1] (got %g)", what, rel_tol);
   return DPM_SUCCESS;
 }
-
 
 dpm_quad_workspace *dpm_quad_workspace_alloc(size_t d, size_t ncv)
 {

@@ -9,7 +9,7 @@
 #define DPM_QUAD_L 9.0
 
 enum {
-  DPM_QUAD_NCV_MAX = 2,          /* control variates a workspace can hold */
+  DPM_QUAD_NCV_MAX = 2,           /* control variates a workspace can hold */
   DPM_QUAD_NPOINTS_MAX = 16 * 161 /* points in one call of the integrand */
 };
 
@@ -26,7 +26,7 @@ typedef struct dpm_quad_mesh dpm_quad_mesh;
 dpm_quad_workspace *dpm_quad_workspace_alloc(size_t d, size_t ncv);
 void dpm_quad_workspace_free(dpm_quad_workspace *w); /* NULL is a no-op */
 
-dpm_quad_mesh *dpm_quad_mesh_alloc(void); /* empty; NULL on ENOMEM */
+dpm_quad_mesh *dpm_quad_mesh_alloc(void);   /* empty; NULL on ENOMEM */
 void dpm_quad_mesh_reset(dpm_quad_mesh *m); /* forget the boxes (the next integration starts cold); can't fail */
 void dpm_quad_mesh_free(dpm_quad_mesh *m);  /* NULL is a no-op */
 

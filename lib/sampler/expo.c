@@ -34,9 +34,9 @@ enum { MID_R1, MID_S1, MID_M1, MID_R2, MID_S2, MID_M2, MID_N };
 typedef struct {
   expo_kind kind;
   size_t Kmax, nd;
-  double *mid;  /* Kmax x MID_N (singlestep) */
-  double *coef; /* Kmax x COEF_N (DEIS, LMS) */
-  double *u, *e1, *e2; /* nmax x d scratch: an intermediate point and the evaluations at it */
+  double *mid;                   /* Kmax x MID_N (singlestep) */
+  double *coef;                  /* Kmax x COEF_N (DEIS, LMS) */
+  double *u, *e1, *e2;           /* nmax x d scratch: an intermediate point and the evaluations at it */
   gsl_integration_workspace *iw; /* DEIS */
   const dpm_process *proc;       /* DEIS: the process during reset (t of sigma) */
   const double *nodes;           /* DEIS: the Lagrange nodes in t during reset */
@@ -66,7 +66,8 @@ static void *expo_alloc(size_t nmax, size_t d, size_t Kmax, expo_kind kind)
   S->Kmax = Kmax;
   S->nd = nmax * d;
   const size_t nb = S->nd * sizeof(double);
-  if (!(S->mid = dpm_malloc(Kmax * MID_N * sizeof(double))) || !(S->coef = dpm_malloc(Kmax * COEF_N * sizeof(double))))
+  if (!(S->mid = dpm_malloc(Kmax * MID_N * sizeof(double))) ||
+      !(S->coef = dpm_malloc(Kmax * COEF_N * sizeof(double))))
     goto fail;
   if ((kind == EXPO_DPM2 || kind == EXPO_DPM3) && !(S->u = dpm_malloc(nb))) goto fail;
   if ((kind == EXPO_DPM2 || kind == EXPO_DPM3) && !(S->e1 = dpm_malloc(nb))) goto fail;
@@ -81,7 +82,7 @@ fail:
   return NULL;
 }
 
-#define EXPO_ALLOC(fn, kind)                                                                                   \
+#define EXPO_ALLOC(fn, kind)                                                                                      \
   static void *fn(size_t nmax, size_t d, size_t Kmax) { return expo_alloc(nmax, d, Kmax, kind); }
 EXPO_ALLOC(alloc_dpm1, EXPO_DPM1)
 EXPO_ALLOC(alloc_dpm2, EXPO_DPM2)
@@ -124,7 +125,8 @@ static double deis_integrand(double sigma, void *param)
  * for the degree p - 1 <= 3 of the basis (k-diffusion integrates the same polynomial with QUADPACK, also exact) */
 static double lagrange_integral(const double *x, size_t p, size_t j, double a, double b)
 {
-  static const double gx[3] = {-0.774596669241483377035853079956479922, 0.0, 0.774596669241483377035853079956479922};
+  static const double gx[3] = {-0.774596669241483377035853079956479922, 0.0,
+                               0.774596669241483377035853079956479922};
   static const double gw[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
   const double c = 0.5 * (a + b), hw = 0.5 * (b - a);
   double sum = 0.0;
@@ -158,7 +160,8 @@ static int expo_reset(void *state, const dpm_sampler_problem *pb)
       st = mid_point(tl, i, r1, &mid[MID_R1], &mid[MID_S1], &mid[MID_M1]);
       if (!st && S->kind == EXPO_DPM3) st = mid_point(tl, i, 2.0 / 3.0, &mid[MID_R2], &mid[MID_S2], &mid[MID_M2]);
       if (st) dpm_error_context("intermediate point of step %zu", i);
-    } else if (S->kind == EXPO_LMS) { /* k-diffusion: the Lagrange basis in sigma over sigma_i, ..., sigma_{i-p+1} */
+    } else if (S->kind ==
+               EXPO_LMS) { /* k-diffusion: the Lagrange basis in sigma over sigma_i, ..., sigma_{i-p+1} */
       const size_t p = i + 1 < 4 ? i + 1 : 4;
       double x[4];
       for (size_t j = 0; j < p; j++)
@@ -182,7 +185,8 @@ static int expo_reset(void *state, const dpm_sampler_problem *pb)
       for (size_t j = 0; j < p && !st; j++) {
         double res = 0.0, err, rabs, rasc;
         S->node_j = j;
-        if (tl->proc->type->discrete) { /* t(sigma) has a kink at every integer t: one Gauss-Kronrod rule per piece */
+        if (tl->proc->type
+                ->discrete) { /* t(sigma) has a kink at every integer t: one Gauss-Kronrod rule per piece */
           double lo = sb;
           for (double n = floor(tl->t[i + 1]) + 1.0;; n += 1.0) { /* the integers strictly above t_b */
             const double hi = n < tl->t[i] ? dpm_process_sigma(tl->proc, n) : sa;
@@ -265,7 +269,8 @@ static int dpm_apply(void *state, dpm_sampler_step *st)
 
 /* DPM-Solver++(2M) and (3M) in the data prediction x0 (Lu et al. 2022b, Algorithm 2; the third-order update of
  * the official implementation with its D2 term doubled, which makes it third order: docs/samplers.md):
- * x_b = (s_b/s_a) x_a - m_b (e^{-h} - 1) x0_a + the terms of the backward differences D1 ~ h x0', D2 ~ h^2 x0''/2. */
+ * x_b = (s_b/s_a) x_a - m_b (e^{-h} - 1) x0_a + the terms of the backward differences D1 ~ h x0', D2 ~ h^2 x0''/2.
+ */
 static int pp_apply(void *state, dpm_sampler_step *st)
 {
   (void)state;
@@ -301,8 +306,8 @@ static int pp_apply(void *state, dpm_sampler_step *st)
 }
 
 /* DPM-Solver++(2M) SDE, k-diffusion's sample_dpmpp_2m_sde with the midpoint solver type, for any process:
- * x_b = (s_b/s_a) e^{-eta h} x_a - m_b expm1(-h - eta h) (x0_a + (x0_a - x0_prev)/(2 r)) + s_b sqrt(-expm1(-2 eta h))
- * S_noise z; the step into s = 0 returns m_b x0_a. */
+ * x_b = (s_b/s_a) e^{-eta h} x_a - m_b expm1(-h - eta h) (x0_a + (x0_a - x0_prev)/(2 r)) + s_b sqrt(-expm1(-2 eta
+ * h)) S_noise z; the step into s = 0 returns m_b x0_a. */
 static int pp_sde_apply(void *state, dpm_sampler_step *st)
 {
   (void)state;
@@ -353,9 +358,9 @@ static int unipc_apply(void *state, dpm_sampler_step *st)
   const double *prev = p >= 2 ? st->hist[0] : x0;
   if (p >= 2) {
     rk = (tl->lambda[i - 1] - tl->lambda[i]) / h;
-    rp = 0.5;                       /* UniP-2: the official simplified rho_p */
-    rc0 = (b1 - b2) / (1.0 - rk);   /* UniC-2: [1 1; r_1 1] rho = (b_1, b_2) */
-    rc1 = b1 - rc0;                 /* rc0 multiplies D1, rc1 the new difference */
+    rp = 0.5;                     /* UniP-2: the official simplified rho_p */
+    rc0 = (b1 - b2) / (1.0 - rk); /* UniC-2: [1 1; r_1 1] rho = (b_1, b_2) */
+    rc1 = b1 - rc0;               /* rc0 multiplies D1, rc1 the new difference */
   }
   for (size_t k = 0; k < nd; k++) {
     const double base = sr * x[k] - mb * hphi1 * x0[k];
@@ -504,7 +509,8 @@ const dpm_sampler_type dpm_sampler_dpmpp_2m_sde = {
     .name = "dpmpp-2m-sde",
     .kind = "sde",
     .reference = "Lu et al. 2022b, §5 (SDE form); k-diffusion sample_dpmpp_2m_sde, midpoint solver type",
-    .description = "DPM-Solver++(2M) SDE: the multistep data-prediction solver of the reverse SDE (--eta, default 1)",
+    .description =
+        "DPM-Solver++(2M) SDE: the multistep data-prediction solver of the reverse SDE (--eta, default 1)",
     .order = 2,
     .history = 1,
     .nfe_per_step = 1,
