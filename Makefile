@@ -6,6 +6,7 @@
 #   make figures    every demo's data and figures (build/figures/*.pdf, *.png)
 #   make notebooks  the same run, then validate notebooks-export/*.ipynb with nbformat
 #   make bench      speed ratios against reference implementations measured in the same run
+#   make crosscheck KDIFFUSION_DIR=... DPM_SOLVER_DIR=...   samplers step for step against k-diffusion and DPM-Solver
 #   make install PREFIX=/usr/local DESTDIR=   headers, library, command line and dpmlab.pc
 #   make SANITIZER=address,undefined test     sanitizer build (into build-san/)
 
@@ -14,7 +15,7 @@
 # The Debian packages dpmlab needs, in one place. `make deps` installs the missing ones.
 PACKAGES := build-essential pkg-config libgsl-dev libopenblas-dev libcmocka-dev libjansson-dev gnuplot-nox \
             python3-nbformat clang-format fonts-freefont-ttf poppler-utils jupyter-nbconvert python3-ipykernel
-BENCH_PACKAGES := python3-numpy python3-scipy python3-pot
+BENCH_PACKAGES := python3-numpy python3-scipy python3-pot python3-torch
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -73,7 +74,7 @@ BENCHES := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 DEMO_NAMES := $(DEMO_SRC:demos/%.c=%)
 
 .PHONY: all deps bench-deps test run figures notebooks quick-demos notebooks-run bench install uninstall clean format check-format gallery \
-        figcheck
+        figcheck crosscheck
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -180,6 +181,11 @@ run: deps
 
 bench: bench-deps all $(BENCHES)
 	@sh tests/bench.sh $(BUILD)
+
+# checkouts of github.com/crowsonkb/k-diffusion and github.com/LuChengTHU/dpm-solver (docs/samplers.md)
+crosscheck: bench-deps $(CLI)
+	@KDIFFUSION_DIR="$(KDIFFUSION_DIR)" DPM_SOLVER_DIR="$(DPM_SOLVER_DIR)" \
+	  /usr/bin/python3 tests/crosscheck_samplers.py --dpmlab $(CLI)
 
 # ---- install -------------------------------------------------------------------------------------------
 install: $(LIBA) $(CLI)
