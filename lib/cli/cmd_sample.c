@@ -344,7 +344,8 @@ static const struct {
   const char *flag, *users;
 } flag_users[] = {
     {"rtol", " rk45 "}, {"atol", " rk45 "},          {"churn", " edm-stochastic "},
-    {"snr", " pc "},    {"corrector-steps", " pc "}, {NULL, NULL},
+    {"snr", " pc "},    {"corrector-steps", " pc "}, {"gamma", " ge ge-stochastic "},
+    {NULL, NULL},
 };
 
 /* "S[,tmin=A,tmax=B,noise=C]" into the EDM churn parameters */
@@ -383,7 +384,7 @@ int cmd_sample(int argc, char **argv)
              *init = NULL, *dspec = "exact", *outp = NULL, *guide = NULL, *churn = NULL;
   size_t K = 0, n = 0, cls = 0, csteps = 1;
   uint64_t seed = 0;
-  double eta = NAN, rho = 7.0, t_end = NAN, w = NAN, rtol = NAN, atol = NAN, snr = NAN;
+  double eta = NAN, rho = 7.0, t_end = NAN, w = NAN, rtol = NAN, atol = NAN, snr = NAN, ge_gamma = NAN;
   int meta = 0, final_noise = 0, denoise = 0;
   cli_opt opts[] = {
       {"data", OPT_STR, &data, "data spec: built-in name[:opts], FILE.json or FILE.csv (required)", 0},
@@ -420,6 +421,8 @@ int cmd_sample(int argc, char **argv)
       {"churn", OPT_STR, &churn, "edm-stochastic: S_churn[,tmin=S_tmin,tmax=S_tmax,noise=S_noise] (0,0,inf,1)", 0},
       {"snr", OPT_DOUBLE, &snr, "pc: the corrector's target signal-to-noise ratio r (default 0.16)", 0},
       {"corrector-steps", OPT_SIZE, &csteps, "pc: Langevin corrector steps per step (default 1)", 0},
+      {"gamma", OPT_DOUBLE, &ge_gamma,
+       "ge, ge-stochastic: eps-bar = eps(x_{t+1}) + G (eps(x_t) - eps(x_{t+1})), G finite (default 2)", 0},
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
       {"meta", OPT_FLAG, &meta,
        "begin with '#' lines: version, command, process, grid, model, params, unused flags, sampler, steps, nfe, "
@@ -433,7 +436,7 @@ int cmd_sample(int argc, char **argv)
       "         [--seed S] [--grid uniform|edm|loglinear|lambda|quadratic|FILE] [--t-end EPS] [--init FILE.csv]\n"
       "         [--denoise] [--class Y --guidance W] [--guide cfg|classifier|auto:...]\n"
       "         [--denoiser exact|relerr:eta=E|empirical:n=N] [--rtol R] [--churn ...] [--snr R --corrector-steps "
-      "C]\n"
+      "C] [--gamma G]\n"
       "Draw samples of q_0 with a sampler of the table (`dpmlab samplers`), one row per sample: x_1..x_d.\n"
       "The walk starts at x ~ N(0, s_T^2 I) (or --init, at t = T) and takes K steps; on ddpm the points are\n"
       "tau_K..tau_1 of --trajectory and then 0 (the last step returns the mean unless --final-noise). NFE = K x\n"
@@ -464,6 +467,8 @@ int cmd_sample(int argc, char **argv)
     return cli_errorf(cmd, CLI_EUSAGE, "--atol must be in (0, 1) (got %g)", atol);
   if (cli_seen(opts, "snr") && !(snr > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--snr must be > 0 (got %g)", snr);
   if (csteps > 1000) return cli_errorf(cmd, CLI_EUSAGE, "--corrector-steps must be <= 1000 (got %zu)", csteps);
+  if (cli_seen(opts, "gamma") && !isfinite(ge_gamma))
+    return cli_errorf(cmd, CLI_EUSAGE, "--gamma must be finite (got %g)", ge_gamma);
   if (cls > 1000000) return cli_errorf(cmd, CLI_EUSAGE, "--class %zu is out of range", cls);
   dpm_sampler_params par;
   dpm_sampler_params_default(&par);
@@ -578,6 +583,7 @@ int cmd_sample(int argc, char **argv)
   if (cli_seen(opts, "rtol")) pb.par.rtol = rtol;
   if (cli_seen(opts, "atol")) pb.par.atol = atol;
   if (cli_seen(opts, "snr")) pb.par.snr = snr;
+  if (cli_seen(opts, "gamma")) pb.par.ge_gamma = ge_gamma;
   pb.par.corrector_steps = (unsigned)csteps;
   unsigned long nfe = 0;
   if (dpm_sampler_run(smp, &pb, seed, n, x, init != NULL, &nfe)) {
@@ -594,9 +600,10 @@ int cmd_sample(int argc, char **argv)
             tl->t[0], tl->t[K], mdl.what);
     fprintf(fp,
             "# params: eta=%g final_noise=%d denoise=%d rtol=%g atol=%g churn=%g tmin=%g tmax=%g noise=%g snr=%g "
-            "corrector_steps=%u\n",
+            "corrector_steps=%u gamma=%g\n",
             isnan(pb.par.eta) ? T->eta_default : pb.par.eta, final_noise, denoise, pb.par.rtol, pb.par.atol,
-            pb.par.s_churn, pb.par.s_tmin, pb.par.s_tmax, pb.par.s_noise, pb.par.snr, pb.par.corrector_steps);
+            pb.par.s_churn, pb.par.s_tmin, pb.par.s_tmax, pb.par.s_noise, pb.par.snr, pb.par.corrector_steps,
+            pb.par.ge_gamma);
     int any = 0;
     char key[64];
     snprintf(key, sizeof key, " %s ", T->name);

@@ -69,6 +69,7 @@ typedef struct {
   unsigned corrector_steps; /* pc: corrector steps per step (NFE 1 + this per step), default 1 */
   double langevin_eps;      /* langevin: NCSN's epsilon (alpha_i = eps s_i^2 / s_L^2); NAN: s_L^2 */
   unsigned langevin_steps;  /* langevin: Langevin steps T per noise level (the NFE per step), default 4 */
+  double ge_gamma;          /* ge, ge-stochastic: the extrapolation weight gamma (finite), default 2 */
 } dpm_sampler_params;
 
 void dpm_sampler_params_default(dpm_sampler_params *par); /* can't fail */
@@ -177,6 +178,8 @@ extern const dpm_sampler_type dpm_sampler_ode_euler, dpm_sampler_heun, dpm_sampl
 /* The reverse-SDE samplers, annealed Langevin and Restart sampling (sde.c). */
 extern const dpm_sampler_type dpm_sampler_euler_maruyama, dpm_sampler_reverse_diffusion, dpm_sampler_ancestral,
     dpm_sampler_pc, dpm_sampler_langevin, dpm_sampler_restart;
+/* Permenter & Yuan's gradient-estimation sampler, deterministic and stochastic (ge.c). */
+extern const dpm_sampler_type dpm_sampler_ge, dpm_sampler_ge_stochastic;
 /* score_sde's Langevin corrector (the corrector of `pc`), on its own: `steps` times at timeline point k of
  * st->pb->tl, z ~ N(0, I) from the samples' streams, step = 2 alpha (r |z| / |score|)^2 with r = st->pb->par.snr
  * and the norms averaged over the n samples, x <- x + step score + sqrt(2 step) z (score = -eps/s_k, through

@@ -219,6 +219,8 @@ const dpm_sampler_type *const dpm_sampler_types[] = {&dpm_sampler_ddpm,
                                                      &dpm_sampler_pc,
                                                      &dpm_sampler_langevin,
                                                      &dpm_sampler_restart,
+                                                     &dpm_sampler_ge,
+                                                     &dpm_sampler_ge_stochastic,
                                                      NULL};
 
 const dpm_sampler_type *dpm_sampler_type_find(const char *name)
@@ -258,6 +260,7 @@ void dpm_sampler_params_default(dpm_sampler_params *par)
   par->corrector_steps = 1;
   par->langevin_eps = NAN;
   par->langevin_steps = 4;
+  par->ge_gamma = 2.0;
   par->rtol = 1e-5;
   par->atol = 1e-5;
   par->s_churn = 0.0;
