@@ -42,7 +42,7 @@ WARN += -Werror
 endif
 OPT ?= -O2 -g
 # One folder per module (GSL's layout); each holds its public dpm_*.h and, where needed, a private header.
-MODULES  := core quad data process oracle denoiser analytic sampler metrics io
+MODULES  := core quad data process oracle denoiser analytic sampler optim metrics io
 CPPFLAGS += -Ilib $(MODULES:%=-Ilib/%) -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
 # GSL's CBLAS calls resolve to OpenBLAS (not gslcblas): -lopenblas comes before libgsl's own dependency on

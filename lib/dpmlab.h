@@ -19,5 +19,6 @@
 #include "dpm_guidance.h"
 #include "dpm_sampler.h"
 #include "dpm_forward.h"
+#include "dpm_optim.h"
 
 #endif

@@ -33,6 +33,10 @@ static const char *const help_text =
     "checkerboard[:n=1000,seed=0]   n uniform points on the 8 black squares of a 4 x 4 board on [-2,2]^2 (the "
     "square [-2,-1]^2 is black)\n"
     "gauss[:d=2,sd=1]               N(0, sd^2 I) in R^d\n"
+    "circle[:n=64,d=2,r=1]          n equally spaced points r (cos 2 pi i/n, sin 2 pi i/n, 0, ..., 0) on a circle "
+    "in R^d (d 2..64)\n"
+    "sphere[:n=256,k=2,d=3,r=1,seed=0]  n points uniform on the sphere S^k of radius r in the first k + 1 "
+    "coordinates of R^d (k + 1 <= d <= 64)\n"
     "sample:of=SPEC[,n=1000,seed=0] n i.i.d. draws of the mixture SPEC as a point set (labels carried over); "
     "options n and seed belong to sample, every other option to SPEC\n"
     "FILE.json                      a mixture file {\"weights\", \"means\", \"covariances\", \"labels\"}\n"
@@ -256,6 +260,34 @@ static dpm_mixture *make_points(size_t n, uint64_t seed, double noise, point_fn 
   return mix;
 }
 
+/* Point sets on low-dimensional manifolds embedded in R^d (Permenter & Yuan's manifold hypothesis, docs/MATH.md
+ * §2.10): n points equally spaced on a circle of radius r in the first two coordinates, or n points uniform on
+ * the sphere S^k of radius r (normalised N(0, I_{k+1}) draws, stream (seed, 0)) in the first k + 1 coordinates. */
+static dpm_mixture *make_manifold(size_t n, size_t k, size_t d, double rad, uint64_t seed, int sphere)
+{
+  if (d > 64 || k + 1 > d)
+    DPM_ERROR_NULL(GSL_EINVAL, "%s: needs %s <= d <= 64 (got k = %zu, d = %zu)", sphere ? "sphere" : "circle",
+                   sphere ? "k + 1" : "2", k, d);
+  gsl_rng *r = sphere ? dpm_rng_stream_alloc(seed, 0) : NULL;
+  if (sphere && !r) DPM_ERROR_NULL(GSL_ENOMEM, "out of memory (random stream)");
+  dpm_mixture *mix = dpm_mixture_alloc(n, d);
+  if (mix)
+    for (size_t i = 0; i < n; i++) {
+      double *p = mix->mu + i * d;
+      memset(p, 0, d * sizeof *p);
+      if (sphere) {
+        gsl_ran_dir_nd(r, k + 1, p);
+      } else {
+        p[0] = cos(2.0 * PI * (double)i / (double)n);
+        p[1] = sin(2.0 * PI * (double)i / (double)n);
+      }
+      for (size_t j = 0; j <= k; j++)
+        p[j] *= rad;
+    }
+  gsl_rng_free(r);
+  return mix;
+}
+
 /* Swiss roll: t ~ U(1.5 pi, 4.5 pi), (t cos t, t sin t) centred by its exact mean (2, 2/(3 pi)) and divided by 7
  * (per-coordinate standard deviation about 0.95), then noise N(0, noise^2 I) in those units. */
 static void fill_swissroll(gsl_rng *r, size_t i, size_t n, double noise, double *xy, int *label)
@@ -361,9 +393,10 @@ static int ends_with(const char *s, const char *suffix)
   return 1;
 }
 
-static const char *const known = "gmm1d, ring8, grid25, swissroll, moons, checkerboard, gauss, sample";
-static const char *const known_names[] = {"gmm1d", "ring8",        "grid25", "swissroll",
-                                          "moons", "checkerboard", "gauss",  "sample"};
+static const char *const known =
+    "gmm1d, ring8, grid25, swissroll, moons, checkerboard, gauss, circle, sphere, sample";
+static const char *const known_names[] = {"gmm1d",        "ring8", "grid25", "swissroll", "moons",
+                                          "checkerboard", "gauss", "circle", "sphere",    "sample"};
 
 /* 1 when spec reads "NAME:..." with NAME a built-in set (so "sample:of=x.json" is not taken for a file). */
 static int has_builtin_prefix(const char *spec)
@@ -426,6 +459,20 @@ static dpm_mixture *from_builtin(char *name, char *args)
                {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 3) == 0)
       mix = make_points((size_t)o[0].val, o[2].u, o[1].val, moons ? fill_moons : fill_swissroll, moons);
+  } else if (strcmp(name, "circle") == 0) {
+    opt o[] = {{"n", OPT_COUNT, 64.0, (double)MAX_POINTS, 0, 0, 0},
+               {"d", OPT_COUNT, 2.0, 64.0, 0, 0, 0},
+               {"r", OPT_POS, 1.0, 0, 0, 0, 0}};
+    if (parse_options(name, args, o, 3) == 0)
+      mix = make_manifold((size_t)o[0].val, 1, (size_t)o[1].val, o[2].val, 0, 0);
+  } else if (strcmp(name, "sphere") == 0) {
+    opt o[] = {{"n", OPT_COUNT, 256.0, (double)MAX_POINTS, 0, 0, 0},
+               {"k", OPT_COUNT, 2.0, 63.0, 0, 0, 0},
+               {"d", OPT_COUNT, 3.0, 64.0, 0, 0, 0},
+               {"r", OPT_POS, 1.0, 0, 0, 0, 0},
+               {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
+    if (parse_options(name, args, o, 5) == 0)
+      mix = make_manifold((size_t)o[0].val, (size_t)o[1].val, (size_t)o[2].val, o[3].val, o[4].u, 1);
   } else if (strcmp(name, "checkerboard") == 0) {
     opt o[] = {{"n", OPT_COUNT, 1000.0, (double)MAX_POINTS, 0, 0, 0}, {"seed", OPT_SEED, 0, 0, 0, 0, 0}};
     if (parse_options(name, args, o, 2) == 0)
