@@ -1,7 +1,8 @@
 /* test_sampler_ge.c — the gradient-estimation samplers of ge.c (Permenter & Yuan 2023, Algorithm 2;
  * docs/samplers.md): with gamma = 1, ge is DDIM (eta = 0) and ge-stochastic is DDIM (eta = 1) step for step to
  * rounding on VE, EDM and VP grids; with gamma = 2 the walk equals the update written out in VE coordinates with
- * the oracle's eps; the step into s = 0 is the Tweedie estimate; the exact NFE; a non-finite gamma is refused. */
+ * the oracle's eps; the step into s = 0 is the Tweedie estimate; the measured global order (1 at gamma = 2, 2 at
+ * the Adams-Bashforth gamma); the exact NFE; a non-finite gamma is refused; dpmlab sample --gamma. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -278,13 +279,48 @@ static void test_entries_and_refusals(void **state)
   dpm_mixture_free(mix);
 }
 
+/* dpmlab sample --gamma: gamma = 1 prints ddim's samples to the last digit (%.17g reads back bit for bit, and the
+ * library's gamma = 1 walk is DDIM's bit for bit); an explicit --gamma 2 is the default; --gamma 3 moves the
+ * samples; a non-finite gamma is a usage error naming the option; a sampler that does not read it lists it as
+ * unused in --meta. */
+static void test_cli_gamma(void **state)
+{
+  (void)state;
+  const char *base = "sample --data ring8 --process edm --grid edm --steps 8 --n 20 --seed 3";
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "%s --sampler ddim", base);
+  char *ddim = dpm_test_run_ok(cmd, NULL);
+  snprintf(cmd, sizeof cmd, "%s --sampler ge --gamma 1", base);
+  char *g1 = dpm_test_run_ok(cmd, NULL);
+  assert_string_equal(g1, ddim);
+  snprintf(cmd, sizeof cmd, "%s --sampler ge", base);
+  char *def = dpm_test_run_ok(cmd, NULL);
+  snprintf(cmd, sizeof cmd, "%s --sampler ge --gamma 2", base);
+  char *g2 = dpm_test_run_ok(cmd, NULL);
+  assert_string_equal(g2, def);
+  snprintf(cmd, sizeof cmd, "%s --sampler ge --gamma 3", base);
+  char *g3 = dpm_test_run_ok(cmd, NULL);
+  assert_true(strcmp(g3, def) != 0 && strcmp(def, ddim) != 0);
+  snprintf(cmd, sizeof cmd, "%s --sampler ge-stochastic --gamma inf", base);
+  dpm_test_expect_failure(cmd, NULL, NULL, 2, "--gamma", 0);
+  snprintf(cmd, sizeof cmd, "%s --sampler ddim --gamma 3 --meta", base);
+  char *meta = dpm_test_run_ok(cmd, NULL);
+  assert_non_null(strstr(meta, "# unused by this sampler: --gamma"));
+  free(ddim);
+  free(g1);
+  free(def);
+  free(g2);
+  free(g3);
+  free(meta);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gamma1_is_ddim),       cmocka_unit_test(test_gamma2_by_hand),
       cmocka_unit_test(test_final_step_tweedie),   cmocka_unit_test(test_measured_order),
-      cmocka_unit_test(test_entries_and_refusals),
+      cmocka_unit_test(test_entries_and_refusals), cmocka_unit_test(test_cli_gamma),
   };
   return cmocka_run_group_tests_name("sampler_ge", tests, NULL, NULL);
 }
