@@ -311,13 +311,62 @@ static void test_manifold_projection(void **state)
   assert_raises_null(dpm_data_from_spec("circle:d=65"), "d");
 }
 
+/* `dpmlab trace` with ddim on VE walks the sampler table's DDIM; chaining dpm_optim_grad_step over the sigma
+ * column it prints must give the same iterates (DDIM = gradient step), to rounding accumulated over the K steps;
+ * and its distances are the brute-force ones. */
+static void test_trace_cli(void **state)
+{
+  (void)state;
+  enum { K = 6, NP = 2 };
+  const double start[NP * D2] = {0.7, 1.9, -3.1, 0.4};
+  const char *init = dpm_test_tmpfile(".csv", "0.7,1.9\n-3.1,0.4\n");
+  const char *pts = dpm_test_tmpfile(".csv", "0,0\n3,0.5\n-2.5,1.5\n1,-3\n4,4\n-4,-0.5\n2.5,-3.5\n");
+  char args[512];
+  snprintf(args, sizeof args, "trace --data %s --process ve --sampler ddim --steps %d --grid loglinear --init %s",
+           pts, K, init);
+  char *out = dpm_test_run_ok(args, NULL);
+  const char *line = strchr(out, '\n');
+  assert_non_null(line);
+  double x[NP * D2];
+  memcpy(x, start, sizeof x);
+  double prev_sigma = 0.0;
+  for (int k = 0; k <= K; k++)
+    for (int i = 0; i < NP; i++) {
+      unsigned pi, st;
+      double sigma, dist, sd2, ratio, ge, xr[D2];
+      assert_int_equal(sscanf(line + 1, "%u,%u,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &pi, &st, &sigma, &dist, &sd2, &ratio,
+                              &ge, xr, xr + 1),
+                       9);
+      assert_int_equal(pi, (unsigned)i);
+      assert_int_equal(st, (unsigned)k);
+      if (k > 0 && i == 0)
+        assert_int_equal(dpm_optim_grad_step(K7, D2, P7, prev_sigma, sigma, NP, x, x), DPM_SUCCESS);
+      for (int j = 0; j < D2; j++)
+        dpm_test_assert_close(xr[j], x[i * D2 + j], 0.0, 64 * EPSU * (k + 1) * (max_abs(NP * D2, start) + 4.0),
+                              "trace iterate = gradient steps", __FILE__, __LINE__);
+      dpm_test_assert_close(dist, sqrt(dpm_distance_min2(K7, D2, P7, xr, NULL)), 4 * EPSU, 0.0, "trace dist",
+                            __FILE__, __LINE__);
+      dpm_test_assert_close(ratio, dist / (sqrt(2.0) * sigma), 8 * EPSU, 0.0, "trace ratio", __FILE__, __LINE__);
+      if (i == NP - 1) prev_sigma = sigma;
+      line = strchr(line + 1, '\n');
+      assert_non_null(line);
+    }
+  free(out);
+  snprintf(args, sizeof args, "trace --data %s --process vp --sampler ddim --steps 3 --init %s", pts, init);
+  dpm_test_expect_failure(args, NULL, NULL, 2, "ve or edm", 0);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ddim_is_gradient_step), cmocka_unit_test(test_diagnose),
-      cmocka_unit_test(test_relerr_exact),          cmocka_unit_test(test_beta_max),
-      cmocka_unit_test(test_distance_bound),        cmocka_unit_test(test_manifold_projection),
+      cmocka_unit_test(test_ddim_is_gradient_step),
+      cmocka_unit_test(test_diagnose),
+      cmocka_unit_test(test_relerr_exact),
+      cmocka_unit_test(test_beta_max),
+      cmocka_unit_test(test_distance_bound),
+      cmocka_unit_test(test_manifold_projection),
+      cmocka_unit_test(test_trace_cli),
   };
   return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }

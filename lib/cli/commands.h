@@ -11,5 +11,6 @@ int cmd_elbo(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_samplers(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"sample", "draw samples with a sampler of the table (DDPM, DDIM, Analytic-DPM, ...)", cmd_sample},
     {"samplers", "the sampler table: name, kind, order, NFE per step, description", cmd_samplers},
     {"compare", "every (sampler, NFE) pair judged against the exact q_0, with standard errors", cmd_compare},
+    {"trace", "distance diagnostics along a sampler's trajectories on a point set (Permenter & Yuan)", cmd_trace},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };
