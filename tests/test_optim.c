@@ -356,6 +356,69 @@ static void test_trace_cli(void **state)
   dpm_test_expect_failure(args, NULL, NULL, 2, "ve or edm", 0);
 }
 
+/* `dpmlab admissible`: its eta is the library's measurement on the same band (the same bits); the exact denoiser
+ * against the smoothed gradient has eta at rounding level and then every beta up to the cap is admissible; the
+ * relative-error model's error against the smoothed gradient is exactly eta_err sigma |eps*| / dist at every
+ * sampled pair (the same pairs for the same seed), so the measured eta scales with eta_err: the ratio for
+ * eta_err = 0.5 and 0.2 is 2.5 to rounding, and beta_max (non-increasing in eta) does not grow; the failure
+ * contract for a bad nu, data that is not a point set and a missing --nu. */
+static double admissible_row(const char *args, double *beta_max)
+{
+  char *out = dpm_test_run_ok(args, NULL);
+  const char *line = strchr(out, '\n');
+  assert_non_null(line);
+  double eta = NAN;
+  assert_int_equal(sscanf(line + 1, "%lf,%lf", &eta, beta_max), 2);
+  free(out);
+  return eta;
+}
+
+static void test_admissible_cli(void **state)
+{
+  (void)state;
+  double b_exact, b_small, b_large;
+  const double e_exact =
+      admissible_row("admissible --data circle:n=16 --nu 2 --grad smoothed --samples 500 --seed 3", &b_exact);
+  assert_true(fabs(e_exact) < 1e3 * EPSU);
+  dpm_test_assert_close(b_exact, 0.5, 0.0, 0.0, "eta = 0: beta_max is the cap", __FILE__, __LINE__);
+  const double e_small = admissible_row(
+      "admissible --data circle:n=16 --nu 2 --grad smoothed --denoiser relerr:eta=0.2 --samples 500 --seed 3",
+      &b_small);
+  const double e_large = admissible_row(
+      "admissible --data circle:n=16 --nu 2 --grad smoothed --denoiser relerr:eta=0.5 --samples 500 --seed 3",
+      &b_large);
+  dpm_test_assert_close(e_large / e_small, 2.5, 64 * EPSU, 0.0, "eta scales with the model's error", __FILE__,
+                        __LINE__);
+  assert_true(b_large <= b_small);
+  /* the same measurement through the library */
+  dpm_mixture *mix = dpm_data_from_spec("circle:n=16");
+  assert_non_null(mix);
+  dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
+  assert_non_null(dn);
+  double spread2 = 0.0, mean[2] = {0.0, 0.0};
+  for (size_t k = 0; k < mix->K; k++)
+    for (size_t j = 0; j < 2; j++)
+      mean[j] += mix->mu[k * 2 + j] / (double)mix->K;
+  for (size_t k = 0; k < mix->K; k++)
+    for (size_t j = 0; j < 2; j++)
+      spread2 += (mix->mu[k * 2 + j] - mean[j]) * (mix->mu[k * 2 + j] - mean[j]) / (double)mix->K;
+  const double spread = sqrt(spread2);
+  double eta = NAN, b_lib = NAN;
+  assert_int_equal(dpm_optim_relerr_measure(mix->K, 2, mix->mu, dn, DPM_OPTIM_GRAD_TRUE, 2.0, 1e-3 * spread,
+                                            spread, 500, 3, &eta, NULL, NULL),
+                   DPM_SUCCESS);
+  assert_int_equal(dpm_optim_loglinear_beta_max(10, eta, 2.0, 1.0, 0.5, &b_lib), DPM_SUCCESS);
+  double b_cli;
+  const double e_cli = admissible_row("admissible --data circle:n=16 --nu 2 --samples 500 --seed 3", &b_cli);
+  dpm_test_assert_close(e_cli, eta, 4 * EPSU, 0.0, "admissible eta = library eta", __FILE__, __LINE__);
+  dpm_test_assert_close(b_cli, b_lib, 4 * EPSU, 0.0, "admissible beta_max = library", __FILE__, __LINE__);
+  dpm_denoiser_free(dn);
+  dpm_mixture_free(mix);
+  dpm_test_expect_failure("admissible --data circle:n=16 --nu 0.5", NULL, NULL, 2, "--nu", 0);
+  dpm_test_expect_failure("admissible --data ring8 --nu 2", NULL, NULL, 0, "not a point set", 1);
+  dpm_test_expect_failure("admissible --data circle:n=16", NULL, NULL, 2, "nu", 2);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -367,6 +430,7 @@ int main(void)
       cmocka_unit_test(test_distance_bound),
       cmocka_unit_test(test_manifold_projection),
       cmocka_unit_test(test_trace_cli),
+      cmocka_unit_test(test_admissible_cli),
   };
   return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }

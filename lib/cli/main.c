@@ -19,6 +19,8 @@ static const cli_command commands[] = {
     {"samplers", "the sampler table: name, kind, order, NFE per step, description", cmd_samplers},
     {"compare", "every (sampler, NFE) pair judged against the exact q_0, with standard errors", cmd_compare},
     {"trace", "distance diagnostics along a sampler's trajectories on a point set (Permenter & Yuan)", cmd_trace},
+    {"admissible", "measured relative error eta of a denoiser and the largest admissible log-linear beta",
+     cmd_admissible},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };
