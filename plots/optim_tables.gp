@@ -11,7 +11,7 @@ eval dpm_output(ARG2, 7.0, 3.2)
 names = dpm_cols(DATA, 'samplers')
 ns = words(names)
 keycols = 4
-keyrows = ns < 1 ? 1 : int(ceil(ns / real(keycols)))
+keyrows = int(ceil((ns + 1) / real(keycols)))
 # energy distances below efloor (within rounding of 0, or negative: the unbiased statistic) are drawn at efloor
 efloor = 1e-4
 array sty[7] = [1, 2, 3, 4, 5, 6, 8]
@@ -31,6 +31,7 @@ do for [dpm_pass = 1:2] {
   set xlabel dpm_L('number of steps {/:Italic N}', 'number of steps $N$')
   set ylabel dpm_L('energy distance to exact draws', 'energy distance to exact draws')
   eval dpm_panel(1, 1)
+  set label 1 dpm_L('at 10^{-4}: {/:Italic E} ≤ 10^{-4}', 'at $10^{-4}$: $E \le 10^{-4}$') at graph 0.97, graph 0.93 right
   set title dpm_L('ring8, EDM, log-linear {/:Italic σ}', '\texttt{ring8}, EDM, log-linear $\sigma$')
   plot 2 * se0 with lines lw 0.8 dt (4, 3) lc rgb dpm_grey notitle, \
        for [i = 1:ns] DATA index sprintf('smp%02d', i) using 1:($3 < efloor ? efloor : $3) with linespoints \
@@ -38,6 +39,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel_end
 
   eval dpm_panel(1, 2)
+  unset label 1
   unset logscale
   set xrange [0.8:3.2]
   set xtics (1, 1.5, 2, 2.5, 3)
@@ -50,9 +52,10 @@ do for [dpm_pass = 1:2] {
        DATA index 'gamma' using 1:2 with lines ls 1 lw 1.2 notitle
   eval dpm_panel_end
 
-  eval dpm_key_begin(ns)
+  eval dpm_key_begin(ns + 1)
   set key samplen 2.5 width 0.5
   plot [0:1][0:1] for [i = 1:ns] NaN with linespoints ls sty[((i - 1) % 7) + 1] lw 1.2 pt pts[i] ps 0.6 \
-    title word(names, i)
+    title word(names, i), \
+    NaN with lines lw 0.8 dt (4, 3) lc rgb dpm_grey title dpm_L('2 s.e. of exact draws', '2 s.e.\ of exact draws')
   unset multiplot
 }
