@@ -174,7 +174,7 @@ gallery: figures
 	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
 
 GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping \
-           sampler_score_sde sampler_orders sampler_guidance optim_tables
+           sampler_score_sde sampler_orders sampler_guidance optim_tables optim_distance
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
