@@ -319,39 +319,6 @@ int dpm_analytic_trajectory(const dpm_schedule *sch, const double *gamma, const 
 int dpm_analytic_diag_sigma2(dpm_oracle *o, const dpm_schedule *sch, size_t s, size_t t, double eta, size_t n,
                              const double *x, double *sigma2);
 
-/* ---- samplers (lib/sampler_analytic.c) -------------------------------------------------------------------- */
-
-/* One DDIM-family step t -> s:  x_s = mu~(x_t, x0-hat(x_t)) + sigma z,  z ~ N(0, I), with x0-hat from the
- * denoiser (the optimal mean mu* when the denoiser is exact). The methods are choices of (eta, variance):
- *   Analytic-DDPM  eta = 1, DPM_VAR_OPT or DPM_VAR_CLIPPED      DDPM  eta = 1, DPM_VAR_BETA or DPM_VAR_BETA_TILDE
- *   Analytic-DDIM  eta = 0, DPM_VAR_OPT or DPM_VAR_CLIPPED      DDIM  eta = 0, DPM_VAR_ZERO
- * The last step tau_1 -> 0 returns the mean x0-hat(x_{tau_1}) without noise (the usual convention: the
- * decoder's noise is below any visible scale) unless final_noise is set, when it adds sqrt(sigma2[0]) z so the
- * samples follow the model p(x_0) whose negative ELBO dpm_analytic_elbo computes. */
-typedef struct {
-  double eta;                   /* in [0, 1] */
-  const double *sigma2;         /* per trajectory step (K entries), e.g. from dpm_analytic_sigma2_traj */
-  int final_noise;              /* 0: last step returns the mean; 1: adds the decoder noise */
-  const dpm_mixture *start_mix; /* NULL: x_{tau_K} ~ N(0, I); else exact q_{tau_K} of this mixture */
-} dpm_sampler_analytic_opts;
-
-/* Workspace for up to nmax points in R^d. NULL on error. */
-typedef struct dpm_sampler_analytic dpm_sampler_analytic;
-dpm_sampler_analytic *dpm_sampler_analytic_alloc(size_t d, size_t nmax);
-void dpm_sampler_analytic_free(dpm_sampler_analytic *w); /* NULL is a no-op */
-
-/* Draw n samples of x_0 into x (n x d) with the generator r (its stream is the caller's). Errors: n > nmax,
- * dn->d != d, bad trajectory, eta outside [0, 1], a negative or non-finite sigma2, denoiser errors. */
-int dpm_sampler_analytic_run(dpm_sampler_analytic *w, dpm_denoiser *dn, const dpm_schedule *sch, size_t K,
-                             const size_t *tau, const dpm_sampler_analytic_opts *opts, size_t n, double *x,
-                             gsl_rng *r);
-
-/* The diagonal-covariance sampler: mean from the oracle's E[x_0|x], per-coordinate variance
- * dpm_analytic_diag_sigma2 (opts->sigma2 is ignored; final_noise adds the decoder's diag Cov[x_0|x_{tau_1}]). */
-int dpm_sampler_analytic_diag_run(dpm_sampler_analytic *w, dpm_oracle *o, const dpm_schedule *sch, size_t K,
-                                  const size_t *tau, const dpm_sampler_analytic_opts *opts, size_t n, double *x,
-                                  gsl_rng *r);
-
 /* Check a trajectory against a schedule: K >= 1, 1 <= tau[0] < ... < tau[K-1] <= N. Status. */
 int dpm_analytic_check_traj(const dpm_schedule *sch, size_t K, const size_t *tau);
 

@@ -7,7 +7,7 @@
 #include <omp.h>
 #endif
 
-#include "dpm_analytic.h"
+#include "dpm_data.h"
 #include "dpm_common.h"
 #include "dpm_rng.h"
 #include "dpm_quad.h"

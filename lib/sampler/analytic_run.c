@@ -1,5 +1,5 @@
-/* sampler.c — the Analytic-DPM sampling API (Bao et al. ICLR 2022, docs/MATH.md §3) as a thin user of the sampler
- * table: a run along a trajectory with given per-step variances is the `ddim` entry with those variances
+/* analytic_run.c — the Analytic-DPM sampling API (Bao et al. ICLR 2022, docs/MATH.md §3) as a thin user of the
+ * sampler table: a run along a trajectory with given per-step variances is the `ddim` entry with those variances
  * (eta sets the mean: Analytic-DDPM/DDPM eta = 1, Analytic-DDIM/DDIM eta = 0), and the diagonal-covariance run is
  * the `diag-cov` entry (SN-/NPR-DPM, Bao et al. ICML 2022) on the oracle's exact posterior variance. */
 #include <math.h>
