@@ -11,29 +11,15 @@
 #include "dpmlab.h"
 #include "testutil.h"
 
-/* Run T over tl from the given starts x (n x d, overwritten by the end points); returns the NFE. */
+/* Run T over tl from the given starts x (n x d, overwritten by the end points) with eta; returns the NFE. */
 static unsigned long run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl, size_t n, size_t d,
                          double *x, double eta)
 {
-  dpm_sampler *smp = dpm_sampler_alloc(T, n, d, tl->K);
-  assert_non_null(smp);
-  dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = NULL, .mix = NULL};
-  dpm_sampler_params_default(&pb.par);
-  pb.par.eta = eta;
-  unsigned long nfe = 0;
-  if (dpm_sampler_run(smp, &pb, 3, n, x, 1, &nfe)) fail_msg("%s: %s", T->name, dpm_error_last());
-  dpm_sampler_free(smp);
-  return nfe;
-}
-
-/* n starts of N(0, s^2 I) in R^d from the stream (seed, 0) */
-static void starts(size_t n, size_t d, double s, uint64_t seed, double *x)
-{
-  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
-  assert_non_null(r);
-  for (size_t k = 0; k < n * d; k++)
-    x[k] = s * gsl_ran_gaussian(r, 1.0);
-  gsl_rng_free(r);
+  (void)d;
+  dpm_sampler_params par;
+  dpm_sampler_params_default(&par);
+  par.eta = eta;
+  return dpm_test_sampler_run(T, dn, tl, &par, 3, n, x);
 }
 
 /* One step a -> b of both from the same x: DDIM computes x_b = r x_a + (s_b - r s_a) eps, DPM-Solver-1
@@ -57,7 +43,7 @@ static void check_dpm1_ddim(const char *spec, const char *grid, size_t K)
   const size_t n = 64, d = 2;
   double *x = malloc(n * d * sizeof *x), *a = malloc(n * d * sizeof *a), *b = malloc(n * d * sizeof *b);
   double *eps = malloc(n * d * sizeof *eps);
-  starts(n, d, tl->s[0], 17, x);
+  dpm_test_gaussian_starts(n, d, tl->s[0], 17, x);
   for (size_t i = 0; i < K; i++) {
     assert_int_equal(dpm_timeline_set_times(one, &p, 1, tl->t + i), 0);
     memcpy(a, x, n * d * sizeof *x);
@@ -123,7 +109,7 @@ static void orders_setup(dpm_mixture **mix, dpm_denoiser **dn, dpm_process *p, d
   assert_int_equal(dpm_timeline_set_grid(tl, p, "lambda", Kref, 0), 0);
   *x0 = malloc(n * d * sizeof **x0);
   *ref = malloc(n * d * sizeof **ref);
-  starts(n, d, tl->s[0], 23, *x0);
+  dpm_test_gaussian_starts(n, d, tl->s[0], 23, *x0);
   memcpy(*ref, *x0, n * d * sizeof **ref);
   assert_int_equal(run(&dpm_sampler_dpm_solver_3, *dn, tl, n, d, *ref, NAN), 3 * Kref);
   dpm_timeline_free(tl);
@@ -211,11 +197,11 @@ static void test_nfe(void **state)
   for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
     const dpm_sampler_type *T = types[k];
     assert_true(dpm_sampler_type_find(T->name) == T); /* listed in the table */
-    starts(n, d, tv->s[0], 5, x);
+    dpm_test_gaussian_starts(n, d, tv->s[0], 5, x);
     unsigned long nfe = run(T, dn, tv, n, d, x, (double)NAN);
     if (nfe != 12 * T->nfe_per_step)
       fail_msg("%s on vp: NFE %lu, expected 12 x %u", T->name, nfe, T->nfe_per_step);
-    starts(n, d, td->s[0], 5, x);
+    dpm_test_gaussian_starts(n, d, td->s[0], 5, x);
     nfe = run(T, dn, td, n, d, x, (double)NAN);
     const unsigned long want = 10 * T->nfe_per_step - (T->nfe_per_step - 1);
     if (nfe != want) fail_msg("%s on ddpm: NFE %lu, expected %lu", T->name, nfe, want);
@@ -244,7 +230,7 @@ static void test_2m_sde_eta0(void **state)
   assert_int_equal(dpm_timeline_set_grid(tl, &p, "lambda", 16, 0), 0);
   const size_t n = 16, d = 2;
   double a[32], b[32];
-  starts(n, d, tl->s[0], 9, a);
+  dpm_test_gaussian_starts(n, d, tl->s[0], 9, a);
   memcpy(b, a, sizeof a);
   run(&dpm_sampler_dpmpp_2m, dn, tl, n, d, a, (double)NAN);
   run(&dpm_sampler_dpmpp_2m_sde, dn, tl, n, d, b, 0.0);

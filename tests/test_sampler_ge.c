@@ -17,28 +17,12 @@
 static unsigned long run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl, size_t n, size_t d,
                          double *x, double gamma, double eta)
 {
-  dpm_sampler *smp = dpm_sampler_alloc(T, n, d, tl->K);
-  assert_non_null(smp);
-  dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = NULL, .mix = NULL};
-  dpm_sampler_params_default(&pb.par);
-  pb.par.ge_gamma = gamma;
-  pb.par.eta = eta;
-  unsigned long nfe = 0;
-  const unsigned long before = dn->nfe;
-  if (dpm_sampler_run(smp, &pb, 11, n, x, 1, &nfe)) fail_msg("%s: %s", T->name, dpm_error_last());
-  assert_int_equal(nfe, dn->nfe - before);
-  dpm_sampler_free(smp);
-  return nfe;
-}
-
-/* n starts of N(0, s^2 I) in R^d from the stream (seed, 0) */
-static void starts(size_t n, size_t d, double s, uint64_t seed, double *x)
-{
-  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
-  assert_non_null(r);
-  for (size_t k = 0; k < n * d; k++)
-    x[k] = s * gsl_ran_gaussian(r, 1.0);
-  gsl_rng_free(r);
+  (void)d;
+  dpm_sampler_params par;
+  dpm_sampler_params_default(&par);
+  par.ge_gamma = gamma;
+  par.eta = eta;
+  return dpm_test_sampler_run(T, dn, tl, &par, 11, n, x);
 }
 
 /* max_k |a_k - b_k| / (1 + |b_k|) */
@@ -67,7 +51,7 @@ static void check_gamma1(const char *spec, const char *grid, size_t K)
   dpm_timeline *full = dpm_timeline_alloc(K), *tl = dpm_timeline_alloc(K);
   assert_int_equal(dpm_timeline_set_grid(full, &p, grid, K, 0), 0);
   double *x0 = malloc(n * d * sizeof *x0), *a = malloc(n * d * sizeof *a), *b = malloc(n * d * sizeof *b);
-  starts(n, d, full->s[0], 7, x0);
+  dpm_test_gaussian_starts(n, d, full->s[0], 7, x0);
   const dpm_sampler_type *ge[] = {&dpm_sampler_ge, &dpm_sampler_ge_stochastic};
   const double eta[] = {0.0, 1.0};
   for (size_t v = 0; v < 2; v++)
@@ -119,7 +103,7 @@ static void test_gamma2_by_hand(void **state)
   assert_int_equal(dpm_timeline_set_grid(tl, &p, "loglinear", K, 0), 0);
   double *x = malloc(n * d * sizeof *x), *y = malloc(n * d * sizeof *y), *e = malloc(n * d * sizeof *e),
          *ep = malloc(n * d * sizeof *ep), *dd = malloc(n * d * sizeof *dd);
-  starts(n, d, tl->s[0], 9, x);
+  dpm_test_gaussian_starts(n, d, tl->s[0], 9, x);
   memcpy(y, x, n * d * sizeof *y);
   for (size_t i = 0; i < K; i++) {
     assert_int_equal(dpm_denoiser_eval(dn, 1.0, tl->s[i], n, y, e, NULL, NULL), 0);
@@ -166,7 +150,7 @@ static void test_final_step_tweedie(void **state)
   double *x = malloc(n * d * sizeof *x), *y = malloc(n * d * sizeof *y), *x0 = malloc(n * d * sizeof *x0);
   const dpm_sampler_type *T[] = {&dpm_sampler_ge, &dpm_sampler_ge_stochastic};
   for (size_t v = 0; v < 2; v++) {
-    starts(n, d, tl->s[0], 5, x);
+    dpm_test_gaussian_starts(n, d, tl->s[0], 5, x);
     memcpy(y, x, n * d * sizeof *y);
     assert_int_equal(run(T[v], dn, tl, n, d, x, 2.0, NAN), K);
     assert_int_equal(run(T[v], dn, pre, n, d, y, 2.0, NAN), K - 1);
@@ -220,7 +204,7 @@ static void test_measured_order(void **state)
   dpm_timeline *tl = dpm_timeline_alloc(Kref);
   assert_int_equal(dpm_timeline_set_grid(tl, &p, "loglinear", Kref, 0), 0);
   double *x0 = malloc(n * sizeof *x0), *ref = malloc(n * sizeof *ref);
-  starts(n, 1, tl->s[0], 21, x0);
+  dpm_test_gaussian_starts(n, 1, tl->s[0], 21, x0);
   memcpy(ref, x0, n * sizeof *ref);
   run(&dpm_sampler_edm_heun, dn, tl, n, 1, ref, 2.0, NAN);
   const double gammas[] = {2.0, NAN}; /* NAN: 1 + q/2 */

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <gsl/gsl_randist.h>
 
 #include "dpm_common.h"
+#include "dpm_rng.h"
 #include "testutil.h"
 
 int dpm_test_close(double actual, double expected, double rtol, double atol)
@@ -365,4 +367,27 @@ const char *dpm_test_tmpfile(const char *suffix, const char *text)
   }
   close(fd);
   return p;
+}
+
+void dpm_test_gaussian_starts(size_t n, size_t d, double s, uint64_t seed, double *x)
+{
+  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
+  assert_non_null(r);
+  for (size_t k = 0; k < n * d; k++)
+    x[k] = s * gsl_ran_gaussian(r, 1.0);
+  gsl_rng_free(r);
+}
+
+unsigned long dpm_test_sampler_run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl,
+                                   const dpm_sampler_params *par, uint64_t seed, size_t n, double *x)
+{
+  dpm_sampler *smp = dpm_sampler_alloc(T, n, dn->d, tl->K);
+  assert_non_null(smp);
+  dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = NULL, .mix = NULL, .par = *par};
+  unsigned long nfe = 0;
+  const unsigned long before = dn->nfe;
+  if (dpm_sampler_run(smp, &pb, seed, n, x, 1, &nfe)) fail_msg("%s: %s", T->name, dpm_error_last());
+  assert_int_equal(nfe, dn->nfe - before);
+  dpm_sampler_free(smp);
+  return nfe;
 }

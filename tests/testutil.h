@@ -14,6 +14,7 @@
 #include "dpm_data.h"
 #include "dpm_oracle.h"
 #include "dpm_process.h"
+#include "dpm_sampler.h"
 
 /* Passes when |actual - expected| <= atol + rtol |expected| (both NaN passes; equal infinities pass); otherwise
  * fails printing both values as %.17g, the difference and the tolerance, with the call site. */
@@ -137,5 +138,16 @@ const char *dpm_test_bin(void);
 
 /* Write text to a fresh temporary file and return its path (static buffer per call slot 0..7). */
 const char *dpm_test_tmpfile(const char *suffix, const char *text);
+
+/* ---- samplers ---------------------------------------------------------------------------------------------- */
+
+/* n x d starts s z, z standard normal from the stream (seed, 0). */
+void dpm_test_gaussian_starts(size_t n, size_t d, double s, uint64_t seed, double *x);
+
+/* Run the sampler type T over tl with the parameters par from the starts x (n x dn->d, overwritten by the end
+ * points), seed `seed`; fails the test on an error (printing the reason). Returns the NFE the driver reported,
+ * asserted equal to the denoiser's own count over the run. */
+unsigned long dpm_test_sampler_run(const dpm_sampler_type *T, dpm_denoiser *dn, const dpm_timeline *tl,
+                                   const dpm_sampler_params *par, uint64_t seed, size_t n, double *x);
 
 #endif
