@@ -43,6 +43,9 @@ endif
 OPT ?= -O2 -g
 # One folder per module (GSL's layout); each holds its public dpm_*.h and, where needed, a private header.
 MODULES  := core quad data process oracle denoiser analytic sampler optim metrics io
+MODULES  += likelihood
+MODULES  += bridge
+MODULES  += scorematch
 CPPFLAGS += -Ilib $(MODULES:%=-Ilib/%) -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
 # GSL's CBLAS calls resolve to OpenBLAS (not gslcblas): -lopenblas comes before libgsl's own dependency on
@@ -173,8 +176,11 @@ gallery: figures
 	@mkdir -p plots/gallery
 	@for f in $(GALLERY); do cp $(BUILD)/figures/$$f.png plots/gallery/; done
 
-GALLERY := ideal_denoiser marginals analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping \
-           sampler_score_sde sampler_orders sampler_guidance optim_tables optim_distance
+# The figures copied to plots/gallery/ (shown in the README), one line per module's demos.
+GALLERY := ideal_denoiser marginals
+GALLERY += analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping
+GALLERY += sampler_score_sde sampler_orders sampler_guidance
+GALLERY += optim_tables optim_distance
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
