@@ -13,5 +13,6 @@ int cmd_samplers(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_admissible(int argc, char **argv);
+int cmd_memorisation(int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static const cli_command commands[] = {
     {"trace", "distance diagnostics along a sampler's trajectories on a point set (Permenter & Yuan)", cmd_trace},
     {"admissible", "measured relative error eta of a denoiser and the largest admissible log-linear beta",
      cmd_admissible},
+    {"memorisation", "share of samples regenerating a point of the set against steps, sampler and model",
+     cmd_memorisation},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };

@@ -25,6 +25,16 @@ dpm_denoiser *dpm_denoiser_relerr_alloc(dpm_denoiser *inner, double eta_err, uin
  * NULL on error (NULL inner, c not finite). */
 dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c);
 
+/* The smoothed (kernel-widened) ideal denoiser: the inner model's posterior mean evaluated at the inflated noise
+ * level s' = sqrt(s^2 + m^2 h^2) and read back at s, x0-hat(x; m, s) = x0-hat_inner(x; m, s'), eps-hat = (x - m
+ * x0-hat)/s. In VE coordinates (m = 1) over the ideal denoiser of a point set: eps-hat(x, sigma) = sigma'
+ * eps*(x, sigma')/sigma, a softmax mean at temperature sigma' >= h, so as sigma -> 0 DDIM ends at barycentres
+ * of nearby points instead of the points (the generalising smoothed model in the spirit of Scarvelis, Borde &
+ * Solomon 2023, Closed-form diffusion models; docs/MATH.md §2.10). h = 0 is the inner model. inner borrowed;
+ * not for concurrent use (scratch buffer); neither posterior variance nor divergence. NULL on error (NULL
+ * inner, h < 0 or not finite, ENOMEM). */
+dpm_denoiser *dpm_denoiser_smoothed_alloc(dpm_denoiser *inner, double h);
+
 /* The memorising model: the ideal (exact) denoiser of a finite training sample of n_train points drawn from mix
  * with r — a point-set mixture with equal weights — which the caller then evaluates on the population q_t.
  * Owns its point set. Every op exactly, for the point set's q_t (posterior variance and divergence included).

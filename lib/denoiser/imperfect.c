@@ -1,6 +1,7 @@
 /* imperfect.c — imperfect denoisers over the denoiser interface (docs/MATH.md §2-3; the relative-error model of
  * Permenter & Yuan, seed 003, and the memorising ideal denoiser of a finite training set): eps-hat = eps + delta
- * with |delta| = eta |eps|, eps-hat = c eps, and the exact denoiser of n i.i.d. training points. */
+ * with |delta| = eta |eps|, eps-hat = c eps, the posterior mean at the inflated noise sqrt(s^2 + m^2 h^2) (the
+ * smoothed model, §2.10), and the exact denoiser of n i.i.d. training points. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,57 @@ dpm_denoiser *dpm_denoiser_scaled_alloc(dpm_denoiser *inner, double c)
   dpm_denoiser *dn =
       dpm_denoiser_alloc(dpm_denoiser_has_divergence(inner) ? &scaled_type : &scaled_nodiv_type, S, inner->d);
   if (!dn) scaled_free(S);
+  return dn;
+}
+
+/* ---- smoothed (kernel-widened) ideal denoiser --------------------------------------------------------------- */
+
+typedef struct {
+  dpm_denoiser *inner;
+  double h;
+  double *buf;
+  size_t cap;
+} smoothed_state;
+
+static int smoothed_eval(dpm_denoiser *dn, double m, double s, size_t n, const double *x, double *eps, double *x0,
+                         double *score)
+{
+  smoothed_state *S = dn->state;
+  const size_t d = dn->d;
+  double *a = x0;
+  if (!a) {
+    const int st = ensure(&S->buf, &S->cap, n * d);
+    if (st != DPM_SUCCESS) return st;
+    a = S->buf;
+  }
+  const double sp = hypot(s, m * S->h); /* s' = sqrt(s^2 + m^2 h^2), finite and > 0 */
+  const int st = dpm_denoiser_eval(S->inner, m, sp, n, x, NULL, a, NULL);
+  if (st != DPM_SUCCESS) return st;
+  dpm_denoiser_complete(m, s, n, d, x, DPM_PRED_X0, eps, a, score);
+  return DPM_SUCCESS;
+}
+
+static void smoothed_free(void *state)
+{
+  smoothed_state *S = state;
+  if (!S) return;
+  free(S->buf);
+  free(S);
+}
+
+static const dpm_denoiser_type smoothed_type = {"smoothed", smoothed_eval, smoothed_free, NULL, NULL};
+
+dpm_denoiser *dpm_denoiser_smoothed_alloc(dpm_denoiser *inner, double h)
+{
+  if (!inner) DPM_ERROR_NULL(GSL_EINVAL, "smoothed denoiser: inner denoiser is NULL");
+  if (!(isfinite(h) && h >= 0.0))
+    DPM_ERROR_NULL(GSL_EDOM, "smoothed denoiser: width h must be >= 0 and finite (got %g)", h);
+  smoothed_state *S = dpm_calloc(1, sizeof *S);
+  if (!S) return NULL;
+  S->inner = inner;
+  S->h = h;
+  dpm_denoiser *dn = dpm_denoiser_alloc(&smoothed_type, S, inner->d);
+  if (!dn) smoothed_free(S);
   return dn;
 }
 

@@ -84,4 +84,26 @@ int dpm_optim_ddim_bound(size_t K, size_t d, const double *Y, dpm_denoiser *dn, 
                          double eta, const double *x, double *dist, double *lo, double *hi, double *err,
                          double *xs);
 
+/* ---- memorisation and the manifold (docs/MATH.md §2.10) ------------------------------------------------------
+ */
+
+/* The nearest-neighbour spacing of the set Y (K >= 2 points, K x d): the median over the points of the distance
+ * to the nearest other point (brute force, O(K^2 d)); for an even K the mean of the two middle values. Errors:
+ * NULL Y or output, K < 2 (GSL_EINVAL), a non-finite coordinate (GSL_EBADFUNC), a spacing of 0 (GSL_EDOM:
+ * repeated points); ENOMEM. */
+int dpm_optim_nn_spacing(size_t K, size_t d, const double *Y, double *spacing);
+
+/* Memorisation of a sample x (n x d) by the set Y (K x d): the share of samples within radius rel_radius x
+ * spacing of a point of Y (spacing = dpm_optim_nn_spacing), with its binomial standard error sqrt(p(1 - p)/n),
+ * and the mean distance to the nearest point of Y with its standard error sd/sqrt(n) (dpm_metrics_nearest). Any
+ * output may be NULL; radius (may be NULL) receives the absolute radius. Errors: rel_radius not finite or <= 0
+ * (GSL_EDOM), n = 0 (GSL_EINVAL), those of dpm_optim_nn_spacing and dpm_metrics_nearest. */
+int dpm_optim_memorisation(size_t K, size_t d, const double *Y, size_t n, const double *x, double rel_radius,
+                           double *share, double *share_se, double *mean_dist, double *dist_se, double *radius);
+
+/* The distance of n points x (n x d) to the sphere S^k of radius r centred at 0 in the first k + 1 coordinates of
+ * R^d (k = 1: the circle of the builtin circle:, k >= 1: sphere:), in closed form: dist^2 = (|x_{1..k+1}| - r)^2
+ * + |x_{k+2..d}|^2. Errors: k + 1 > d, r not finite or <= 0 (GSL_EDOM), NULL with n > 0 (GSL_EINVAL). */
+int dpm_optim_sphere_dist(size_t k, double r, size_t d, size_t n, const double *x, double *dist);
+
 #endif

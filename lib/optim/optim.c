@@ -10,6 +10,7 @@
 
 #include "dpm_common.h"
 #include "dpm_distance.h"
+#include "dpm_metrics.h"
 #include "dpm_optim.h"
 #include "dpm_rng.h"
 
@@ -283,4 +284,81 @@ int dpm_optim_ddim_bound(size_t K, size_t d, const double *Y, dpm_denoiser *dn, 
   }
   free(buf);
   return st;
+}
+
+/* ---- memorisation and the manifold -------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int dpm_optim_nn_spacing(size_t K, size_t d, const double *Y, double *spacing)
+{
+  if (!Y || !spacing || K < 2) DPM_ERROR(GSL_EINVAL, "nearest-neighbour spacing: needs >= 2 points (got %zu)", K);
+  for (size_t i = 0; i < K * d; i++)
+    if (!isfinite(Y[i])) DPM_ERROR(GSL_EBADFUNC, "nearest-neighbour spacing: point %zu is not finite", i / d);
+  double *nn = dpm_malloc(K * sizeof *nn);
+  if (!nn) return GSL_ENOMEM;
+  for (size_t i = 0; i < K; i++) {
+    double best = HUGE_VAL;
+    for (size_t k = 0; k < K; k++) {
+      if (k == i) continue;
+      double s2 = 0.0;
+      for (size_t j = 0; j < d; j++) {
+        const double u = Y[i * d + j] - Y[k * d + j];
+        s2 += u * u;
+      }
+      best = fmin(best, s2);
+    }
+    nn[i] = sqrt(best);
+  }
+  qsort(nn, K, sizeof *nn, cmp_double);
+  const double med = K % 2 ? nn[K / 2] : 0.5 * (nn[K / 2 - 1] + nn[K / 2]);
+  free(nn);
+  if (!(med > 0.0)) DPM_ERROR(GSL_EDOM, "nearest-neighbour spacing: 0 (repeated points)");
+  *spacing = med;
+  return DPM_SUCCESS;
+}
+
+int dpm_optim_memorisation(size_t K, size_t d, const double *Y, size_t n, const double *x, double rel_radius,
+                           double *share, double *share_se, double *mean_dist, double *dist_se, double *radius)
+{
+  if (!(isfinite(rel_radius) && rel_radius > 0.0))
+    DPM_ERROR(GSL_EDOM, "memorisation: relative radius %g must be > 0 and finite", rel_radius);
+  if (n == 0 || !x) DPM_ERROR(GSL_EINVAL, "memorisation: empty sample");
+  double h;
+  int st = dpm_optim_nn_spacing(K, d, Y, &h);
+  if (st) {
+    dpm_error_context("memorisation");
+    return st;
+  }
+  const double rad = rel_radius * h;
+  st = dpm_metrics_nearest(d, n, x, K, Y, rad, mean_dist, dist_se, share, share_se);
+  if (st) {
+    dpm_error_context("memorisation");
+    return st;
+  }
+  if (radius) *radius = rad;
+  return DPM_SUCCESS;
+}
+
+int dpm_optim_sphere_dist(size_t k, double r, size_t d, size_t n, const double *x, double *dist)
+{
+  if (n > 0 && (!x || !dist)) DPM_ERROR(GSL_EINVAL, "sphere distance: NULL points or output");
+  if (k < 1 || k + 1 > d)
+    DPM_ERROR(GSL_EDOM, "sphere distance: needs 1 <= k and k + 1 <= d (got k = %zu, d = %zu)", k, d);
+  if (!(isfinite(r) && r > 0.0)) DPM_ERROR(GSL_EDOM, "sphere distance: radius %g must be > 0 and finite", r);
+  for (size_t i = 0; i < n; i++) {
+    const double *xi = x + i * d;
+    double a = 0.0, b = 0.0;
+    for (size_t j = 0; j <= k; j++)
+      a += xi[j] * xi[j];
+    for (size_t j = k + 1; j < d; j++)
+      b += xi[j] * xi[j];
+    const double radial = sqrt(a) - r;
+    dist[i] = sqrt(radial * radial + b);
+  }
+  return DPM_SUCCESS;
 }
