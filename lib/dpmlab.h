@@ -20,5 +20,6 @@
 #include "dpm_sampler.h"
 #include "dpm_forward.h"
 #include "dpm_optim.h"
+#include "dpm_bridge.h"
 
 #endif

@@ -1,0 +1,164 @@
+/* dpm_bridge.h — the Schrödinger bridge with ground truth (De Bortoli et al. 2021; Janati et al. 2020; Bunne et
+ * al. 2023): the Gaussian-to-Gaussian closed form, exact iterative proportional fitting (IPF) in the Gaussian
+ * family, and log-domain Sinkhorn between point sets with the dynamic bridge built on its plan. One convention
+ * throughout (docs/MATH.md §5): the reference is dX = sigma dW on [0, 1]; the static problem is entropic optimal
+ * transport with cost |x - y|^2 and penalty 2 sigma^2 KL(pi | mu_0 x mu_1). Matrices are row-major. */
+#ifndef DPM_BRIDGE_H
+#define DPM_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Gaussian <-> Gaussian closed form (docs/MATH.md §5.2) -------------------------------------------------- */
+
+/* The bridge between mu_0 = N(m0, S0) and mu_1 = N(m1, S1) in R^d for the reference dX = sigma dW: read-only
+ * after dpm_bridge_gauss_alloc. */
+typedef struct {
+  size_t d;
+  double sigma2;    /* sigma^2 > 0 */
+  double *m0, *m1;  /* d */
+  double *S0, *S1;  /* d x d, symmetric positive-definite */
+  double *D;        /* D_sigma = (4 S0^{1/2} S1 S0^{1/2} + sigma^4 I)^{1/2}, symmetric */
+  double *C;        /* C_sigma = 1/2 (S0^{1/2} D S0^{-1/2} - sigma^2 I) = Cov(X_0, X_1), not symmetric */
+  double OT;        /* OT_sigma = min E|X_0 - X_1|^2 + 2 sigma^2 KL(pi | mu_0 x mu_1) */
+  double transport; /* E|X_0 - X_1|^2 under the optimal coupling (OT without the entropy term) */
+} dpm_bridge_gauss;
+
+/* The closed form for mu_0 = N(m0, S0), mu_1 = N(m1, S1), sigma2 = sigma^2 (all copied). NULL (raised) on: a NULL
+ * argument or d = 0 (GSL_EINVAL), a non-finite entry (GSL_EBADFUNC), sigma2 not finite or <= 0 (GSL_EDOM), S0 or
+ * S1 not symmetric positive-definite (GSL_EDOM, naming which), ENOMEM. */
+dpm_bridge_gauss *dpm_bridge_gauss_alloc(size_t d, const double *m0, const double *S0, const double *m1,
+                                         const double *S1, double sigma2);
+void dpm_bridge_gauss_free(dpm_bridge_gauss *g); /* NULL is a no-op */
+
+/* The time marginal N(mu_t, Sigma_t) of the bridge at t in [0, 1]: mean (d) and Sigma (d x d), either may be NULL.
+ * mu_t = (1 - t) m0 + t m1, Sigma_t = (1 - t)^2 S0 + t^2 S1 + t (1 - t)(C + C^T + sigma^2 I). Errors: t outside
+ * [0, 1] or NaN (GSL_EDOM), NULL g (GSL_EINVAL). */
+int dpm_bridge_gauss_marginal(const dpm_bridge_gauss *g, double t, double *mean, double *Sigma);
+
+/* The drift of the bridge's SDE dX = b(t, X) dt + sigma dW at time t for n points x (n x d) into b (n x d; may
+ * not alias x): b(t, x) = (m1 - m0) + A_t (x - mu_t), A_t = S_t^T Sigma_t^{-1}, S_t^T = t S1 - (1 - t) S0 + (1 -
+ * t) C^T - t C - sigma^2 t I. A (d x d, may be NULL) receives A_t. Allocates O(d^2) scratch once per call. Errors:
+ * as dpm_bridge_gauss_marginal; ENOMEM. */
+int dpm_bridge_gauss_drift(const dpm_bridge_gauss *g, double t, size_t n, const double *x, double *b, double *A);
+
+/* n bridge paths by Euler–Maruyama on the closed-form drift over the uniform grid t_k = k/K, k = 0..K, from X_0 ~
+ * N(m0, S0): paths ((K + 1) x n x d, index (k n + i) d) . Path i uses the random stream (seed, i), so the paths
+ * are the same bits for any number of threads. The scheme's bias in the law of X_1 is O(1/K). Errors: K = 0 or
+ * n = 0 or NULL (GSL_EINVAL); ENOMEM. */
+int dpm_bridge_gauss_sample(const dpm_bridge_gauss *g, size_t n, size_t K, uint64_t seed, double *paths);
+
+/* The closed form's quantities as one scalar formula in d = 1 (used as an independent check of the matrix code):
+ * D = sqrt(4 s0 s1 + sigma^4), C = (D - sigma^2)/2, OT_sigma as in dpm_bridge_gauss. Any output may be NULL. */
+void dpm_bridge_gauss_scalar(double m0, double s0, double m1, double s1, double sigma2, double *D, double *C,
+                             double *OT);
+
+/* ---- exact IPF in the Gaussian family (docs/MATH.md §5.3) --------------------------------------------------- */
+
+/* A Gaussian reference kernel X_1 | X_0 = x ~ N(a x, q I), a > 0, q > 0: the Brownian reference has a = 1,
+ * q = sigma^2; the discretised Ornstein–Uhlenbeck chain of De Bortoli et al. 2021 with steps gamma_k,
+ * x_{k+1} = (1 - gamma_k) x_k + sqrt(2 gamma_k) z_k, composes to a = prod (1 - gamma_k), q = sum_k 2 gamma_k
+ * prod_{j>k} (1 - gamma_j)^2. Its static Schrödinger problem is the Brownian one with sigma^2 = q/a for the pair
+ * (X_0, X_1) (docs/MATH.md §5.3). */
+typedef struct {
+  double a, q;
+} dpm_bridge_kernel;
+
+/* The Brownian kernel of variance sigma2 (a = 1, q = sigma2). */
+dpm_bridge_kernel dpm_bridge_kernel_brownian(double sigma2);
+/* The DSB reference chain of n steps gamma[0..n-1], each in (0, 1): its end-to-end kernel. Errors (status, *k
+ * untouched): n = 0 or NULL (GSL_EINVAL), a step outside (0, 1) (GSL_EDOM). */
+int dpm_bridge_kernel_dsb(size_t n, const double *gamma, dpm_bridge_kernel *k);
+
+/* The state of exact Gaussian IPF: the joint law of (X_0, X_1) = N((mx, my), [[Sxx, Sxy], [Sxy^T, Syy]]). */
+typedef struct {
+  size_t d;
+  double *mx, *my;         /* d */
+  double *Sxx, *Sxy, *Syy; /* d x d */
+  double *work;            /* scratch, 4 d^2 + d */
+} dpm_bridge_ipf_gauss;
+
+/* pi^0: X_0 ~ N(m0, S0), X_1 = a X_0 + sqrt(q) Z. NULL (raised) on a NULL argument, d = 0, a or q not finite and
+ * positive, S0 not symmetric positive-definite; ENOMEM. */
+dpm_bridge_ipf_gauss *dpm_bridge_ipf_gauss_alloc(size_t d, const double *m0, const double *S0,
+                                                 dpm_bridge_kernel k);
+void dpm_bridge_ipf_gauss_free(dpm_bridge_ipf_gauss *s); /* NULL is a no-op */
+
+/* One half-step of IPF (the Riccati recursion): side 1 projects onto the X_1-marginal N(m, S) keeping X_0 | X_1,
+ *   G = Sxy Syy^{-1}, Sxy <- G S, Sxx <- Sxx - G Sxy^T + G S G^T, mx <- mx + G (m - my), (my, Syy) <- (m, S);
+ * side 0 is the same with the roles of X_0 and X_1 exchanged. Errors: side not 0 or 1, NULL (GSL_EINVAL), the
+ * conditioned marginal not positive-definite (GSL_EDOM). */
+int dpm_bridge_ipf_gauss_step(dpm_bridge_ipf_gauss *s, int side, const double *m, const double *S);
+
+/* Frobenius distance |Sxy - C| of the current cross-covariance Cov(X_0, X_1) to C (d x d). */
+double dpm_bridge_ipf_gauss_err(const dpm_bridge_ipf_gauss *s, const double *C);
+
+/* ---- log-domain Sinkhorn between weighted point sets (docs/MATH.md §5.4) ------------------------------------ */
+
+/* Parameters. reg = 2 sigma^2 > 0 (POT's reg); tol: stop when |gamma^T 1 - b|_2 < tol, checked, as POT's
+ * sinkhorn_log does, at iterations 0, 10, 20, ... after the u-update (the row marginal is then exact); max_iter:
+ * the budget of the last (target-reg) stage; eps_scaling: 0 runs the plain iteration at reg (POT's algorithm);
+ * S > 0 first runs S stages at reg_s = reg r^{S - s}, s = 0..S-1, r = (reg_0/reg)^{1/S} with reg_0 = max cost,
+ * each to max(tol, 1e-4) (warm-started in the dual potentials f = reg u, g = reg v), then the target stage. */
+typedef struct {
+  double reg;
+  double tol;
+  size_t max_iter;
+  size_t eps_scaling;
+} dpm_bridge_sinkhorn_params;
+
+/* Defaults: reg = 2 (sigma^2 = 1), tol = 1e-9, max_iter = 100000, eps_scaling = 0. */
+dpm_bridge_sinkhorn_params dpm_bridge_sinkhorn_default(void);
+
+/* A Sinkhorn problem between x (n x d, weights a) and y (m x d, weights b): holds the cost matrix |x_i - y_j|^2
+ * (and its transpose, so both log-sum-exp passes read memory contiguously), the log-potentials u (n), v (m) and
+ * the results of the last solve. */
+typedef struct {
+  size_t n, m, d;
+  double *x, *y, *a, *b; /* copies; a, b normalised */
+  double *cost, *costT;  /* n x m and m x n */
+  double *u, *v;         /* log-potentials: gamma_ij = exp(-cost_ij / reg + u_i + v_j) */
+  double *f, *g;         /* dual potentials f = reg u, g = reg v (filled by solve) */
+  double reg;            /* of the last solve */
+  size_t iters;          /* iterations of the last solve, all stages */
+  double marginal_err;   /* |gamma^T 1 - b|_2 at the end */
+  double transport;      /* sum gamma_ij |x_i - y_j|^2: the cost without the entropy term */
+  double entropic;       /* transport + reg KL(gamma | a b^T): the entropic cost */
+  double *work;          /* scratch */
+} dpm_bridge_sinkhorn;
+
+/* Set up the problem (copies x, y; a, b may be NULL for uniform weights). NULL (raised) on NULL points, n, m or
+ * d = 0, a non-finite coordinate (GSL_EBADFUNC), a weight not finite and > 0 or a zero sum (GSL_EDOM); ENOMEM. */
+dpm_bridge_sinkhorn *dpm_bridge_sinkhorn_alloc(size_t n, size_t m, size_t d, const double *x, const double *y,
+                                               const double *a, const double *b);
+void dpm_bridge_sinkhorn_free(dpm_bridge_sinkhorn *s); /* NULL is a no-op */
+
+/* Solve from zero potentials (v = log b - LSE_i(M_ij + u_i), u = log a - LSE_j(M_ij + v_j), M = -cost/reg) and
+ * fill u, v, f, g, iters, marginal_err, transport, entropic. Each log-sum-exp is one contiguous pass for the max
+ * and one for a vectorised exp; rows (columns) are shared among OpenMP threads whole, so the result is the same
+ * bits for any number of threads. Errors: bad parameters (reg or tol not finite and > 0, max_iter = 0:
+ * GSL_EDOM), GSL_EMAXITER when the last stage ends above tol (the state is still filled), GSL_EBADFUNC when an
+ * iterate is not finite. */
+int dpm_bridge_sinkhorn_solve(dpm_bridge_sinkhorn *s, const dpm_bridge_sinkhorn_params *p);
+
+/* The plan gamma (n x m) of the last solve. */
+void dpm_bridge_sinkhorn_plan(const dpm_bridge_sinkhorn *s, double *plan);
+
+/* Moments of the plan: the means of X (d) and Y (d) and the cross-covariance Cov(X, Y) (d x d) under gamma (any
+ * may be NULL). */
+void dpm_bridge_sinkhorn_moments(const dpm_bridge_sinkhorn *s, double *mx, double *my, double *cxy);
+
+/* The time marginal of the dynamic bridge (the plan composed with Brownian bridges of variance sigma2 = reg/2):
+ * X_t = (1 - t) x_i + t y_j + sigma sqrt(t (1 - t)) Z, (i, j) ~ gamma; its exact mean (d) and covariance (d x d)
+ * (either may be NULL). Errors: t outside [0, 1] (GSL_EDOM). */
+int dpm_bridge_sinkhorn_marginal(const dpm_bridge_sinkhorn *s, double t, double *mean, double *Sigma);
+
+/* n_paths paths of the dynamic bridge on the uniform grid t_k = k/K, k = 0..K: (i, j) ~ gamma, then the Brownian
+ * bridge from x_i to y_j of variance sigma2 = reg/2 sampled step by step (exact transitions). paths ((K + 1) x
+ * n_paths x d, index (k n_paths + p) d); ends (n_paths x 2, may be NULL) the chosen (i, j). Path p uses the stream
+ * (seed, p): same bits for any number of threads. Errors: n_paths or K = 0, NULL, no solve yet (GSL_EINVAL);
+ * ENOMEM. */
+int dpm_bridge_sinkhorn_paths(const dpm_bridge_sinkhorn *s, size_t n_paths, size_t K, uint64_t seed, double *paths,
+                              size_t *ends);
+
+#endif

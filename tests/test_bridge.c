@@ -1,0 +1,559 @@
+/* test_bridge.c — the Schrödinger bridge module (docs/MATH.md §5) against independent routes: the Gaussian closed
+ * form against the scalar formula, the joint precision's off-diagonal block (-I/sigma^2, the defining property of
+ * an entropic coupling with a Brownian kernel) and the mutual-information form of OT_sigma; the drift against the
+ * Lyapunov equation by central differences; Euler–Maruyama paths against their exact moment recursion within
+ * standard errors; exact IPF against the Fibonacci ratios and its measured linear rate; the DSB reference's fixed
+ * point; Sinkhorn's marginals, its agreement with the closed form on Gaussian samples within replica standard
+ * errors, its epsilon -> 0 and epsilon -> infinity limits through the optimality bounds, and its thread
+ * independence. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "dpmlab.h"
+#include "dpm_bridge.h"
+#include "testutil.h"
+
+#define EPSU DBL_EPSILON
+
+/* The check problem of docs/MATH.md §5: m0 = -1, Sigma_0 = 0.5, m1 = 1.5, Sigma_1 = 2, sigma^2 = 1. */
+static const double M0 = -1.0, S0 = 0.5, M1 = 1.5, S1 = 2.0, SIG2 = 1.0;
+
+/* A d x d symmetric positive-definite matrix B B^T + d I / 4 from the stream (seed, 0). */
+static void random_spd(size_t d, uint64_t seed, double *S)
+{
+  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
+  double B[16];
+  for (size_t i = 0; i < d * d; i++)
+    B[i] = gsl_ran_gaussian(r, 1.0);
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = 0; j < d; j++) {
+      double s = i == j ? 0.25 * (double)d : 0.0;
+      for (size_t l = 0; l < d; l++)
+        s += B[i * d + l] * B[j * d + l];
+      S[i * d + j] = s;
+    }
+  gsl_rng_free(r);
+}
+
+/* Inverse of a 2d x 2d SPD matrix and its log-determinant by Gauss–Jordan with partial pivoting (long double). */
+static double inv_logdet(size_t n, const double *a, double *inv)
+{
+  long double A[8][16];
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < 2 * n; j++)
+      A[i][j] = j < n ? a[i * n + j] : (j - n == i ? 1.0L : 0.0L);
+  long double logdet = 0.0L;
+  for (size_t c = 0; c < n; c++) {
+    size_t p = c;
+    for (size_t i = c + 1; i < n; i++)
+      if (fabsl(A[i][c]) > fabsl(A[p][c])) p = i;
+    for (size_t j = 0; j < 2 * n; j++) {
+      long double t = A[c][j];
+      A[c][j] = A[p][j];
+      A[p][j] = t;
+    }
+    const long double piv = A[c][c];
+    logdet += logl(fabsl(piv));
+    for (size_t j = 0; j < 2 * n; j++)
+      A[c][j] /= piv;
+    for (size_t i = 0; i < n; i++)
+      if (i != c) {
+        const long double f = A[i][c];
+        for (size_t j = 0; j < 2 * n; j++)
+          A[i][j] -= f * A[c][j];
+      }
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      inv[i * n + j] = (double)A[i][j + n];
+  return (double)logdet;
+}
+
+/* The 1-D check values. D, C, OT from the matrix code against the scalar formula (another code path) and against
+ * two independent characterisations: C solves C^2 + sigma^2 C = S0 S1 (the joint precision's off-diagonal entry is
+ * -1/sigma^2, i.e. the coupling's density is exp(x y / sigma^2) times a product), and OT = E|X - Y|^2 + 2 sigma^2
+ * I(X; Y) with the Gaussian mutual information I = 1/2 log(S0 S1 / (S0 S1 - C^2)). The printed check values of
+ * docs/MATH.md §5 are given to 10 digits. */
+static void test_check_values(void **state)
+{
+  (void)state;
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &M0, &S0, &M1, &S1, SIG2);
+  assert_non_null(g);
+  double D, C, OT;
+  dpm_bridge_gauss_scalar(M0, S0, M1, S1, SIG2, &D, &C, &OT);
+  assert_close(g->D[0], D, 4 * EPSU, 0);
+  assert_close(g->C[0], C, 8 * EPSU, 0);
+  assert_close(g->OT, OT, 8 * EPSU, 0);
+  assert_close(C * C + SIG2 * C, S0 * S1, 8 * EPSU, 0);
+  const double mi = 0.5 * log(S0 * S1 / (S0 * S1 - C * C));
+  const double ot_mi = (M0 - M1) * (M0 - M1) + S0 + S1 - 2 * C + 2 * SIG2 * mi;
+  assert_close(g->OT, ot_mi, 32 * EPSU, 0);
+  assert_close(D, 2.2360679775, 0, 5e-11);
+  assert_close(C, 0.6180339887, 0, 5e-11);
+  assert_close(g->OT, 7.9951438476, 0, 5e-11);
+  double mt, St;
+  assert_int_equal(dpm_bridge_gauss_marginal(g, 0.5, &mt, &St), 0);
+  assert_close(St, 1.1840169944, 0, 5e-11);
+  assert_close(mt, 0.25, 0, 4 * EPSU);
+  /* the end marginals are the constraints */
+  assert_int_equal(dpm_bridge_gauss_marginal(g, 0.0, &mt, &St), 0);
+  assert_close(St, S0, 4 * EPSU, 0);
+  assert_int_equal(dpm_bridge_gauss_marginal(g, 1.0, &mt, &St), 0);
+  assert_close(St, S1, 4 * EPSU, 0);
+  assert_raises(dpm_bridge_gauss_marginal(g, 1.5, &mt, &St), GSL_EDOM, "t must be");
+  dpm_bridge_gauss_free(g);
+  /* bad input */
+  const double neg = -1.0, nan = NAN;
+  assert_raises_null(dpm_bridge_gauss_alloc(1, &M0, &neg, &M1, &S1, SIG2), "Sigma_0");
+  assert_raises_null(dpm_bridge_gauss_alloc(1, &M0, &S0, &M1, &S1, 0.0), "sigma^2");
+  assert_raises_null(dpm_bridge_gauss_alloc(1, &nan, &S0, &M1, &S1, SIG2), "non-finite");
+}
+
+/* d = 3 with random full covariances: the coupling N((m0, m1), [[S0, C], [C^T, S1]]) is positive-definite, the
+ * off-diagonal block of its precision is -I/sigma^2 (so its density is exp(<x, y>/sigma^2) times a function of x
+ * times a function of y: the static Schrödinger coupling), and OT = |m0 - m1|^2 + tr S0 + tr S1 - 2 tr C +
+ * sigma^2 (log det S0 + log det S1 - log det Sigma_joint) (transport plus 2 sigma^2 times the mutual information).
+ * Tolerances: the inversion's rounding, a few hundred ulps of the condition number (< 100 here). */
+static void test_coupling_structure(void **state)
+{
+  (void)state;
+  enum { d = 3, n = 6 };
+  double S0m[9], S1m[9], m0[3] = {0.5, -1.0, 2.0}, m1[3] = {-0.25, 1.5, 0.0};
+  random_spd(d, 11, S0m);
+  random_spd(d, 12, S1m);
+  const double sig2[] = {0.05, 1.0, 7.0};
+  for (size_t c = 0; c < 3; c++) {
+    dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(d, m0, S0m, m1, S1m, sig2[c]);
+    assert_non_null(g);
+    double J[36], P[36];
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < d; j++) {
+        J[i * n + j] = S0m[i * d + j];
+        J[(i + d) * n + j + d] = S1m[i * d + j];
+        J[i * n + j + d] = g->C[i * d + j];
+        J[(i + d) * n + j] = g->C[j * d + i];
+      }
+    const double ldj = inv_logdet(n, J, P);
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < d; j++)
+        assert_close(P[i * n + j + d], i == j ? -1.0 / sig2[c] : 0.0, 0, 1e-11 / sig2[c]);
+    double I0[9], I1[9];
+    const double ld0 = inv_logdet(d, S0m, I0), ld1 = inv_logdet(d, S1m, I1);
+    double ot = 0.0;
+    for (size_t j = 0; j < d; j++)
+      ot += (m0[j] - m1[j]) * (m0[j] - m1[j]) + S0m[j * d + j] + S1m[j * d + j] - 2 * g->C[j * d + j];
+    assert_close(g->transport, ot, 1e-13, 1e-13);
+    ot += sig2[c] * (ld0 + ld1 - ldj);
+    assert_close(g->OT, ot, 1e-12, 1e-12);
+    dpm_bridge_gauss_free(g);
+  }
+}
+
+/* The drift is consistent with the time marginals: for the linear SDE dX = b dt + sigma dW with b = (m1 - m0) +
+ * A_t (x - mu_t), d Sigma_t/dt = A_t Sigma_t + Sigma_t A_t^T + sigma^2 I and d mu_t/dt = m1 - m0. Sigma_t is a
+ * quadratic in t, so the central difference (Sigma_{t+h} - Sigma_{t-h})/2h is exact but for rounding, at most a
+ * few eps max|Sigma|/h. d = 3, random covariances. */
+static void test_lyapunov(void **state)
+{
+  (void)state;
+  enum { d = 3 };
+  double S0m[9], S1m[9], m0[3] = {1.0, 0.0, -2.0}, m1[3] = {0.0, 3.0, 1.0};
+  random_spd(d, 21, S0m);
+  random_spd(d, 22, S1m);
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(d, m0, S0m, m1, S1m, 0.7);
+  assert_non_null(g);
+  const double h = 1e-3;
+  for (double t = 0.1; t < 0.95; t += 0.2) {
+    double Sp[9], Sm[9], St[9], mu[3], A[9], b[3];
+    assert_int_equal(dpm_bridge_gauss_marginal(g, t + h, NULL, Sp), 0);
+    assert_int_equal(dpm_bridge_gauss_marginal(g, t - h, NULL, Sm), 0);
+    assert_int_equal(dpm_bridge_gauss_marginal(g, t, mu, St), 0);
+    assert_int_equal(dpm_bridge_gauss_drift(g, t, 1, mu, b, A), 0);
+    double smax = 0.0;
+    for (size_t i = 0; i < 9; i++)
+      smax = fmax(smax, fabs(St[i]));
+    for (size_t i = 0; i < d; i++) {
+      assert_close(b[i], m1[i] - m0[i], 0, 16 * EPSU * (1 + fabs(m1[i] - m0[i])));
+      for (size_t j = 0; j < d; j++) {
+        double rhs = i == j ? 0.7 : 0.0;
+        for (size_t l = 0; l < d; l++)
+          rhs += A[i * d + l] * St[l * d + j] + St[i * d + l] * A[j * d + l];
+        assert_close((Sp[i * d + j] - Sm[i * d + j]) / (2 * h), rhs, 0, 64 * EPSU * smax / h);
+      }
+    }
+  }
+  /* 1-D at t = 0: b(0, x) = E[X_1 | X_0 = x] - x = (m1 - m0) + (C/S0 - 1)(x - m0) */
+  dpm_bridge_gauss *g1 = dpm_bridge_gauss_alloc(1, &M0, &S0, &M1, &S1, SIG2);
+  const double x = 0.3;
+  double b;
+  assert_int_equal(dpm_bridge_gauss_drift(g1, 0.0, 1, &x, &b, NULL), 0);
+  assert_close(b, (M1 - M0) + (g1->C[0] / S0 - 1) * (x - M0), 8 * EPSU, 8 * EPSU);
+  dpm_bridge_gauss_free(g1);
+  dpm_bridge_gauss_free(g);
+}
+
+/* Euler–Maruyama paths of the 1-D check bridge: the scheme is linear, so its law at step k is N(mu_k, P_k) with
+ * P_{k+1} = (1 + h a_k)^2 P_k + sigma^2 h exactly (the mean stays mu_k since mu_{k+1} = mu_k + h (m1 - m0)). The
+ * sample mean and variance at t = 1/2 and t = 1 must lie within 4 standard errors of (mu_k, P_k); P_K - Sigma_1 is
+ * the scheme's O(h) bias, and halving h halves it (ratio within 10% of 1/2). Same bits for 1 and 2 threads. */
+static void test_em_paths(void **state)
+{
+  (void)state;
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &M0, &S0, &M1, &S1, SIG2);
+  enum { n = 20000, K = 50 };
+  double *paths = malloc((K + 1) * n * sizeof *paths), *p2 = malloc((K + 1) * n * sizeof *p2);
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  assert_int_equal(dpm_bridge_gauss_sample(g, n, K, 5, paths), 0);
+#ifdef _OPENMP
+  omp_set_num_threads(2);
+#endif
+  assert_int_equal(dpm_bridge_gauss_sample(g, n, K, 5, p2), 0);
+#ifdef _OPENMP
+  omp_set_num_threads(saved);
+#endif
+  assert_memory_equal(paths, p2, (K + 1) * n * sizeof *paths);
+  double bias[2];
+  for (int pass = 0; pass < 2; pass++) {
+    const size_t KK = pass == 0 ? K : 2 * K;
+    const double h = 1.0 / (double)KK;
+    double P = S0;
+    for (size_t k = 0; k < KK; k++) {
+      double a;
+      const double mu = M0 + (double)k * h * (M1 - M0);
+      assert_int_equal(dpm_bridge_gauss_drift(g, (double)k * h, 1, &mu, &(double){0}, &a), 0);
+      P = (1 + h * a) * (1 + h * a) * P + SIG2 * h;
+      if (pass == 0 && (k + 1 == K / 2 || k + 1 == K)) {
+        const double *x = paths + (k + 1) * n;
+        double m, se, v = 0.0, m4 = 0.0;
+        dpm_test_mean_se(x, n, &m, &se);
+        const double mu1 = M0 + (double)(k + 1) * h * (M1 - M0);
+        assert_within_se(m, se, mu1, 4);
+        for (size_t i = 0; i < n; i++)
+          v += (x[i] - mu1) * (x[i] - mu1) / n;
+        for (size_t i = 0; i < n; i++)
+          m4 += pow(x[i] - mu1, 4) / n;
+        assert_within_se(v, sqrt((m4 - v * v) / n), P, 4);
+      }
+    }
+    bias[pass] = P - S1;
+  }
+  assert_close(bias[1] / bias[0], 0.5, 0.1, 0);
+  free(p2);
+  free(paths);
+  dpm_bridge_gauss_free(g);
+}
+
+/* Exact IPF with Sigma_0 = Sigma_1 = I (d = 2), sigma = 1 from the Brownian reference: the cross-covariance after
+ * the half-steps is c I with c = 1/2, 2/3, 3/5, 5/8, 8/13 (c <- 1/(1 + c)), to rounding; it converges to C_sigma =
+ * (sqrt 5 - 1)/2 I; the map's derivative at the fixed point phi is -phi^2, so the error per full iteration falls
+ * by phi^4 (measured ratio to 1e-6 after 8 iterations). */
+static void test_ipf_fibonacci(void **state)
+{
+  (void)state;
+  const double I2[4] = {1, 0, 0, 1}, z[2] = {0, 0};
+  dpm_bridge_ipf_gauss *s = dpm_bridge_ipf_gauss_alloc(2, z, I2, dpm_bridge_kernel_brownian(1.0));
+  assert_non_null(s);
+  assert_close(s->Sxy[0], 1.0, 0, 0);
+  const double want[] = {1.0 / 2, 2.0 / 3, 3.0 / 5, 5.0 / 8, 8.0 / 13, 13.0 / 21};
+  for (int k = 0; k < 6; k++) {
+    assert_int_equal(dpm_bridge_ipf_gauss_step(s, k % 2 == 0 ? 1 : 0, z, I2), 0);
+    assert_close(s->Sxy[0], want[k], 8 * EPSU, 0);
+    assert_close(s->Sxy[3], want[k], 8 * EPSU, 0);
+    assert_close(s->Sxy[1], 0.0, 0, 0);
+  }
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(2, z, I2, z, I2, 1.0);
+  const double phi = 0.5 * (sqrt(5.0) - 1.0);
+  assert_close(g->C[0], phi, 4 * EPSU, 0);
+  double e_prev = dpm_bridge_ipf_gauss_err(s, g->C), ratio = NAN;
+  for (int it = 0; it < 5; it++) {
+    dpm_bridge_ipf_gauss_step(s, 1, z, I2);
+    dpm_bridge_ipf_gauss_step(s, 0, z, I2);
+    const double e = dpm_bridge_ipf_gauss_err(s, g->C);
+    ratio = e / e_prev;
+    e_prev = e;
+  }
+  assert_close(ratio, pow(phi, 4), 1e-6, 0);
+  dpm_bridge_ipf_gauss_free(s);
+  dpm_bridge_gauss_free(g);
+}
+
+/* IPF converges to the closed form for full covariances and unequal means (d = 3), from the Brownian reference and
+ * from the DSB discretised OU chain: the latter's kernel N(a x, q I) gives the Brownian problem with sigma^2 = q/a
+ * (docs/MATH.md §5.3), so its IPF limit is C at sigma^2 = q/a. The error falls monotonically (linearly, at about
+ * 0.83 per iteration for the first pair) to rounding level within 300 iterations; the means and marginals match
+ * exactly after each half-step. */
+static void test_ipf_limits(void **state)
+{
+  (void)state;
+  enum { d = 3 };
+  double S0m[9], S1m[9], m0[3] = {1.0, -1.0, 0.5}, m1[3] = {-2.0, 0.0, 3.0};
+  random_spd(d, 31, S0m);
+  random_spd(d, 32, S1m);
+  double gam[20];
+  for (int k = 0; k < 20; k++)
+    gam[k] = 0.02 + 0.004 * k; /* an increasing step list, as in DSB */
+  dpm_bridge_kernel kd;
+  assert_int_equal(dpm_bridge_kernel_dsb(20, gam, &kd), 0);
+  /* the composed kernel against the chain's definition: a = prod(1 - gamma), q by the variance recursion */
+  double a = 1, q = 0;
+  for (int k = 0; k < 20; k++) {
+    a *= 1 - gam[k];
+    q = q * (1 - gam[k]) * (1 - gam[k]) + 2 * gam[k];
+  }
+  assert_close(kd.a, a, 0, 0);
+  assert_close(kd.q, q, 0, 0);
+  const dpm_bridge_kernel ks[2] = {dpm_bridge_kernel_brownian(0.8), kd};
+  for (int c = 0; c < 2; c++) {
+    dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(d, m0, S0m, m1, S1m, ks[c].q / ks[c].a);
+    dpm_bridge_ipf_gauss *s = dpm_bridge_ipf_gauss_alloc(d, m0, S0m, ks[c]);
+    assert_non_null(s);
+    double e_prev = HUGE_VAL;
+    for (int it = 0; it < 300; it++) {
+      assert_int_equal(dpm_bridge_ipf_gauss_step(s, 1, m1, S1m), 0);
+      for (size_t j = 0; j < d; j++)
+        assert_close(s->my[j], m1[j], 0, 0);
+      assert_int_equal(dpm_bridge_ipf_gauss_step(s, 0, m0, S0m), 0);
+      const double e = dpm_bridge_ipf_gauss_err(s, g->C);
+      assert_true(e < e_prev || e < 1e-11); /* monotone until rounding */
+      e_prev = e;
+    }
+    assert_true(e_prev < 1e-11);
+    for (size_t j = 0; j < d; j++) /* the mean's error falls at the same rate: same order as e */
+      assert_close(s->my[j], m1[j], 0, 1e-10);
+    dpm_bridge_ipf_gauss_free(s);
+    dpm_bridge_gauss_free(g);
+  }
+  assert_raises(dpm_bridge_kernel_dsb(1, (double[]){1.5}, &kd), GSL_EDOM, "DSB step");
+}
+
+/* --------------------------------------------------------------------------------------------------------- */
+
+static void solve_ok(dpm_bridge_sinkhorn *s, double reg, size_t scaling)
+{
+  dpm_bridge_sinkhorn_params p = dpm_bridge_sinkhorn_default();
+  p.reg = reg;
+  p.eps_scaling = scaling;
+  const int st = dpm_bridge_sinkhorn_solve(s, &p);
+  if (st) fail_msg("sinkhorn failed: %s", dpm_error_last());
+}
+
+/* Marginals: the rows of the plan sum to a (exact after the u-update but for the rounding of a log-sum-exp, a few
+ * eps (1 + |u_i| + log m) relative), the columns to b within tol in the 2-norm; plain and epsilon-scaled runs
+ * agree on the potentials up to the stopping tolerance (the dual is unique up to a constant, fixed here by
+ * comparing u_i + v_j); 1 and 2 threads give the same bits; bad input is refused. */
+static void test_sinkhorn_marginals(void **state)
+{
+  (void)state;
+  enum { n = 150, m = 120, d = 2 };
+  double x[n * d], y[m * d], a[n], b[m];
+  gsl_rng *r = dpm_rng_stream_alloc(41, 0);
+  for (size_t i = 0; i < n * d; i++)
+    x[i] = gsl_ran_gaussian(r, 1.0);
+  for (size_t i = 0; i < m * d; i++)
+    y[i] = 2.0 + gsl_ran_gaussian(r, 0.5);
+  for (size_t i = 0; i < n; i++)
+    a[i] = 0.5 + gsl_rng_uniform(r);
+  for (size_t j = 0; j < m; j++)
+    b[j] = 0.5 + gsl_rng_uniform(r);
+  gsl_rng_free(r);
+  dpm_bridge_sinkhorn *s = dpm_bridge_sinkhorn_alloc(n, m, d, x, y, a, b);
+  assert_non_null(s);
+  double *plan = malloc(n * m * sizeof *plan), *u1 = malloc((n + m) * sizeof *u1);
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  solve_ok(s, 0.5, 0);
+  memcpy(u1, s->u, n * sizeof *u1);
+  memcpy(u1 + n, s->v, m * sizeof *u1);
+  const double tr1 = s->transport, en1 = s->entropic;
+#ifdef _OPENMP
+  omp_set_num_threads(2);
+#endif
+  solve_ok(s, 0.5, 0);
+#ifdef _OPENMP
+  omp_set_num_threads(saved);
+#endif
+  assert_memory_equal(u1, s->u, n * sizeof *u1);
+  assert_memory_equal(u1 + n, s->v, m * sizeof *u1);
+  assert_memory_equal(&tr1, &s->transport, sizeof tr1);
+  assert_memory_equal(&en1, &s->entropic, sizeof en1);
+  dpm_bridge_sinkhorn_plan(s, plan);
+  double umax = 0, e2 = 0;
+  for (size_t i = 0; i < n; i++)
+    umax = fmax(umax, fabs(s->u[i]));
+  for (size_t i = 0; i < n; i++) {
+    double rs = 0;
+    for (size_t j = 0; j < m; j++)
+      rs += plan[i * m + j];
+    assert_close(rs, s->a[i], 16 * EPSU * (1 + umax + log((double)m)), 0);
+  }
+  for (size_t j = 0; j < m; j++) {
+    double cs = 0;
+    for (size_t i = 0; i < n; i++)
+      cs += plan[i * m + j];
+    e2 += (cs - s->b[j]) * (cs - s->b[j]);
+  }
+  assert_true(sqrt(e2) < 1e-9);
+  assert_close(sqrt(e2), s->marginal_err, 1e-6, 1e-15);
+  assert_true(s->iters % 10 == 1); /* stopped at a check: iteration 0, 10, 20, ... */
+  /* epsilon scaling reaches the same plan */
+  solve_ok(s, 0.5, 6);
+  for (size_t i = 0; i < n; i += 7)
+    for (size_t j = 0; j < m; j += 5)
+      assert_close(s->u[i] + s->v[j], u1[i] + u1[n + j], 0, 1e-7);
+  assert_close(s->transport, tr1, 1e-8, 0);
+  /* bad input */
+  dpm_bridge_sinkhorn_params p = dpm_bridge_sinkhorn_default();
+  p.reg = 0.0;
+  assert_raises(dpm_bridge_sinkhorn_solve(s, &p), GSL_EDOM, "reg");
+  p.reg = 1.0;
+  p.max_iter = 1;
+  assert_raises(dpm_bridge_sinkhorn_solve(s, &p), GSL_EMAXITER, "above tol");
+  dpm_bridge_sinkhorn_free(s);
+  a[3] = 0.0;
+  assert_raises_null(dpm_bridge_sinkhorn_alloc(n, m, d, x, y, a, b), "weight 3");
+  x[5] = NAN;
+  assert_raises_null(dpm_bridge_sinkhorn_alloc(n, m, d, x, y, NULL, NULL), "not finite");
+  free(u1);
+  free(plan);
+}
+
+/* Large Gaussian samples: Sinkhorn between n draws of N(m0, S0) and N(m1, S1) (the check problem) at reg = 2
+ * sigma^2 estimates the closed form. The plug-in entropic cost and plan moments obey a central limit theorem
+ * centred at the population values (del Barrio, González-Sanz, Loubes & Niles-Weed 2023), so over R independent
+ * replicas the mean must lie within 4 replica standard errors of OT_sigma, C_sigma and Sigma_{1/2}. The dynamic
+ * bridge's paths: end points exact, and at t = 1/2 their mean and variance within 4 standard errors of the plan's
+ * exact time marginal. */
+static void test_sinkhorn_gaussian(void **state)
+{
+  (void)state;
+  enum { n = 500, R = 10 };
+  double ot[R], cc[R], s12[R];
+  double x[n], y[n];
+  for (size_t rep = 0; rep < R; rep++) {
+    gsl_rng *r = dpm_rng_stream_alloc(51, rep);
+    for (size_t i = 0; i < n; i++)
+      x[i] = M0 + sqrt(S0) * gsl_ran_gaussian(r, 1.0);
+    for (size_t i = 0; i < n; i++)
+      y[i] = M1 + sqrt(S1) * gsl_ran_gaussian(r, 1.0);
+    gsl_rng_free(r);
+    dpm_bridge_sinkhorn *s = dpm_bridge_sinkhorn_alloc(n, n, 1, x, y, NULL, NULL);
+    solve_ok(s, 2 * SIG2, 0);
+    ot[rep] = s->entropic;
+    double mx, my, cxy, mt, St;
+    dpm_bridge_sinkhorn_moments(s, &mx, &my, &cxy);
+    cc[rep] = cxy;
+    assert_int_equal(dpm_bridge_sinkhorn_marginal(s, 0.5, &mt, &St), 0);
+    s12[rep] = St;
+    if (rep == 0) {
+      enum { np = 20000, K = 8 };
+      double *paths = malloc((K + 1) * np * sizeof *paths);
+      size_t *ends = malloc(2 * np * sizeof *ends);
+      assert_int_equal(dpm_bridge_sinkhorn_paths(s, np, K, 3, paths, ends), 0);
+      for (size_t p = 0; p < np; p += 97) {
+        assert_close(paths[p], x[ends[2 * p]], 0, 0);
+        assert_close(paths[K * np + p], y[ends[2 * p + 1]], 0, 0);
+      }
+      const double *xm = paths + (K / 2) * np;
+      double m, se, v = 0, m4 = 0;
+      dpm_test_mean_se(xm, np, &m, &se);
+      assert_within_se(m, se, mt, 4);
+      for (size_t p = 0; p < np; p++)
+        v += (xm[p] - mt) * (xm[p] - mt) / np;
+      for (size_t p = 0; p < np; p++)
+        m4 += pow(xm[p] - mt, 4) / np;
+      assert_within_se(v, sqrt((m4 - v * v) / np), St, 4);
+      free(ends);
+      free(paths);
+    }
+    dpm_bridge_sinkhorn_free(s);
+  }
+  double m, se, C, OT;
+  dpm_bridge_gauss_scalar(M0, S0, M1, S1, SIG2, NULL, &C, &OT);
+  dpm_test_mean_se(ot, R, &m, &se);
+  assert_within_se(m, se, OT, 4);
+  dpm_test_mean_se(cc, R, &m, &se);
+  assert_within_se(m, se, C, 4);
+  dpm_test_mean_se(s12, R, &m, &se);
+  assert_within_se(m, se, 0.25 * S0 + 0.25 * S1 + 0.25 * (2 * C + SIG2), 4);
+}
+
+/* The limits, through the optimality of the entropic plan gamma against two competitors (a, b uniform over n
+ * 1-D points): against the sorted (monotone, optimal for |x - y|^2) permutation plan P, whose KL to a b^T is log
+ * n, OT_0 <= <gamma, c> <= OT_0 + reg log n   (epsilon -> 0: the cost tends to the sorted coupling's); against the
+ * independent plan a b^T,  <gamma, c> + reg KL(gamma | ab) <= <ab, c>, so KL <= (<ab, c> - <gamma, c>)/reg -> 0
+ * and, by Pinsker, |gamma - ab|_1 <= sqrt(2 KL) (epsilon -> infinity). The column marginal is off by at most tol
+ * in 2-norm, which moves the costs by at most max(c) sqrt(n) tol: added as slack. */
+static void test_sinkhorn_limits(void **state)
+{
+  (void)state;
+  enum { n = 40 };
+  double x[n], y[n], xs[n], ys[n];
+  gsl_rng *r = dpm_rng_stream_alloc(61, 0);
+  for (size_t i = 0; i < n; i++) {
+    xs[i] = x[i] = gsl_ran_gaussian(r, 1.0);
+    ys[i] = y[i] = 1.0 + 2.0 * gsl_rng_uniform(r);
+  }
+  gsl_rng_free(r);
+  gsl_sort(xs, 1, n);
+  gsl_sort(ys, 1, n);
+  double ot0 = 0, cind = 0, cmax = 0;
+  for (size_t i = 0; i < n; i++)
+    ot0 += (xs[i] - ys[i]) * (xs[i] - ys[i]) / n;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      cind += (x[i] - y[j]) * (x[i] - y[j]) / (n * n);
+      cmax = fmax(cmax, (x[i] - y[j]) * (x[i] - y[j]));
+    }
+  const double slack = cmax * sqrt((double)n) * 1e-9;
+  dpm_bridge_sinkhorn *s = dpm_bridge_sinkhorn_alloc(n, n, 1, x, y, NULL, NULL);
+  double plan[n * n];
+  const double small[] = {0.3, 0.1, 0.03};
+  double prev = HUGE_VAL;
+  for (int k = 0; k < 3; k++) {
+    solve_ok(s, small[k], 8);
+    assert_true(s->transport >= ot0 - slack);
+    assert_true(s->transport <= ot0 + small[k] * log((double)n) + slack);
+    assert_true(s->transport <= prev + slack);
+    prev = s->transport;
+  }
+  const double big[] = {1e2, 1e4};
+  for (int k = 0; k < 2; k++) {
+    solve_ok(s, big[k], 0);
+    const double kl = (s->entropic - s->transport) / big[k];
+    assert_true(kl >= -slack);
+    assert_true(kl <= (cind - s->transport + slack) / big[k]);
+    dpm_bridge_sinkhorn_plan(s, plan);
+    double l1 = 0;
+    for (size_t i = 0; i < n * n; i++)
+      l1 += fabs(plan[i] - 1.0 / (n * n));
+    assert_true(l1 <= sqrt(2 * fmax(kl, 0) + 2 * slack) + slack);
+    if (k == 1) assert_true(l1 < 1e-3);
+  }
+  dpm_bridge_sinkhorn_free(s);
+}
+
+int main(void)
+{
+  dpm_error_install();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_check_values),       cmocka_unit_test(test_coupling_structure),
+      cmocka_unit_test(test_lyapunov),           cmocka_unit_test(test_em_paths),
+      cmocka_unit_test(test_ipf_fibonacci),      cmocka_unit_test(test_ipf_limits),
+      cmocka_unit_test(test_sinkhorn_marginals), cmocka_unit_test(test_sinkhorn_gaussian),
+      cmocka_unit_test(test_sinkhorn_limits),
+  };
+  return cmocka_run_group_tests_name("bridge", tests, NULL, NULL);
+}
