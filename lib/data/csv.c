@@ -1,5 +1,5 @@
-/* data_csv.c — a CSV point file as a finite point set: q_0 = (1/K) sum_k delta_{y_k}, the Dirac special case of
- * the mixture in docs/MATH.md §2. */
+/* data_csv.c — a CSV (or NumPy .npy) point file as a finite point set: q_0 = (1/K) sum_k delta_{y_k}, the Dirac
+ * special case of the mixture in docs/MATH.md §2. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +20,11 @@ dpm_mixture *dpm_data_load_csv(const char *path)
   else
     mix = dpm_mixture_alloc(rows, cols);
   if (mix) {
-    memcpy(mix->mu, data, rows * cols * sizeof *data);
+    /* the parsed matrix becomes the means as it is: the mixture's own K x d block was calloc'd and never
+     * touched, so the file's points are held once (no copy, no second resident K x d array) */
+    free(mix->mu);
+    mix->mu = data;
+    data = NULL;
     snprintf(mix->name, sizeof mix->name, "%s", path);
   }
   free(data);

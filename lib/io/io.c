@@ -1,7 +1,11 @@
-/* io.c — numeric CSV input with line-accurate errors, and output files that appear only when complete. */
+/* io.c — numeric matrices in and out: CSV input with line-accurate errors and no line or column limit, NumPy .npy
+ * input (npy.c) recognised by its magic bytes, shortest round-trip printing of doubles, and output files that
+ * appear only when complete (a .npy target is written from the command's CSV text when it is committed). */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,31 +15,123 @@
 #include "dpm_common.h"
 #include "dpm_io.h"
 
-/* Read one line into buf (capacity cap), without its line end. Returns 1 on a line, 0 at EOF, -1 when the line
- * is longer than cap - 2 characters, -2 when it holds a NUL byte (*nulcol = its 1-based column): fgets would
- * stop the string there and silently drop the rest of the line. */
-static int read_line(FILE *fp, char *buf, size_t cap, size_t *nulcol)
+/* ---- CSV input -----------------------------------------------------------------------------------------------
+ *
+ * Lines are read with getline into one buffer that grows to the longest line, so neither the line length nor the
+ * number of columns is bounded; the buffer and the row scratch are freed before returning, and the matrix grows by
+ * doubling (realloc of a large block remaps pages rather than copying them), so the peak is the matrix plus one
+ * line. Numbers are parsed by parse_number: the exact fast path of Clinger (1990) for decimals with at most 19
+ * significant digits whose value is m * 10^e with m < 2^53 and |e| <= 22 (both m and 10^e are exact doubles, so
+ * one IEEE multiplication or division rounds correctly), strtod for everything else (17-digit decimals, hex
+ * floats, inf/nan spellings), so the result is always the correctly rounded double, the same as strtod's. */
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Parse one number at p (no leading blanks); *end = first character after it, = p when there is none. */
+static double parse_number(const char *p, char **end)
+{
+  const char *s = p;
+  int neg = 0;
+  if (*s == '-' || *s == '+') neg = *s++ == '-';
+  uint64_t m = 0;
+  int digits = 0, frac = 0, any = 0;
+  while (*s == '0') { /* leading zeros are not significant */
+    s++;
+    any = 1;
+  }
+  while (*s >= '0' && *s <= '9') {
+    if (digits < 19)
+      m = m * 10 + (uint64_t)(*s - '0');
+    else
+      goto slow;
+    digits++;
+    s++;
+    any = 1;
+  }
+  if (*s == '.') {
+    s++;
+    if (digits == 0)
+      while (*s == '0') {
+        s++;
+        frac++;
+        any = 1;
+      }
+    while (*s >= '0' && *s <= '9') {
+      if (digits < 19)
+        m = m * 10 + (uint64_t)(*s - '0');
+      else
+        goto slow;
+      digits++;
+      frac++;
+      s++;
+      any = 1;
+    }
+  }
+  if (!any) goto slow; /* not a plain decimal: "inf", "nan", ".", hex, or nothing */
+  int e = 0;
+  if (*s == 'e' || *s == 'E') {
+    const char *t = s + 1;
+    int eneg = 0;
+    if (*t == '-' || *t == '+') eneg = *t++ == '-';
+    if (!(*t >= '0' && *t <= '9')) goto slow;
+    while (*t >= '0' && *t <= '9') {
+      if (e < 100000) e = e * 10 + (*t - '0');
+      t++;
+    }
+    if (eneg) e = -e;
+    s = t;
+  }
+  if (*s == 'x' || *s == 'X' || *s == 'p' || *s == 'P') goto slow;
+  e -= frac;
+  if (m > (UINT64_C(1) << 53) || e < -22 || e > 22) goto slow;
+  {
+    double v = (double)m;
+    v = e < 0 ? v / pow10_exact[-e] : v * pow10_exact[e];
+    *end = (char *)(uintptr_t)s;
+    return neg ? -v : v;
+  }
+slow:
+  return strtod(p, end);
+}
+
+/* Parse a comma-separated row of numbers into *v (capacity *cap, grown as needed). Returns the count, or
+ * -(field index + 1) of the first field that is not a number, or LONG_MIN when growing failed. *nonfinite is set
+ * to the 1-based field index of the first NaN/Inf, 0 if none; *overflow to 1 when that field is a decimal beyond
+ * the range of a double rather than a spelled-out inf or nan. */
+static long parse_row(char *line, double **v, size_t *cap, size_t *nonfinite, int *overflow)
 {
   size_t n = 0;
-  int c, got = 0, nul = 0, toolong = 0;
-  while ((c = getc(fp)) != EOF) {
-    got = 1;
-    if (c == '\n') break;
-    if (c == '\0' && !nul) {
-      nul = 1;
-      *nulcol = n + 1;
+  char *p = line;
+  *nonfinite = 0;
+  *overflow = 0;
+  for (;;) {
+    char *end;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    double x = parse_number(p, &end);
+    if (end == p) return -(long)(n + 1);
+    const char *start = p;
+    p = end;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p != ',' && *p != '\0') return -(long)(n + 1);
+    if (!isfinite(x) && !*nonfinite) {
+      const char *q = start + (*start == '-' || *start == '+');
+      *nonfinite = n + 1;
+      *overflow = (*q >= '0' && *q <= '9') || *q == '.';
     }
-    if (n + 2 >= cap) {
-      toolong = 1;
-      continue;
+    if (n == *cap) {
+      double *nv = realloc(*v, 2 * *cap * sizeof(double));
+      if (!nv) return -0x7fffffffL - 1;
+      *v = nv;
+      *cap *= 2;
     }
-    buf[n++] = (char)c;
+    (*v)[n++] = x;
+    if (*p == '\0') break;
+    p++;
   }
-  if (!got) return 0;
-  while (n > 0 && buf[n - 1] == '\r')
-    n--;
-  buf[n] = '\0';
-  return nul ? -2 : toolong ? -1 : 1;
+  return (long)n;
 }
 
 static int is_blank(const char *s)
@@ -45,70 +141,54 @@ static int is_blank(const char *s)
   return 1;
 }
 
-/* Parse a comma-separated row of numbers into v (capacity cap). Returns the count, or -(field index + 1) of the
- * first field that is not a number, or -(INT_MAX) when the row is wider than cap. *nonfinite is set to the
- * 1-based field index of the first NaN/Inf, 0 if none. */
-static long parse_row(char *line, double *v, size_t cap, size_t *nonfinite)
-{
-  size_t n = 0;
-  char *p = line;
-  *nonfinite = 0;
-  for (;;) {
-    char *end;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    errno = 0;
-    double x = strtod(p, &end);
-    if (end == p) return -(long)(n + 1);
-    p = end;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p != ',' && *p != '\0') return -(long)(n + 1);
-    if (!isfinite(x) && !*nonfinite) *nonfinite = n + 1;
-    if (n >= cap) return -(long)0x7fffffff;
-    v[n++] = x;
-    if (*p == '\0') break;
-    p++;
-  }
-  return (long)n;
-}
-
 int dpm_csv_read_stream(FILE *fp, const char *what, double **data, size_t *rows, size_t *cols, char **header)
 {
-  const size_t cap = DPM_IO_MAX_LINE + 2;
-  char *line = dpm_malloc(cap);
-  size_t ncap = 1024, nrow = 0, ncol = 0, lineno = 0, rowcap = 0;
+  const int c0 = getc(fp);
+  if (c0 == 0x93) { /* NumPy's magic "\x93NUMPY": a binary array, not text */
+    ungetc(c0, fp);
+    if (header) *header = NULL;
+    return dpm_npy_read_stream(fp, what, data, rows, cols);
+  }
+  if (c0 != EOF) ungetc(c0, fp);
+  char *line = NULL;
+  size_t linecap = 0, ncap = 64, nrow = 0, ncol = 0, lineno = 0, rowcap = 0;
   double *buf = NULL, *rowv = dpm_malloc(ncap * sizeof(double));
   char *hdr = NULL;
   int status = DPM_SUCCESS;
   char reason[512] = "";
-  if (!line || !rowv) {
+  if (!rowv) {
     status = GSL_ENOMEM;
     snprintf(reason, sizeof reason, "%s: out of memory", what);
     goto done;
   }
   for (;;) {
-    size_t nulcol = 0;
-    int rc = read_line(fp, line, cap, &nulcol);
-    if (rc == 0) break;
+    errno = 0;
+    ssize_t len = getline(&line, &linecap, fp);
+    if (len < 0) {
+      if (errno == ENOMEM) {
+        status = GSL_ENOMEM;
+        snprintf(reason, sizeof reason, "%s:%zu: out of memory reading a line", what, lineno + 1);
+        goto done;
+      }
+      break;
+    }
     lineno++;
-    if (rc == -2) {
+    const char *nul = memchr(line, '\0', (size_t)len);
+    if (nul) { /* the string functions would stop there and silently drop the rest of the line */
       status = GSL_EINVAL;
-      snprintf(reason, sizeof reason, "%s:%zu: NUL byte at column %zu (not a text file?)", what, lineno, nulcol);
+      snprintf(reason, sizeof reason, "%s:%zu: NUL byte at column %zu (not a text file?)", what, lineno,
+               (size_t)(nul - line) + 1);
       goto done;
     }
-    if (rc < 0) {
-      status = GSL_EINVAL;
-      snprintf(reason, sizeof reason, "%s:%zu: line too long (more than %d characters)", what, lineno,
-               DPM_IO_MAX_LINE);
-      goto done;
-    }
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
     if (line[0] == '#' || is_blank(line)) continue;
     size_t nonfinite;
-    long k = parse_row(line, rowv, ncap, &nonfinite);
-    if (k == -(long)0x7fffffff) {
-      status = GSL_EBADLEN;
-      snprintf(reason, sizeof reason, "%s:%zu: more than %zu columns", what, lineno, ncap);
+    int overflow;
+    long k = parse_row(line, &rowv, &ncap, &nonfinite, &overflow);
+    if (k == -0x7fffffffL - 1) {
+      status = GSL_ENOMEM;
+      snprintf(reason, sizeof reason, "%s:%zu: out of memory", what, lineno);
       goto done;
     }
     if (k < 0) {
@@ -127,7 +207,8 @@ int dpm_csv_read_stream(FILE *fp, const char *what, double **data, size_t *rows,
     }
     if (nonfinite) {
       status = GSL_EBADFUNC;
-      snprintf(reason, sizeof reason, "%s:%zu: field %zu is not finite (NaN or Inf)", what, lineno, nonfinite);
+      snprintf(reason, sizeof reason, "%s:%zu: field %zu is %s", what, lineno, nonfinite,
+               overflow ? "out of the range of a double" : "not finite (NaN or Inf)");
       goto done;
     }
     if (nrow == 0) {
@@ -139,7 +220,8 @@ int dpm_csv_read_stream(FILE *fp, const char *what, double **data, size_t *rows,
     }
     if (nrow == rowcap) {
       rowcap = rowcap ? 2 * rowcap : 256;
-      double *nb = realloc(buf, rowcap * ncol * sizeof(double));
+      double *nb =
+          rowcap <= SIZE_MAX / sizeof(double) / ncol ? realloc(buf, rowcap * ncol * sizeof(double)) : NULL;
       if (!nb) {
         status = GSL_ENOMEM;
         snprintf(reason, sizeof reason, "%s: out of memory at line %zu", what, lineno);
@@ -168,6 +250,10 @@ done:
     if (header) *header = NULL;
     DPM_ERROR(status, "%s", reason);
   }
+  if (nrow < rowcap) { /* give back the unused tail of the last doubling */
+    double *nb = realloc(buf, nrow * ncol * sizeof(double));
+    if (nb) buf = nb;
+  }
   *data = buf;
   *rows = nrow;
   *cols = ncol;
@@ -184,7 +270,14 @@ int dpm_csv_read(const char *path, double **data, size_t *rows, size_t *cols, ch
   if (strcmp(path, "-") == 0) return dpm_csv_read_stream(stdin, "<stdin>", data, rows, cols, header);
   FILE *fp = fopen(path, "r");
   if (!fp) DPM_ERROR(GSL_EFAILED, "%s: cannot open (%s)", path, strerror(errno));
-  int st = dpm_csv_read_stream(fp, path, data, rows, cols, header);
+  int st;
+  const size_t n = strlen(path);
+  if (n >= 4 && strcmp(path + n - 4, ".npy") == 0) { /* a .npy name promises the binary format */
+    st = dpm_npy_read_stream(fp, path, data, rows, cols);
+    if (header) *header = NULL;
+  } else {
+    st = dpm_csv_read_stream(fp, path, data, rows, cols, header);
+  }
   fclose(fp);
   return st;
 }
@@ -283,10 +376,15 @@ struct dpm_out {
   char *real; /* where the bytes go: the target, or what a symbolic link points to */
   char *tmp;  /* temporary path, NULL when writing directly */
   int slot;   /* signal-cleanup slot of tmp, -1 if none */
+  FILE *text; /* a .npy target: the caller's CSV text, in memory until the close converts it */
+  char *textbuf;
+  size_t textlen;
 };
 
 static void out_discard(dpm_out *out)
 {
+  if (out->text) fclose(out->text);
+  free(out->textbuf);
   free(out->path);
   free(out->real);
   free(out->tmp);
@@ -404,10 +502,40 @@ dpm_out *dpm_out_open(const char *path)
     out_discard(out);
     DPM_ERROR_NULL(GSL_EFAILED, "%s: cannot create output (%s)", path, strerror(e));
   }
+  const size_t len = strlen(path);
+  if (len >= 4 && strcmp(path + len - 4, ".npy") == 0 &&
+      !(out->text = open_memstream(&out->textbuf, &out->textlen))) {
+    dpm_out_close(out, 0);
+    DPM_ERROR_NULL(GSL_ENOMEM, "%s: out of memory", path);
+  }
   return out;
 }
 
-FILE *dpm_out_file(dpm_out *out) { return out->fp; }
+FILE *dpm_out_file(dpm_out *out) { return out->text ? out->text : out->fp; }
+
+/* A .npy target at commit: parse the buffered CSV text and write it to out->fp as an array. */
+static int out_write_npy(dpm_out *out)
+{
+  const int closed = fclose(out->text);
+  out->text = NULL;
+  if (closed != 0) DPM_ERROR(GSL_ENOMEM, "%s: out of memory buffering the output", out->path);
+  FILE *mem = fmemopen(out->textbuf, out->textlen ? out->textlen : 1, "r");
+  if (!mem) DPM_ERROR(GSL_ENOMEM, "%s: out of memory", out->path);
+  double *v = NULL;
+  size_t rows = 0, cols = 0;
+  char what[1100];
+  snprintf(what, sizeof what, "%s (output text)", out->path);
+  int st = out->textlen ? dpm_csv_read_stream(mem, what, &v, &rows, &cols, NULL)
+                        : DPM_RAISE(GSL_EINVAL, "%s: no data rows", what);
+  fclose(mem);
+  if (st) {
+    dpm_error_context("%s: cannot be written as .npy (a numeric table is needed)", out->path);
+    return st;
+  }
+  st = dpm_npy_write(out->fp, v, rows, cols);
+  free(v);
+  return st;
+}
 
 int dpm_out_close(dpm_out *out, int commit)
 {
@@ -418,6 +546,9 @@ int dpm_out_close(dpm_out *out, int commit)
     free(out);
     if (status) DPM_ERROR(status, "error writing to standard output");
     return status;
+  }
+  if (out->text && commit && (status = out_write_npy(out)) != DPM_SUCCESS) {
+    commit = 0; /* the reason is raised; remove the temporary file */
   }
   int bad = ferror(out->fp), e = 0;
   if (fclose(out->fp) != 0) {
@@ -444,9 +575,34 @@ int dpm_out_close(dpm_out *out, int commit)
   return status;
 }
 
+/* ---- shortest round-trip printing ----------------------------------------------------------------------------
+ *
+ * For a normal double, the decimal with p significant digits nearest to x reads back as x whenever any p-digit
+ * decimal does (the set of decimals that read back as x is an interval around x), and with p <= 15 it is the
+ * shortest such decimal padded with zeros, which %g strips (a p-digit unit is at least 5e-16 |x| relative, more
+ * than x's half ulp of at most 1.2e-16 |x|). So the first of %.15g, %.16g, %.17g that reads back is the shortest
+ * round-trip form. Subnormals carry fewer digits: every precision from 1 is tried. */
+int dpm_format_double(char *buf, size_t cap, double x)
+{
+  if (!isfinite(x)) return snprintf(buf, cap, "%g", x);
+  char tmp[40];
+  int len = 0;
+  const int p0 = fabs(x) < DBL_MIN ? 1 : 15;
+  for (int p = p0; p <= 17; p++) {
+    len = snprintf(tmp, sizeof tmp, "%.*g", p, x);
+    if (p == 17 || strtod(tmp, NULL) == x) break;
+  }
+  if (cap > 0) snprintf(buf, cap, "%s", tmp);
+  return len;
+}
+
 void dpm_csv_write_row(FILE *fp, const double *v, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    fprintf(fp, i ? ",%.17g" : "%.17g", v[i]);
-  fputc('\n', fp);
+  char tmp[40];
+  for (size_t i = 0; i < n; i++) {
+    if (i) putc(',', fp);
+    const int len = dpm_format_double(tmp, sizeof tmp, v[i]);
+    fwrite(tmp, 1, (size_t)len, fp);
+  }
+  putc('\n', fp);
 }

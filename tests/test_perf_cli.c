@@ -1,0 +1,128 @@
+/* test_perf_cli.c — the command line's binary input and output and its thread count: NumPy .npy arrays accepted
+ * wherever a CSV of points is (--at, --init) and written when --out ends in .npy, bit for bit the same numbers as
+ * the CSV route, one-line errors for a bad .npy; and --threads N giving the same bits for N = 1 and 2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpmlab.h"
+#include "testutil.h"
+
+static const double pts[8] = {0.5, 0.25, -1.0, 2.0, 3.5, -0.75, 1e-3, -4.0};
+
+/* the four 2-D points as a .npy file (by the library's writer) and as CSV text; paths in static buffers */
+static void write_points(char *npy, size_t ncap, char *csv, size_t ccap)
+{
+  snprintf(npy, ncap, "/tmp/dpmperf-XXXXXX.npy");
+  int fd = mkstemps(npy, 4);
+  assert_true(fd >= 0);
+  FILE *fp = fdopen(fd, "wb");
+  assert_int_equal(dpm_npy_write(fp, pts, 4, 2), 0);
+  fclose(fp);
+  snprintf(csv, ccap, "%s", dpm_test_tmpfile(".csv", "x_1,x_2\n0.5,0.25\n-1,2\n3.5,-0.75\n0.001,-4\n"));
+}
+
+/* parse CSV text (stdout of a command) as the reader does */
+static double *parse_text(const char *text, size_t *rows, size_t *cols)
+{
+  FILE *mem = fmemopen((void *)text, strlen(text), "r");
+  double *v = NULL;
+  assert_int_equal(dpm_csv_read_stream(mem, "stdout", &v, rows, cols, NULL), 0);
+  fclose(mem);
+  return v;
+}
+
+static void test_npy_in_and_out(void **state)
+{
+  (void)state;
+  char npy[64], csv[256], args[1024];
+  write_points(npy, sizeof npy, csv, sizeof csv);
+  static const char *cmds[] = {"oracle --data ring8 --m 0.8 --s 0.6 --at",
+                               "distance --data sample:of=ring8,n=50 --sigma 0.3 --at",
+                               "sample --data ring8 --process vp --sampler ddim --steps 5 --init"};
+  for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+    snprintf(args, sizeof args, "%s %s", cmds[c], csv);
+    char *from_csv = dpm_test_run_ok(args, NULL);
+    snprintf(args, sizeof args, "%s %s", cmds[c], npy);
+    char *from_npy = dpm_test_run_ok(args, NULL);
+    assert_string_equal(from_csv, from_npy);
+    /* the same run into a .npy file: the numbers of the CSV output, bit for bit */
+    char out[64] = "/tmp/dpmperf-out-XXXXXX.npy";
+    int fd = mkstemps(out, 4);
+    close(fd);
+    size_t n = strlen(args);
+    snprintf(args + n, sizeof args - n, " --out %s", out);
+    free(dpm_test_run_ok(args, NULL));
+    size_t r1, c1, r2, c2;
+    double *a = parse_text(from_csv, &r1, &c1), *b = NULL;
+    assert_int_equal(dpm_csv_read(out, &b, &r2, &c2, NULL), 0);
+    assert_int_equal(r1, r2);
+    assert_int_equal(c1, c2);
+    assert_memory_equal(a, b, r1 * c1 * sizeof *a);
+    free(a);
+    free(b);
+    unlink(out);
+    free(from_csv);
+    free(from_npy);
+  }
+  unlink(npy);
+  unlink(csv);
+}
+
+static void test_npy_errors(void **state)
+{
+  (void)state;
+  char npy[64], csv[256], args[1024];
+  write_points(npy, sizeof npy, csv, sizeof csv);
+  FILE *fp = fopen(npy, "rb");
+  unsigned char buf[256];
+  const size_t n = fread(buf, 1, sizeof buf, fp);
+  fclose(fp);
+  assert_int_equal(n, 128 + 64);
+  char dir[] = "/tmp/dpmperf-dir-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char outpath[128];
+  snprintf(outpath, sizeof outpath, "%s/out.csv", dir);
+  /* truncated data */
+  fp = fopen(npy, "wb");
+  fwrite(buf, 1, n - 5, fp);
+  fclose(fp);
+  snprintf(args, sizeof args, "oracle --data ring8 --s 1 --at %s", npy);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "truncated .npy data (7 of 8 values)", 0);
+  snprintf(args, sizeof args, "sample --data ring8 --process vp --sampler ddim --steps 5 --init %s", npy);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "truncated .npy data", 1);
+  /* another dtype: '<f4' in place of '<f8' */
+  size_t at = 0;
+  while (at + 3 <= n && memcmp(buf + at, "<f8", 3) != 0)
+    at++;
+  assert_true(at + 3 <= n);
+  buf[at + 2] = '4';
+  fp = fopen(npy, "wb");
+  fwrite(buf, 1, n, fp);
+  fclose(fp);
+  snprintf(args, sizeof args, "distance --data sample:of=ring8,n=50 --sigma 0.3 --at %s", npy);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "dtype '<f4' is not float64", 2);
+  /* not a .npy file at all */
+  fp = fopen(npy, "wb");
+  fputs("0.5,0.25\n", fp);
+  fclose(fp);
+  snprintf(args, sizeof args, "oracle --data ring8 --s 1 --at %s", npy);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "not a .npy file", 3);
+  /* output that is not a numeric table cannot be a .npy */
+  snprintf(outpath, sizeof outpath, "%s/out.npy", dir);
+  dpm_test_expect_failure("samplers", NULL, outpath, 1, "cannot be written as .npy", 4);
+  assert_int_equal(rmdir(dir), 0);
+  unlink(npy);
+  unlink(csv);
+}
+
+int main(void)
+{
+  dpm_error_install();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_npy_in_and_out),
+      cmocka_unit_test(test_npy_errors),
+  };
+  return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);
+}
