@@ -21,5 +21,6 @@
 #include "dpm_forward.h"
 #include "dpm_optim.h"
 #include "dpm_bridge.h"
+#include "dpm_scorematch.h"
 
 #endif

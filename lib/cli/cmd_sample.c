@@ -53,6 +53,8 @@ static int denoiser_from_spec(const char *cmd, const char *spec, const dpm_mixtu
 {
   char buf[256];
   if (strlen(spec) >= sizeof buf) return cli_errorf(cmd, CLI_EUSAGE, "--denoiser: spec too long");
+  if (strncmp(spec, "model:", 6) == 0) /* a score model file of `dpmlab train` (dpm_scorematch.h) */
+    return (*inner = dpm_sm_denoiser_load(spec + 6, mix->d)) ? CLI_OK : cli_fail(cmd, CLI_EDATA, "bad model");
   strcpy(buf, spec);
   char *opts = strchr(buf, ':');
   if (opts) *opts++ = '\0';

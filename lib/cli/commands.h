@@ -14,5 +14,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_admissible(int argc, char **argv);
 int cmd_memorisation(int argc, char **argv);
+int cmd_score_matching(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

@@ -23,6 +23,9 @@ static const cli_command commands[] = {
      cmd_admissible},
     {"memorisation", "share of samples regenerating a point of the set against steps, sampler and model",
      cmd_memorisation},
+    {"score-matching", "Fisher, implicit, denoising and sliced score-matching objectives of a score model",
+     cmd_score_matching},
+    {"train", "exact least-squares DSM training of a linear score model, written as a model file", cmd_train},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,203 @@
+/* dpm_scorematch.h — score matching without networks (docs/MATH.md §4.4): a small model interface for score models
+ * s_theta(x; m, s), model classes with a known error (the exact score of a perturbed mixture) or linear in their
+ * parameters (polynomial, random Fourier and Gaussian-bump features), the objectives D_Fisher, implicit SM
+ * (Hyvarinen 2005), denoising SM (Vincent 2011) and sliced SM (Song et al. 2019) by Monte Carlo with standard
+ * errors, their time-weighted integrals, exact least-squares DSM training and a saved model file. */
+#ifndef DPM_SCOREMATCH_H
+#define DPM_SCOREMATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dpm_data.h"
+#include "dpm_denoiser.h"
+#include "dpm_process.h"
+
+/* ---- the model interface ------------------------------------------------------------------------------------ */
+
+typedef struct dpm_sm_model dpm_sm_model;
+
+/* A score-model type (strategy table). Every op gets (m, s) already checked (finite, > 0) and n >= 0 points x
+ * (n x d, row-major):
+ *   score: s_theta(x; m, s) into score (n x d).
+ *   div:   optional (NULL: by central differences): the divergence div_x s_theta into div (n).
+ *   jvp:   optional (NULL: by central differences): the Jacobian times a direction per point, (grad_x s_theta) v,
+ *          v (n x d), into jv (n x d).
+ *   free:  releases the state (may be NULL). */
+typedef struct {
+  const char *name;
+  int (*score)(dpm_sm_model *md, double m, double s, size_t n, const double *x, double *score);
+  int (*div)(dpm_sm_model *md, double m, double s, size_t n, const double *x, double *div);
+  int (*jvp)(dpm_sm_model *md, double m, double s, size_t n, const double *x, const double *v, double *jv);
+  void (*free)(void *state);
+} dpm_sm_model_type;
+
+struct dpm_sm_model {
+  const dpm_sm_model_type *type;
+  void *state;
+  size_t d;
+  double fd_rel;    /* central-difference step of the fallbacks, relative to s (default 1e-4) */
+  double *scratch;  /* fallback scratch (grown on demand, outside the hot loops) */
+  size_t scratch_n; /* its length in doubles */
+};
+
+/* A model from a type and a state (owned: freed by the type's free). NULL on error (NULL type or score op, d = 0,
+ * ENOMEM; the state is then freed through the type). */
+dpm_sm_model *dpm_sm_model_alloc(const dpm_sm_model_type *type, void *state, size_t d);
+void dpm_sm_model_free(dpm_sm_model *md); /* NULL is a no-op */
+
+/* s_theta(x; m, s) for n points. GSL_EDOM for a bad (m, s), GSL_EINVAL for NULL arguments with n > 0, else the
+ * type's status (with the model's name as context). */
+int dpm_sm_model_score(dpm_sm_model *md, double m, double s, size_t n, const double *x, double *score);
+/* div_x s_theta(x; m, s) (n): the type's op, or central differences with step h = fd_rel * s per coordinate
+ * (truncation O(h^2), 2d score evaluations of the batch). Errors as dpm_sm_model_score; ENOMEM. */
+int dpm_sm_model_div(dpm_sm_model *md, double m, double s, size_t n, const double *x, double *div);
+/* (grad_x s_theta) v per point (n x d): the type's op or the central difference (s(x + h v) - s(x - h v))/(2h),
+ * h = fd_rel * s. Errors as dpm_sm_model_score; ENOMEM. */
+int dpm_sm_model_jvp(dpm_sm_model *md, double m, double s, size_t n, const double *x, const double *v, double *jv);
+/* 1 when the type computes the divergence (resp. the Jacobian-vector product) itself; 0 otherwise or for NULL. */
+int dpm_sm_model_has_div(const dpm_sm_model *md);
+int dpm_sm_model_has_jvp(const dpm_sm_model *md);
+
+/* The exact score of a mixture (mix is copied): the score, divergence (Laplacian of log q_t) and Jacobian
+ * (Hessian of log q_t) from the oracle of the copy. NULL on error (NULL mix, ENOMEM). */
+dpm_sm_model *dpm_sm_model_mixture_alloc(const dpm_mixture *mix);
+/* The exact score of a perturbed copy of mix, a model with a known error: every mean shifted by delta in each
+ * coordinate and the weights tilted, w_k proportional to w_k exp(tilt k / max(K - 1, 1)). delta = tilt = 0 is
+ * the exact score of mix. NULL on error (NULL mix, delta or tilt not finite, ENOMEM). */
+dpm_sm_model *dpm_sm_model_perturbed_alloc(const dpm_mixture *mix, double delta, double tilt);
+/* The mixture of a model made by the two functions above (NULL otherwise). */
+const dpm_mixture *dpm_sm_model_mixture(const dpm_sm_model *md);
+
+/* A denoiser (dpm_denoiser.h) whose score is the model's: eps = -s s_theta, x0 = (x + s^2 s_theta)/m; its
+ * divergence op is the model's divergence. When own is 1 the denoiser frees the model, otherwise the model is
+ * borrowed. NULL on error (NULL model, ENOMEM). */
+dpm_denoiser *dpm_sm_model_denoiser_alloc(dpm_sm_model *md, int own);
+
+/* ---- objectives at one noise level (m, s) ----------------------------------------------------------------------
+ *
+ * With x = m x_0 + s eps, x_0 ~ q_0, eps ~ N(0, I), v ~ N(0, I) (all totals over the d coordinates, in units of
+ * score^2, i.e. 1/length^2):
+ *   fisher = E |s_theta(x) - grad log q_t(x)|^2                 (needs the exact score: the oracle's)
+ *   sm     = E [|s_theta(x)|^2 + 2 div s_theta(x)]               (Hyvarinen 2005, eq. 4, times 2)
+ *   dsm    = E |s_theta(x) + eps/s|^2                           (Vincent 2011, eq. 11, times 2)
+ *   ssm    = E [(v . s_theta(x))^2 + 2 v . (grad s_theta(x)) v]  (Song et al. 2019, eq. 7, times 2)
+ * and the identities (docs/MATH.md §4.4): dsm - sm = d/s^2, fisher - sm = E|grad log q_t|^2 = d Gamma_t/s^2,
+ * ssm - sm = 0, dsm - fisher = d (1 - Gamma_t)/s^2, for every model. Each is a Monte Carlo mean over the same M
+ * draws (common random numbers), so the differences have their own, small, standard errors. */
+typedef struct {
+  double fisher, fisher_se, sm, sm_se, dsm, dsm_se, ssm, ssm_se;
+  double dsm_minus_sm, dsm_minus_sm_se;         /* -> d/s^2 */
+  double fisher_minus_sm, fisher_minus_sm_se;   /* -> E|grad log q_t|^2 */
+  double ssm_minus_sm, ssm_minus_sm_se;         /* -> 0 */
+  double dsm_minus_fisher, dsm_minus_fisher_se; /* -> d (1 - Gamma_t)/s^2 */
+  double score2, score2_se;                     /* E|grad log q_t|^2 itself */
+  size_t M;
+} dpm_sm_objectives;
+
+/* The objectives above for model md on the data mix at (m, s) with M >= 2 draws, in blocks of 1024: block b uses
+ * the random stream (seed, b) for x_0, eps and v in that order, so the result is the same bits for any thread
+ * count, and two models evaluated with one seed see the same draws. Errors: NULL arguments (GSL_EINVAL), a bad
+ * (m, s) (GSL_EDOM), M < 2 (GSL_EINVAL), md->d != mix->d (GSL_EBADLEN), the model's or the oracle's; ENOMEM. */
+int dpm_sm_objectives_eval(const dpm_mixture *mix, dpm_sm_model *md, double m, double s, size_t M, uint64_t seed,
+                           dpm_sm_objectives *out);
+
+/* Time weightings lambda_t of the objectives (docs/MATH.md §4.4). */
+typedef enum {
+  DPM_SM_WEIGHT_UNIFORM,   /* lambda = 1 */
+  DPM_SM_WEIGHT_SIGMA2,    /* lambda = s_t^2 (NCSN; the DDPM simple loss) */
+  DPM_SM_WEIGHT_LIKELIHOOD /* lambda = g(t)^2 / 2 (Song, Durkan, Murray & Ermon 2021) */
+} dpm_sm_weighting;
+
+/* Parse "uniform", "sigma2" or "likelihood"; -1 (raised, GSL_EINVAL) otherwise. */
+int dpm_sm_weighting_parse(const char *name, dpm_sm_weighting *w);
+const char *dpm_sm_weighting_name(dpm_sm_weighting w);
+/* lambda(t) of a weighting for a process; NaN (raised) outside the process's domain. */
+double dpm_sm_weighting_eval(dpm_sm_weighting w, const dpm_process *p, double t);
+
+/* The weighted integrals int_{t0}^{t1} lambda(t) D(t) dt of every objective by nt-point Gauss–Legendre quadrature
+ * in t with M draws per node (node j uses the seeds seed + j), each standard error the quadrature sum of the
+ * nodes' (the quadrature error itself is not included). out gets the integrals in the fields of dpm_sm_objectives
+ * (the
+ * *_se the propagated standard errors, M = nt * M). Errors: as dpm_sm_objectives_eval, 0 <= t0 < t1 <= t_max
+ * violated or nt = 0 (GSL_EDOM / GSL_EINVAL). */
+int dpm_sm_objectives_integrate(const dpm_mixture *mix, dpm_sm_model *md, const dpm_process *p, dpm_sm_weighting w,
+                                double t0, double t1, size_t nt, size_t M, uint64_t seed, dpm_sm_objectives *out);
+
+/* ---- models linear in their parameters
+ * ---------------------------------------------------------------------------
+ *
+ * eps_theta(x; m, s) = sum_j phi_j(z) theta_j(lambda), s_theta = -eps_theta/s, on standardised coordinates
+ * z = (x - m mu_bar)/r, r = sqrt(m^2 v_bar + s^2) (mu_bar the data mean, v_bar = tr Cov[x_0]/d), lambda =
+ * log(m/s). theta_j in R^d; in lambda, theta is piecewise linear between L knots (hat functions, constant outside;
+ * L = 1: one noise level). Bases (P features): "poly" every monomial z^alpha, |alpha| <= S (S the degree); "rff"
+ * 1, z_1..z_d and S random Fourier features cos(omega . z + b), omega ~ N(0, I/ell^2), b ~ U[0, 2 pi); "bump" 1,
+ * z_1..z_d and S Gaussian bumps exp(-|z - c|^2/(2 ell^2)) with centres evenly spread on [-3, 3] in d = 1,
+ * N(0, 1.5^2 I) otherwise. Random features come from the stream (seed, 0). */
+typedef enum { DPM_SM_BASIS_POLY, DPM_SM_BASIS_RFF, DPM_SM_BASIS_BUMP } dpm_sm_basis_kind;
+
+typedef struct dpm_sm_linear dpm_sm_linear;
+
+/* A linear model with theta = 0 for data of dimension d with mean mu_bar (d) and v_bar > 0, L >= 1 knots in
+ * lambda (increasing; NULL with L = 1 means one level). ell > 0 is the feature width (rff, bump; ignored for
+ * poly). NULL on error (size 0 for rff/bump, a poly basis of more than 4096 features, bad numbers, ENOMEM). */
+dpm_sm_linear *dpm_sm_linear_alloc(dpm_sm_basis_kind kind, size_t size, double ell, uint64_t seed, size_t d,
+                                   const double *mu_bar, double v_bar, size_t L, const double *knots);
+/* The same with mu_bar and v_bar from the mixture's exact moments. */
+dpm_sm_linear *dpm_sm_linear_alloc_for(dpm_sm_basis_kind kind, size_t size, double ell, uint64_t seed,
+                                       const dpm_mixture *mix, size_t L, const double *knots);
+void dpm_sm_linear_free(dpm_sm_linear *L); /* NULL is a no-op */
+/* From the options of a "linear:" model spec, "basis=poly|rff|bump,size=S[,ell=W][,seed=N]" (ell default 0.5,
+ * seed 0; size is the degree for poly, the number of random features or bumps otherwise), for the data mix with L
+ * knots (as dpm_sm_linear_alloc_for). NULL on error (naming the bad option). */
+dpm_sm_linear *dpm_sm_linear_from_spec(const char *opts, const dpm_mixture *mix, size_t L, const double *knots);
+/* Parse "poly", "rff", "bump"; -1 (raised) otherwise. */
+int dpm_sm_basis_parse(const char *name, dpm_sm_basis_kind *kind);
+const char *dpm_sm_basis_name(dpm_sm_basis_kind kind);
+
+/* Sizes and the coefficients: theta is L x P x d (knot, feature, output coordinate), writable. */
+size_t dpm_sm_linear_nfeatures(const dpm_sm_linear *L);
+size_t dpm_sm_linear_nknots(const dpm_sm_linear *L);
+size_t dpm_sm_linear_dim(const dpm_sm_linear *L);
+double *dpm_sm_linear_theta(dpm_sm_linear *L);
+
+/* The features phi_j(z(x)) of n points at (m, s) into phi (n x P) and, when dphi != NULL, their gradients in x,
+ * d phi_j/d x_i into dphi (n x P x d). Errors: a bad (m, s) (GSL_EDOM), NULL (GSL_EINVAL). */
+int dpm_sm_linear_features(const dpm_sm_linear *L, double m, double s, size_t n, const double *x, double *phi,
+                           double *dphi);
+
+/* A score model view of L (borrowed: must outlive the model), with exact divergence and Jacobian. */
+dpm_sm_model *dpm_sm_linear_model_alloc(dpm_sm_linear *L);
+
+/* What the least-squares fit regresses on. DSM: the noise eps of each draw (denoising score matching, needs only
+ * samples of x_0); ORACLE: E[eps|x] from the exact oracle (the Fisher-divergence projection of the true score). */
+typedef enum { DPM_SM_TARGET_DSM, DPM_SM_TARGET_ORACLE } dpm_sm_target;
+
+/* Fit one noise level (m, s) by exact least squares: with M draws x = m x_0 + s eps (stream (seed, b) per block
+ * of 1024, as dpm_sm_objectives_eval), theta minimises (1/M) sum |eps_theta(x) - target|^2 + ridge |theta|^2
+ * (= s^2 times the DSM loss in score units, plus the ridge), through the normal equations (G + ridge I) theta =
+ * B, G = (1/M) sum phi phi^T, by Cholesky. Every knot of L gets the same coefficients. resid (may be NULL)
+ * receives the mean squared residual per coordinate. Errors: NULL, M < 2, ridge < 0, bad (m, s), d mismatch,
+ * normal equations not positive definite (GSL_EDOM: add a ridge); ENOMEM. */
+int dpm_sm_linear_fit_level(dpm_sm_linear *L, const dpm_mixture *mix, double m, double s, dpm_sm_target target,
+                            size_t M, uint64_t seed, double ridge, double *resid);
+
+/* Fit jointly in t on [t0, t1] for the weighting w: minimises (1/n) sum_i lambda(t_i)/s_i^2 |eps_theta(x_i) -
+ * eps_i|^2 + ridge |theta|^2 over all L knots, the DSM loss in score units weighted by lambda_t, with t stratified
+ * (block b of 64 draws at t = t0 + (b + u_b)(t1 - t0)/B, stream (seed, b)). Errors as dpm_sm_linear_fit_level,
+ * and a bad time range (GSL_EDOM). */
+int dpm_sm_linear_fit_joint(dpm_sm_linear *L, const dpm_mixture *mix, const dpm_process *p, dpm_sm_weighting w,
+                            double t0, double t1, size_t n, uint64_t seed, double ridge);
+
+/* Write L as a JSON model file (status; GSL_EFAILED on a write error). meta (may be NULL): extra string fields
+ * "process" and "weighting" recorded for the reader. */
+int dpm_sm_linear_write(const dpm_sm_linear *L, const char *process, const char *weighting, FILE *fp);
+/* Read a model file written by dpm_sm_linear_write. NULL on error (naming the file and the field). */
+dpm_sm_linear *dpm_sm_linear_read(const char *path);
+
+/* The denoiser of a model file, owning everything (for `dpmlab sample --denoiser model:FILE`); d is the data
+ * dimension it must match. NULL on error (unreadable file, d mismatch: GSL_EBADLEN). */
+dpm_denoiser *dpm_sm_denoiser_load(const char *path, size_t d);
+
+#endif
