@@ -21,6 +21,7 @@
 #include "dpm_forward.h"
 #include "dpm_optim.h"
 #include "dpm_bridge.h"
+#include "dpm_likelihood.h"
 #include "dpm_scorematch.h"
 
 #endif

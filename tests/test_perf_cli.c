@@ -117,12 +117,55 @@ static void test_npy_errors(void **state)
   unlink(csv);
 }
 
+/* --threads N: the same bits for 1 and 2 threads on runs large enough to take the parallel paths (the oracle and
+ * the distance over 3000 points, 400 stochastic DDPM paths, Gamma_n by Monte Carlo over 40 steps); listed in
+ * every command's --help; 0 or junk is a usage error. */
+static void test_threads(void **state)
+{
+  (void)state;
+  char pts_path[64] = "/tmp/dpmperf-pts-XXXXXX.csv", args[1024];
+  int fd = mkstemps(pts_path, 4);
+  close(fd);
+  snprintf(args, sizeof args, "data --data ring8 --n 3000 --seed 3 --m 0.8 --s 0.6 --out %s", pts_path);
+  free(dpm_test_run_ok(args, NULL));
+  char cmds[4][256];
+  snprintf(cmds[0], sizeof cmds[0], "oracle --data ring8 --m 0.8 --s 0.6 --at %s", pts_path);
+  snprintf(cmds[1], sizeof cmds[1], "distance --data sample:of=ring8,n=500 --sigma 0.3 --at %s", pts_path);
+  snprintf(cmds[2], sizeof cmds[2],
+           "sample --data ring8 --process ddpm --sampler ddpm --steps 20 --n 400 --seed 5");
+  snprintf(cmds[3], sizeof cmds[3], "variance --data ring8 --schedule linear --N 40 --mc 3000 --seed 2");
+  for (int c = 0; c < 4; c++) {
+    char run[1100];
+    snprintf(run, sizeof run, "%s --threads 1", cmds[c]);
+    char *one = dpm_test_run_ok(run, NULL);
+    snprintf(run, sizeof run, "%s --threads=2", cmds[c]);
+    char *two = dpm_test_run_ok(run, NULL);
+    if (strcmp(one, two) != 0) fail_msg("`%s`: --threads 1 and 2 differ", cmds[c]);
+    assert_true(strlen(one) > 1000);
+    free(one);
+    free(two);
+  }
+  unlink(pts_path);
+  static const char *names[] = {"oracle", "distance", "data",    "variance", "trajectory", "elbo",
+                                "sample", "samplers", "compare", "trace",    "admissible"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    snprintf(args, sizeof args, "%s --help", names[i]);
+    char *help = dpm_test_run_ok(args, NULL);
+    if (!strstr(help, "--threads N")) fail_msg("`dpmlab %s --help` does not list --threads", names[i]);
+    free(help);
+  }
+  dpm_test_expect_failure("oracle --data ring8 --s 1 --at - --threads 0", "0,0\n", NULL, 2, "--threads", 0);
+  dpm_test_expect_failure("samplers --threads two", NULL, NULL, 2, "--threads: 'two'", 1);
+  dpm_test_expect_failure("samplers --threads", NULL, NULL, 2, "--threads needs a value", 2);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npy_in_and_out),
       cmocka_unit_test(test_npy_errors),
+      cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "cli.h"
 
@@ -36,7 +39,37 @@ static void print_usage(const cli_opt *opts, const char *synopsis)
     snprintf(left, sizeof left, "--%s%s", o->name, arg);
     printf("  %-22s %s\n", left, o->help);
   }
+  char threads[96];
+  snprintf(threads, sizeof threads,
+           "threads to run on; results are the same bits for any N (default: all %d cores)",
+           cli_default_threads());
+  printf("  %-22s %s\n", "--threads N", threads);
   printf("  %-22s %s\n", "--help", "show this help");
+}
+
+int cli_default_threads(void)
+{
+#ifdef _OPENMP
+  return omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+
+/* --threads N: the OpenMP thread count of every parallel region after it (N >= 1). */
+static int set_threads(const char *cmd, const char *v)
+{
+  char *end;
+  errno = 0;
+  while (*v == ' ')
+    v++;
+  unsigned long long n = *v == '-' ? 0 : strtoull(v, &end, 10);
+  if (*v == '-' || end == v || *end || errno == ERANGE || n < 1 || n > 4096)
+    return cli_errorf(cmd, CLI_EUSAGE, "--threads: '%s' must be a whole number of threads in [1, 4096]", v);
+#ifdef _OPENMP
+  omp_set_num_threads((int)n);
+#endif
+  return 0;
 }
 
 static int parse_value(const char *cmd, cli_opt *o, const char *v)
@@ -92,6 +125,12 @@ int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis)
     cli_opt *o = opts;
     for (; o->name; o++)
       if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0) break;
+    if (!o->name && nlen == 7 && strncmp(name, "threads", 7) == 0) { /* the global option */
+      if (!eq && i + 1 >= argc) return cli_errorf(cmd, CLI_EUSAGE, "--threads needs a value");
+      int rc = set_threads(cmd, eq ? eq + 1 : argv[++i]);
+      if (rc) return rc;
+      continue;
+    }
     if (!o->name) return cli_errorf(cmd, CLI_EUSAGE, "unknown option '%.*s' (see --help)", (int)(nlen + 2), a);
     if (o->type == OPT_FLAG) {
       if (eq) return cli_errorf(cmd, CLI_EUSAGE, "--%s takes no value", o->name);

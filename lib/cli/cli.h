@@ -34,8 +34,12 @@ typedef struct {
 /* Parse argv[1..] against opts (terminated by a {NULL} entry). "--help"/"-h" prints usage (the command's
  * synopsis line, then one line per option) to stdout and returns -1: the caller exits 0. Unknown options,
  * missing values and malformed numbers (not finite, trailing junk, negative sizes) print one line to stderr
- * and return CLI_EUSAGE. Returns 0 on success. */
+ * and return CLI_EUSAGE. Returns 0 on success. Every command also takes the global option "--threads N"
+ * (listed in every usage): the number of OpenMP threads from then on (omp_set_num_threads; N in [1, 4096], else a
+ * usage error); without it, all cores (or OMP_NUM_THREADS). The library gives the same bits for any N. */
 int cli_parse(int argc, char **argv, cli_opt *opts, const char *synopsis);
+/* The thread count used without --threads: the number of cores OpenMP sees (1 without OpenMP). */
+int cli_default_threads(void);
 /* Error unless option `name` was given: prints "dpmlab CMD: missing --name" and returns CLI_EUSAGE. */
 int cli_require(const char *cmd, const cli_opt *opts, const char *name);
 int cli_seen(const cli_opt *opts, const char *name);

@@ -14,6 +14,8 @@ int cmd_compare(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_admissible(int argc, char **argv);
 int cmd_memorisation(int argc, char **argv);
+int cmd_likelihood(int argc, char **argv);
+int cmd_elbo_sde(int argc, char **argv);
 int cmd_score_matching(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 

@@ -1,0 +1,349 @@
+/* test_likelihood.c — the probability-flow likelihood (docs/MATH.md §4.3) against the exact log q_t0: the
+ * exact-divergence answer within the sum of the solver's local tolerances for VP, sub-VP, VE and EDM and for
+ * isotropic, diagonal and full covariances; the fixed-step integrators at their orders; Hutchinson unbiased within
+ * k standard errors with a variance falling as 1/M; the prior-mismatch identity; decode(encode(x)) = x; the same
+ * bits for 1 and 2 threads; the finite-difference divergence of a model without one. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include <gsl/gsl_rng.h>
+
+#include "dpmlab.h"
+#include "testutil.h"
+
+static const char *const PROCS[4] = {"vp", "subvp", "ve", "edm"};
+
+/* A 2-D mixture with one component of each Gaussian kind: isotropic, diagonal, full. */
+static dpm_mixture *kinds2(void)
+{
+  dpm_mixture *mix = dpm_mixture_alloc(3, 2);
+  assert_non_null(mix);
+  const double m0[2] = {-1.5, 0.5}, m1[2] = {1.0, 1.5}, m2[2] = {0.5, -1.0}, dv[2] = {0.3, 0.05},
+               full[4] = {0.4, 0.25, 0.25, 0.3}, w[3] = {0.3, 0.3, 0.4};
+  assert_int_equal(dpm_mixture_set_mean(mix, 0, m0), 0);
+  assert_int_equal(dpm_mixture_set_mean(mix, 1, m1), 0);
+  assert_int_equal(dpm_mixture_set_mean(mix, 2, m2), 0);
+  assert_int_equal(dpm_mixture_set_iso(mix, 0, 0.2), 0);
+  assert_int_equal(dpm_mixture_set_diag(mix, 1, dv), 0);
+  assert_int_equal(dpm_mixture_set_full(mix, 2, full), 0);
+  assert_int_equal(dpm_mixture_set_weights(mix, w), 0);
+  return mix;
+}
+
+static void sample_t0(const dpm_mixture *mix, const dpm_process *p, double t0, size_t n, uint64_t seed, double *x)
+{
+  double m, s;
+  assert_int_equal(dpm_process_ms(p, t0, &m, &s), 0);
+  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
+  dpm_test_sample_qt(mix, r, m, s, n, x, NULL, NULL);
+  gsl_rng_free(r);
+}
+
+/* The global error of an adaptive solve is at most the sum of the local errors it accepted (for a flow that does
+ * not amplify them, which holds here to within the factor exp(int |div f|) ~ q_t0/q_T, absorbed in |logq|): each
+ * step's error on delta is <= atol + rtol |delta|, so |err| <= nsteps (atol + rtol (|delta| + |log q_T| + 1)). */
+static double tol_bound(const dpm_likelihood_point *r, const dpm_likelihood_params *par)
+{
+  return (double)r->nsteps * (par->atol + par->rtol * (fabs(r->delta) + fabs(r->logq_T) + 1.0));
+}
+
+static void test_exact_all_processes(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = kinds2();
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+  assert_non_null(w);
+  enum { N = 12 };
+  double x[N * 2], xT[N * 2];
+  dpm_likelihood_point res[N];
+  for (int q = 0; q < 4; q++) {
+    dpm_process p;
+    assert_int_equal(dpm_process_parse(&p, PROCS[q]), 0);
+    for (int k = 0; k < 2; k++) {
+      dpm_likelihood_params par;
+      dpm_likelihood_params_default(&par);
+      par.method = k ? DPM_LIK_RK8PD : DPM_LIK_RK45;
+      par.rtol = k ? 1e-10 : 1e-7;
+      par.atol = par.rtol * 1e-2;
+      sample_t0(mix, &p, par.t0, N, 11 + (uint64_t)q, x);
+      assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, res, xT), 0);
+      for (size_t i = 0; i < N; i++) {
+        const double err = res[i].logp - res[i].logq_true, bound = tol_bound(&res[i], &par);
+        if (!(fabs(err) <= bound))
+          fail_msg("%s %s point %zu: err %.3g > bound %.3g (nsteps %lu)", PROCS[q], k ? "rk8pd" : "rk45", i, err,
+                   bound, res[i].nsteps);
+        assert_true(res[i].nfe > 0);
+        assert_close(res[i].bpd, -res[i].logp / (2.0 * M_LN2), 1e-15, 0.0);
+      }
+    }
+    dpm_process_clear(&p);
+  }
+  dpm_likelihood_free(w);
+  dpm_mixture_free(mix);
+}
+
+/* Euler, Heun and RK4 in rho: the error of log p falls as N^-1, N^-2, N^-4 (slope measured between N and 2N). */
+static void test_fixed_step_orders(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+  dpm_process p;
+  dpm_process_init(&p, DPM_PROCESS_VP);
+  const double x[1] = {0.7};
+  const dpm_lik_method meth[3] = {DPM_LIK_EULER, DPM_LIK_HEUN, DPM_LIK_RK4};
+  const double order[3] = {1, 2, 4};
+  const size_t N0[3] = {400, 200, 100};
+  for (int q = 0; q < 3; q++) {
+    double e[2];
+    for (int k = 0; k < 2; k++) {
+      dpm_likelihood_params par;
+      dpm_likelihood_params_default(&par);
+      par.t0 = 1e-3;
+      par.method = meth[q];
+      par.steps = N0[q] << k;
+      dpm_likelihood_point r;
+      assert_int_equal(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), 0);
+      e[k] = fabs(r.logp - r.logq_true);
+    }
+    const double slope = log2(e[0] / e[1]);
+    /* asymptotic: the next term of the error expansion is O(1/N) relative to the leading one */
+    if (!(fabs(slope - order[q]) < 0.25)) fail_msg("method %d: slope %.3f, expected %.0f", q, slope, order[q]);
+  }
+  dpm_likelihood_free(w);
+  dpm_mixture_free(mix);
+}
+
+/* Hutchinson: the estimator is linear in v^T J v along a trajectory that does not depend on v, so E[logp_H] =
+ * logp_exact (up to the ODE error) and Var falls as 1/M. R replicate seeds each at M = 1 and M = 8, for Rademacher
+ * and Gaussian probes: mean within 4 SE; the variance ratio's log within 4 sd of log 8 (sd of the log of a ratio
+ * of two sample variances of R values ~ sqrt(2/(R-1)) each, for near-Gaussian values: sqrt(4/(R-1))). */
+static void test_hutchinson(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("ring8");
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+  dpm_process p;
+  dpm_process_init(&p, DPM_PROCESS_VP);
+  const double x[2] = {2.7, 2.9};
+  enum { R = 120 };
+  dpm_likelihood_params par;
+  dpm_likelihood_params_default(&par);
+  par.rtol = 1e-8;
+  par.atol = 1e-10;
+  dpm_likelihood_point ex;
+  assert_int_equal(dpm_likelihood_eval(w, &p, &par, 1, x, &ex, NULL), 0);
+  par.div = DPM_LIK_DIV_HUTCHINSON;
+  for (int pk = 0; pk < 2; pk++) {
+    par.probe = pk ? DPM_LIK_PROBE_GAUSSIAN : DPM_LIK_PROBE_RADEMACHER;
+    double var[2];
+    const size_t Ms[2] = {1, 8};
+    for (int k = 0; k < 2; k++) {
+      par.probes = Ms[k];
+      double v[R], mean, se;
+      for (size_t r = 0; r < R; r++) {
+        par.seed = 1000 * (uint64_t)(pk * 2 + k) + r;
+        dpm_likelihood_point h;
+        assert_int_equal(dpm_likelihood_eval(w, &p, &par, 1, x, &h, NULL), 0);
+        v[r] = h.logp - ex.logp;
+      }
+      dpm_test_mean_se(v, R, &mean, &se);
+      assert_within_se(mean, se, 0.0, 4.0);
+      var[k] = se * se * R;
+    }
+    const double lr = log(var[0] / var[1]);
+    if (!(fabs(lr - log(8.0)) < 4.0 * sqrt(4.0 / (R - 1))))
+      fail_msg("probe %d: variance ratio %.3f, expected 8", pk, var[0] / var[1]);
+  }
+  /* differences along the probe agree with the Hessian route to the finite-difference error (eps^(2/3)) */
+  par.probes = 4;
+  par.seed = 5;
+  dpm_likelihood_point a, b;
+  assert_int_equal(dpm_likelihood_eval(w, &p, &par, 1, x, &a, NULL), 0);
+  par.hvp_fd = 1;
+  assert_int_equal(dpm_likelihood_eval(w, &p, &par, 1, x, &b, NULL), 0);
+  assert_close(b.logp, a.logp, 0.0, tol_bound(&a, &par) + tol_bound(&b, &par));
+  dpm_likelihood_free(w);
+  dpm_mixture_free(mix);
+}
+
+/* The Gaussian prior: logp differs from the exact-prior answer by exactly the prior mismatch
+ * log N(x_T; 0, s_T^2 I) - log q_T(x_T), recomputed here from x_T and the oracle. */
+static void test_prior_mismatch(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = kinds2();
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+  dpm_oracle *o = dpm_test_oracle(mix);
+  for (int q = 0; q < 4; q++) {
+    dpm_process p;
+    assert_int_equal(dpm_process_parse(&p, PROCS[q]), 0);
+    dpm_likelihood_params par;
+    dpm_likelihood_params_default(&par);
+    double x[6], xT[6], mT, sT;
+    sample_t0(mix, &p, par.t0, 3, 3, x);
+    dpm_likelihood_point re[3], rg[3];
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, 3, x, re, xT), 0);
+    par.prior = DPM_LIK_PRIOR_GAUSSIAN;
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, 3, x, rg, NULL), 0);
+    assert_int_equal(dpm_process_ms(&p, p.t_max, &mT, &sT), 0);
+    for (int i = 0; i < 3; i++) {
+      const double *y = xT + 2 * i;
+      const double lg = -(y[0] * y[0] + y[1] * y[1]) / (2 * sT * sT) - log(2 * M_PI * sT * sT);
+      const double pm = lg - dpm_oracle_logq1(o, mT, sT, y);
+      assert_close(rg[i].prior_mismatch, pm, 0.0, 1e-12 * (1 + fabs(lg)));
+      assert_close(rg[i].logp - re[i].logp, pm, 0.0, 1e-12 * (1 + fabs(lg) + fabs(re[i].logp)));
+      assert_close(rg[i].delta, re[i].delta, 0.0, 0.0); /* the same flow */
+    }
+    dpm_process_clear(&p);
+  }
+  dpm_oracle_free(o);
+  dpm_likelihood_free(w);
+  dpm_mixture_free(mix);
+}
+
+/* decode(encode(x)) = x: both solves at rtol, so the round trip is within the sum of their local tolerances on x
+ * (atol + rtol |x|) per step. Then the same bits for 1 and 2 threads. */
+static void test_decode_and_threads(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = kinds2();
+  enum { N = 8 };
+  double x[2 * N], xT[2 * N], x2[2 * N], xT1[2 * N];
+  dpm_likelihood_point r2[N], r1[N];
+  for (int q = 0; q < 4; q++) {
+    dpm_process p;
+    assert_int_equal(dpm_process_parse(&p, PROCS[q]), 0);
+    dpm_likelihood_params par;
+    dpm_likelihood_params_default(&par);
+    par.rtol = 1e-9;
+    par.atol = 1e-11;
+    sample_t0(mix, &p, par.t0, N, 21, x);
+    omp_set_num_threads(2);
+    dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r2, xT), 0);
+    unsigned long nfe = 0;
+    assert_int_equal(dpm_likelihood_decode(w, &p, &par, N, xT, x2, &nfe), 0);
+    assert_true(nfe > 0);
+    for (size_t i = 0; i < N; i++)
+      for (int j = 0; j < 2; j++) {
+        const double b = 2.0 * (double)r2[i].nsteps * (par.atol + par.rtol * (fabs(x[2 * i + j]) + 1.0));
+        if (!(fabs(x2[2 * i + j] - x[2 * i + j]) <= b))
+          fail_msg("%s: decode error %.3g > %.3g", PROCS[q], fabs(x2[2 * i + j] - x[2 * i + j]), b);
+      }
+    dpm_likelihood_free(w);
+    omp_set_num_threads(1);
+    w = dpm_likelihood_alloc(mix, NULL, 0);
+    par.div = DPM_LIK_DIV_HUTCHINSON;
+    par.probes = 2;
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r1, xT1), 0);
+    dpm_likelihood_free(w);
+    omp_set_num_threads(2);
+    w = dpm_likelihood_alloc(mix, NULL, 0);
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r2, xT), 0);
+    assert_memory_equal(xT, xT1, sizeof xT);
+    for (size_t i = 0; i < N; i++) {
+      assert_memory_equal(&r1[i].logp, &r2[i].logp, sizeof(double));
+      assert_int_equal(r1[i].nfe, r2[i].nfe);
+    }
+    dpm_likelihood_free(w);
+    dpm_process_clear(&p);
+  }
+  dpm_mixture_free(mix);
+}
+
+/* A model without a divergence op (autoguidance with w = 0 is the exact denoiser through the combine wrapper):
+ * the divergence by central differences, h = eps^(1/3) s, relative error O(eps^(2/3)) ~ 1e-10 per evaluation, far
+ * below the ODE tolerance; and the model KL of the exact field is 0 within that tolerance, of a scaled model
+ * eps-hat = 1.2 eps positive beyond 4 standard errors. */
+static void test_model_fd_and_kl(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("ring8");
+  dpm_denoiser *ex = dpm_denoiser_oracle_alloc(mix), *ex2 = dpm_denoiser_oracle_alloc(mix);
+  dpm_denoiser *comb = dpm_guidance_combine_alloc(ex, ex2, 0.0);
+  assert_non_null(comb);
+  assert_false(dpm_denoiser_has_divergence(comb));
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, &comb, 1);
+  assert_non_null(w);
+  dpm_process p;
+  dpm_process_init(&p, DPM_PROCESS_VE);
+  dpm_likelihood_params par;
+  dpm_likelihood_params_default(&par);
+  double x[8];
+  sample_t0(mix, &p, par.t0, 4, 8, x);
+  dpm_likelihood_point r[4];
+  assert_int_equal(dpm_likelihood_eval(w, &p, &par, 4, x, r, NULL), 0);
+  for (int i = 0; i < 4; i++)
+    assert_close(r[i].logp, r[i].logq_true, 0.0, tol_bound(&r[i], &par));
+  double kl, se;
+  assert_int_equal(dpm_likelihood_model_kl(w, &p, &par, 20, 4, &kl, &se, NULL), 0);
+  assert_true(fabs(kl) < 1e-3); /* 20 points each within its bound (~1e-4 at rtol 1e-6) */
+  dpm_likelihood_free(w);
+  dpm_denoiser *sc = dpm_denoiser_scaled_alloc(ex, 1.2);
+  w = dpm_likelihood_alloc(mix, &sc, 1);
+  assert_int_equal(dpm_likelihood_model_kl(w, &p, &par, 200, 4, &kl, &se, NULL), 0);
+  assert_true(kl > 4.0 * se);
+  dpm_likelihood_free(w);
+  dpm_denoiser_free(sc);
+  dpm_denoiser_free(comb);
+  dpm_denoiser_free(ex2);
+  dpm_denoiser_free(ex);
+  dpm_mixture_free(mix);
+}
+
+static void test_refusals(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
+  dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+  dpm_process p;
+  dpm_process_init(&p, DPM_PROCESS_VP);
+  dpm_likelihood_params par;
+  dpm_likelihood_params_default(&par);
+  dpm_likelihood_point r;
+  double x[1] = {NAN};
+  assert_raises(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), GSL_EBADFUNC, "not finite");
+  x[0] = 0.0;
+  par.t0 = 0.0;
+  assert_raises(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), GSL_EDOM, "t0");
+  par.t0 = 1e-5;
+  par.T = 2.0;
+  assert_raises(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), GSL_EDOM, "t_max");
+  par.T = NAN;
+  par.div = DPM_LIK_DIV_HUTCHINSON;
+  par.probes = 0;
+  assert_raises(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), GSL_EINVAL, "probe");
+  par.div = DPM_LIK_DIV_EXACT;
+  par.rtol = -1;
+  assert_raises(dpm_likelihood_eval(w, &p, &par, 1, x, &r, NULL), GSL_EDOM, "rtol");
+  dpm_lik_method meth;
+  assert_raises(dpm_likelihood_method_parse("rk99", &meth), GSL_EINVAL, "rk99");
+  dpm_process dd;
+  assert_int_equal(dpm_process_parse(&dd, "ddpm"), 0);
+  par.rtol = 1e-6;
+  assert_raises(dpm_likelihood_eval(w, &dd, &par, 1, x, &r, NULL), GSL_EINVAL, "discrete");
+  dpm_process_clear(&dd);
+  double b;
+  assert_raises(dpm_likelihood_elbo_sde(w, &p, 1e-5, DPM_LIK_PRIOR_EXACT, 1, 0, 1, x, &b, NULL, NULL), GSL_EINVAL,
+                "Monte Carlo");
+  dpm_likelihood_free(w);
+  dpm_mixture_free(mix);
+}
+
+int main(void)
+{
+  dpm_error_install();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_exact_all_processes),
+      cmocka_unit_test(test_fixed_step_orders),
+      cmocka_unit_test(test_hutchinson),
+      cmocka_unit_test(test_prior_mismatch),
+      cmocka_unit_test(test_decode_and_threads),
+      cmocka_unit_test(test_model_fd_and_kl),
+      cmocka_unit_test(test_refusals),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
