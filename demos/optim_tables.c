@@ -1,10 +1,10 @@
 /* optim_tables.c — the two tables of Permenter & Yuan's talk (Interpreting and improving diffusion models from an
  * optimization perspective, arXiv 2306.04848, Tables 1 and 2), toy edition with the exact denoiser of a 2-D
- * mixture: the schedule table (DDIM's uniform discrete steps, uniform in sigma, EDM's rho = 7, log-linear sigma,
- * at N = 10 for ddim and ge), the sampler table (ge, ddim, ipndm, dpm-solver-2, deis, unipc, analytic-ddim at N =
- * 5, 10, 20, 50) and the sweep of ge's extrapolation weight gamma (Algorithm 2) at N = 10; each cell the energy
- * distance and the mean exact log-density against exact draws of q_0, with standard errors (docs/MATH.md §2.10,
- * docs/samplers.md).
+ * mixture: the schedule table (DDIM's uniform discrete steps, DDIM offset — the same spacing started at sigma =
+ * 40 —, uniform in sigma, EDM's rho = 7, log-linear sigma, at N = 10 for ddim and ge), the sampler table (ge,
+ * ddim, ipndm, dpm-solver-2, deis, unipc, analytic-ddim at N = 5, 10, 20, 50) and the sweep of ge's extrapolation
+ * weight gamma (Algorithm 2) at N = 10; each cell the energy distance and the mean exact log-density against exact
+ * draws of q_0, with standard errors (docs/MATH.md §2.10, docs/samplers.md).
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,15 +15,16 @@
 
 #include "demo.h"
 
-#define DATA_SPEC "ring8"
-#define TAB_GRID  "loglinear"
-#define NSCHED    4
-#define MAXSMP    8
-#define MAXN      4
-#define NGAMMA    5
-#define DDPM_N    1000 /* the discrete DDPM the DDIM schedule and the sigma range come from (linear beta) */
+#define DATA_SPEC    "ring8"
+#define TAB_GRID     "loglinear"
+#define NSCHED       5
+#define MAXSMP       8
+#define MAXN         4
+#define NGAMMA       5
+#define DDPM_N       1000 /* the discrete DDPM the DDIM schedule and the sigma range come from (linear beta) */
+#define OFFSET_SIGMA 40.0 /* DDIM offset: the sigma its uniform discrete steps start from (Permenter & Yuan) */
 
-static const char *const SCHED[NSCHED] = {"ddim", "uniform", "edm", "loglinear"};
+static const char *const SCHED[NSCHED] = {"ddim", "ddim-offset", "uniform", "edm", "loglinear"};
 static const char *const SCHED_SMP[2] = {"ddim", "ge"};
 static const char *const TABLE_SMP[] = {"ge",   "ddim",  "ipndm",         "dpm-solver-2",
                                         "deis", "unipc", "analytic-ddim", NULL};
@@ -41,7 +42,8 @@ typedef struct {
 
 typedef struct {
   sizes z;
-  double sigma_min, sigma_max;
+  double sigma_min, sigma_max, offset_sigma;
+  size_t offset_step;
   cell sched[2][NSCHED];
   size_t ns;
   const char *smp[MAXSMP];
@@ -51,32 +53,26 @@ typedef struct {
   char refused[1024];
 } results;
 
-/* sigma(t) = sqrt((1 - abar_t) / abar_t) of the discrete DDPM with linear beta from 1e-4 to 0.02, t = 1..DDPM_N */
-static double ddpm_sigma(size_t t)
-{
-  double la = 0.0;
-  for (size_t i = 1; i <= t; i++)
-    la += log1p(-(1e-4 + (0.02 - 1e-4) * (double)(i - 1) / (DDPM_N - 1)));
-  return sqrt(expm1(-la));
-}
+/* The discrete DDPM with linear beta from 1e-4 to 0.02 and DDPM_N steps: sigma_n = sqrt(bbar_n / abar_n). */
+static dpm_schedule *ddpm_schedule(void) { return dpm_schedule_linear_alloc(DDPM_N, 1e-4, 0.02); }
+
+static double ddpm_sigma(const dpm_schedule *sch, size_t n) { return sqrt(sch->beta_bar[n] / sch->alpha_bar[n]); }
 
 /* The timeline of a named schedule with K steps on the EDM process p (t = sigma): "ddim" is DDIM's uniform
- * discrete steps t_i = 1 + round((DDPM_N - 1) i / K) of the DDPM mapped to its sigma; the others are
+ * discrete steps n_i = 1 + floor((DDPM_N - 1)(K - i)/K) of the DDPM mapped to its sigma, "ddim-offset" the same
+ * spacing from the first step whose sigma reaches OFFSET_SIGMA (dpm_timeline_set_ddim); the others are
  * dpm_timeline_set_grid's. */
-static int set_schedule(dpm_timeline *tl, const dpm_process *p, const char *name, size_t K)
+static int set_schedule(dpm_timeline *tl, const dpm_process *p, const dpm_schedule *sch, const char *name,
+                        size_t K)
 {
-  if (strcmp(name, "ddim")) return dpm_timeline_set_grid(tl, p, name, K, 0.0);
-  double t[64];
-  if (K + 1 > 64) DPM_ERROR(GSL_EINVAL, "ddim schedule: K = %zu too large", K);
-  for (size_t i = 0; i <= K; i++) {
-    size_t step = 1 + (size_t)lround((double)(DDPM_N - 1) * (double)(K - i) / (double)K);
-    t[i] = fmin(fmax(ddpm_sigma(step), p->t_min), p->t_max);
-  }
-  return dpm_timeline_set_times(tl, p, K, t);
+  if (strcmp(name, "ddim") == 0) return dpm_timeline_set_ddim(tl, p, sch, K, INFINITY);
+  if (strcmp(name, "ddim-offset") == 0) return dpm_timeline_set_ddim(tl, p, sch, K, OFFSET_SIGMA);
+  return dpm_timeline_set_grid(tl, p, name, K, 0.0);
 }
 
 typedef struct {
   const dpm_process *p;
+  const dpm_schedule *sch;
   const dpm_mixture *mix;
   dpm_denoiser *dn;
   size_t n;
@@ -97,7 +93,7 @@ static int run_cell(const problem *P, const char *name, const char *grid, size_t
   dpm_sampler_problem pb = {.dn = P->dn, .tl = tl, .mix = P->mix};
   dpm_sampler_params_default(&pb.par);
   pb.par.ge_gamma = gamma;
-  if (!st) st = set_schedule(tl, P->p, grid, K);
+  if (!st) st = set_schedule(tl, P->p, P->sch, grid, K);
   if (!st) st = dpm_sampler_run(smp, &pb, P->seed, P->n, P->x, 0, &c->nfe);
   if (!st) st = dpm_metrics_energy_u(2, P->n, P->x, P->ref, &c->e, &c->e_se);
   if (!st) st = dpm_metrics_logq_mean(P->mix, P->n, P->x, &c->lq, &c->lq_se);
@@ -110,13 +106,24 @@ static int run_cell(const problem *P, const char *name, const char *grid, size_t
 static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
 {
   const sizes z = R->z;
-  R->sigma_min = ddpm_sigma(1);
-  R->sigma_max = ddpm_sigma(DDPM_N);
+  dpm_schedule *sch = ddpm_schedule();
+  if (!sch) return GSL_ENOMEM;
+  R->sigma_min = ddpm_sigma(sch, 1);
+  R->sigma_max = ddpm_sigma(sch, DDPM_N);
+  for (size_t n = 1; n <= DDPM_N; n++) /* where DDIM offset starts: the first step whose sigma reaches 40 */
+    if (ddpm_sigma(sch, n) >= OFFSET_SIGMA) {
+      R->offset_step = n;
+      R->offset_sigma = ddpm_sigma(sch, n);
+      break;
+    }
   char spec[128];
   snprintf(spec, sizeof spec, "edm:sigma_min=%.17g,sigma_max=%.17g", R->sigma_min, R->sigma_max);
   dpm_process p;
   int st = dpm_process_parse(&p, spec);
-  if (st) return st;
+  if (st) {
+    dpm_schedule_free(sch);
+    return st;
+  }
   dpm_denoiser *dn = dpm_denoiser_oracle_alloc(mix);
   double *ref = malloc(2 * z.n * sizeof(double)), *x = malloc(2 * z.n * sizeof(double));
   dpm_mixture_sample_workspace *msw = dpm_mixture_sample_alloc(mix);
@@ -127,7 +134,7 @@ static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
   if (!st) st = dpm_metrics_energy_u(2, z.n, x, ref, &R->exact.e, &R->exact.e_se);
   if (!st) st = dpm_metrics_logq_mean(mix, z.n, x, &R->exact.lq, &R->exact.lq_se);
   /* every run starts from the same prior draws (stream (seed + 1, j)): the cells are paired */
-  problem P = {&p, mix, dn, z.n, ref, x, ctx->seed + 1};
+  problem P = {&p, sch, mix, dn, z.n, ref, x, ctx->seed + 1};
 
   for (size_t a = 0; a < 2 && !st; a++)
     for (size_t g = 0; g < NSCHED && !st; g++) {
@@ -155,6 +162,7 @@ static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
   dpm_mixture_sample_free(msw);
   if (r) gsl_rng_free(r);
   dpm_process_clear(&p);
+  dpm_schedule_free(sch);
   free(ref);
   free(x);
   return st;
@@ -226,6 +234,9 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val1(fp, "n", (double)R->z.n);
   demo_val1(fp, "sigma_min", R->sigma_min);
   demo_val1(fp, "sigma_max", R->sigma_max);
+  demo_val1(fp, "offset_sigma", R->offset_sigma);
+  demo_val1(fp, "offset_step", (double)R->offset_step);
+  demo_val1(fp, "offset_sigma_target", OFFSET_SIGMA);
   demo_val_sizes(fp, "N", R->z.nN, R->z.N);
   const char *refused[1] = {R->refused[0] ? R->refused : "none"};
   demo_val_text(fp, "refused", 1, refused);

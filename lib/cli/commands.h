@@ -12,6 +12,7 @@ int cmd_sample(int argc, char **argv);
 int cmd_samplers(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_bridge(int argc, char **argv);
 int cmd_admissible(int argc, char **argv);
 int cmd_memorisation(int argc, char **argv);
 int cmd_likelihood(int argc, char **argv);

@@ -21,6 +21,8 @@ static const cli_command commands[] = {
     {"trace", "distance diagnostics along a sampler's trajectories on a point set (Permenter & Yuan)", cmd_trace},
     {"admissible", "measured relative error eta of a denoiser and the largest admissible log-linear beta",
      cmd_admissible},
+    {"bridge", "Schroedinger bridge: Gaussian closed form, exact IPF iterate by iterate, Sinkhorn between point sets",
+     cmd_bridge},
     {"memorisation", "share of samples regenerating a point of the set against steps, sampler and model",
      cmd_memorisation},
     {"score-matching", "Fisher, implicit, denoising and sliced score-matching objectives of a score model",

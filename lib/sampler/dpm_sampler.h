@@ -38,6 +38,18 @@ int dpm_timeline_set_times(dpm_timeline *tl, const dpm_process *p, size_t K, con
  * t_i = t_min + (t_max - t_min)((K - i)/K)^2, the "quad" of score_sde and DDIM; on EDM t = sigma). Errors:
  * unknown grid, K < 1. */
 int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho);
+/* DDIM's schedule (Song et al. 2021, §4.2 and Appendix D.3): K steps uniformly spaced among the discrete steps of
+ * the DDPM schedule sch (sigma_n = sqrt(bbar_n / abar_n), n = 1..N), from the first step n0 whose sigma_n reaches
+ * sigma_start (n0 = N when sigma_start >= sigma_N, e.g. INFINITY: plain DDIM) down to step 1: n_i = 1 +
+ * floor((n0 - 1)(K - i)/K), i = 0..K. With sigma_start < sigma_N it is "DDIM offset" as Permenter & Yuan define it
+ * in their schedule table (arXiv 2306.04848, Table 1; their released experiments start the same uniform spacing
+ * at sigma = 40 instead of sigma_N = 157): a start step offset below N, not a shifted spacing (diffusers'
+ * steps_offset / "leading"). On a discrete process (p->sch) the points are the steps n_i themselves (sch NULL:
+ * p->sch); on a continuous one they are t = dpm_process_t_of_sigma(p, sigma_{n_i}), which must lie in the
+ * process's sigma range (to a relative 1e-12, then clamped). Errors: NULL, K < 1 or n0 - 1 < K (GSL_EINVAL), a
+ * sigma outside the range (GSL_EDOM), as dpm_timeline_set_times. */
+int dpm_timeline_set_ddim(dpm_timeline *tl, const dpm_process *p, const dpm_schedule *sch, size_t K,
+                          double sigma_start);
 /* An explicit grid from a text file: one time per line (for VE and EDM t = sigma; on ddpm a step index), '#'
  * starts a comment, blank lines are skipped; K + 1 >= 2 strictly decreasing times in the process's domain, K <=
  * Kmax; then as dpm_timeline_set_times. Errors name file:line (unreadable file, not one finite number, not

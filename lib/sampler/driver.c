@@ -108,6 +108,43 @@ int dpm_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *gr
   return dpm_timeline_set_times(tl, p, K, t);
 }
 
+int dpm_timeline_set_ddim(dpm_timeline *tl, const dpm_process *p, const dpm_schedule *sch, size_t K,
+                          double sigma_start)
+{
+  if (!tl || !p) DPM_ERROR(GSL_EINVAL, "ddim schedule: NULL timeline or process");
+  const int disc = p->type && p->type->discrete;
+  if (!sch && disc) sch = p->sch;
+  if (!sch) DPM_ERROR(GSL_EINVAL, "ddim schedule: needs a discrete DDPM schedule");
+  if (isnan(sigma_start)) DPM_ERROR(GSL_EDOM, "ddim schedule: sigma_start is NaN");
+  if (K < 1 || K > tl->Kmax) DPM_ERROR(GSL_EINVAL, "ddim schedule: K = %zu steps outside [1, %zu]", K, tl->Kmax);
+  const size_t N = sch->N;
+  size_t n0 = N;
+  for (size_t n = 1; n <= N; n++)
+    if (sqrt(sch->beta_bar[n] / sch->alpha_bar[n]) >= sigma_start) {
+      n0 = n;
+      break;
+    }
+  if (n0 - 1 < K) DPM_ERROR(GSL_EINVAL, "ddim schedule: %zu steps do not fit between step %zu and step 1", K, n0);
+  double *t = tl->t; /* built in place, then checked and completed by set_times */
+  const double lo = dpm_process_sigma(p, p->t_min), hi = dpm_process_sigma(p, p->t_max);
+  for (size_t i = 0; i <= K; i++) {
+    const size_t n = 1 + (n0 - 1) * (K - i) / K;
+    if (disc) {
+      t[i] = (double)n;
+      continue;
+    }
+    double sg = sqrt(sch->beta_bar[n] / sch->alpha_bar[n]);
+    if (!(sg >= lo * (1 - 1e-12) && sg <= hi * (1 + 1e-12)))
+      DPM_ERROR(GSL_EDOM, "ddim schedule: sigma_%zu = %g outside the %s process's range [%g, %g]", n, sg,
+                dpm_process_name(p), lo, hi);
+    sg = fmin(fmax(sg, lo), hi);
+    t[i] = sg == lo   ? p->t_min
+           : sg == hi ? p->t_max
+                      : fmin(fmax(dpm_process_t_of_sigma(p, sg), p->t_min), p->t_max);
+  }
+  return dpm_timeline_set_times(tl, p, K, t);
+}
+
 int dpm_timeline_load_file(dpm_timeline *tl, const dpm_process *p, const char *path)
 {
   if (!tl || !p || !path) DPM_ERROR(GSL_EINVAL, "timeline: NULL timeline, process or path");

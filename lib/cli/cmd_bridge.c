@@ -1,0 +1,284 @@
+/* cmd_bridge.c — `dpmlab bridge`: the Schrödinger bridge between two data sets for the reference dX = sigma dW on
+ * [0, 1] (De Bortoli et al. 2021; Janati et al. 2020; docs/MATH.md §5): the Gaussian closed form, exact IPF
+ * iterate by iterate against it, or log-domain Sinkhorn between point sets, as JSON; optionally the plan and
+ * bridge paths as CSV. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static json_t *jvec(const double *v, size_t n)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(a, json_real(v[i]));
+  return a;
+}
+
+static json_t *jmat(const double *v, size_t d)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < d; i++)
+    json_array_append_new(a, jvec(v + i * d, d));
+  return a;
+}
+
+/* The mean and covariance of a one-component mixture with a density. */
+static int single_gaussian(const char *cmd, const char *opt, const dpm_mixture *mix, double **m, double **S)
+{
+  if (mix->K != 1)
+    return cli_errorf(cmd, CLI_EDATA, "--%s: the closed form and IPF need one Gaussian, '%s' has %zu components",
+                      opt, mix->name, mix->K);
+  if (mix->kind[0] == DPM_COV_ZERO)
+    return cli_errorf(cmd, CLI_EDATA, "--%s: '%s' is a point mass, not a Gaussian with a covariance", opt,
+                      mix->name);
+  const size_t d = mix->d;
+  *m = malloc(d * sizeof **m);
+  *S = malloc(d * d * sizeof **S);
+  if (!*m || !*S) return cli_errorf(cmd, CLI_EDATA, "out of memory");
+  memcpy(*m, mix->mu, d * sizeof **m);
+  dpm_mixture_cov(mix, 0, *S);
+  return CLI_OK;
+}
+
+/* The paths ((K + 1) x n x d) as CSV: path,t,x_1..x_d, one row per path and grid point. */
+static void write_paths(FILE *fp, size_t n, size_t K, size_t d, const double *paths)
+{
+  fputs("path,t,", fp);
+  cli_header_vec(fp, "x", d);
+  fputc('\n', fp);
+  for (size_t p = 0; p < n; p++)
+    for (size_t k = 0; k <= K; k++) {
+      fprintf(fp, "%zu,%.17g", p, (double)k / (double)K);
+      for (size_t j = 0; j < d; j++)
+        fprintf(fp, ",%.17g", paths[(k * n + p) * d + j]);
+      fputc('\n', fp);
+    }
+}
+
+int cmd_bridge(int argc, char **argv)
+{
+  const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
+             *pathsp = NULL;
+  double sigma2 = NAN, t = 0.5, tol = 1e-9;
+  size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000;
+  uint64_t seed = 0;
+  cli_opt opts[] = {
+      {"from", OPT_STR, &from,
+       "mu_0: a data spec (one Gaussian for closed-form/ipf, a point set for sinkhorn) "
+       "(required)",
+       0},
+      {"to", OPT_STR, &to, "mu_1: a data spec of the same dimension (required)", 0},
+      {"sigma2", OPT_DOUBLE, &sigma2,
+       "sigma^2 > 0 of the reference dX = sigma dW; Sinkhorn's reg = 2 sigma^2 "
+       "(required)",
+       0},
+      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn (required)", 0},
+      {"iters", OPT_SIZE, &iters, "ipf: full iterations (both half-steps) to run (default 20)", 0},
+      {"t", OPT_DOUBLE, &t, "time in [0, 1] of the reported marginal mean_t, Sigma_t (default 0.5)", 0},
+      {"plan", OPT_STR, &planp, "sinkhorn: write the plan here as CSV (a row per source point, no header)", 0},
+      {"paths", OPT_STR, &pathsp, "write --n bridge paths on --steps uniform steps here as CSV path,t,x_1..x_d",
+       0},
+      {"n", OPT_SIZE, &n, "number of paths (default 100)", 0},
+      {"steps", OPT_SIZE, &K, "time steps of each path (default 50)", 0},
+      {"seed", OPT_U64, &seed, "seed of the paths: path i uses the stream (seed, i) (default 0)", 0},
+      {"tol", OPT_DOUBLE, &tol, "sinkhorn: stop when |gamma^T 1 - b|_2 < tol (default 1e-9)", 0},
+      {"max-iter", OPT_SIZE, &max_iter, "sinkhorn: iteration budget (default 100000)", 0},
+      {"eps-scaling", OPT_SIZE, &scaling, "sinkhorn: stages of epsilon-scaling before the target reg (default 0)",
+       0},
+      {"out", OPT_STR, &outp, "JSON output file (written whole or not at all); default stdout", 0},
+      {NULL, 0, NULL, NULL, 0},
+  };
+  int rc = cli_parse(
+      argc, argv, opts,
+      "usage: dpmlab bridge --from SPEC --to SPEC --sigma2 S2 --method closed-form|ipf|sinkhorn [--iters N] [--t "
+      "T]"
+      "\n       [--plan FILE.csv] [--paths FILE.csv --n N --steps K]\n"
+      "The Schroedinger bridge for the reference dX = sigma dW on [0, 1] (static cost |x - y|^2, penalty 2 "
+      "sigma^2 "
+      "KL),\nas JSON. closed-form: {\"C\", \"OT\", \"t\", \"mean_t\", \"Sigma_t\", \"D\", \"transport\"} (C = "
+      "Cov(X_0, X_1)); ipf: the same and\n\"ipf\": [{\"iter\", \"C\", \"err\"}, ...] (C after each full "
+      "iteration, "
+      "err = |C - C_sigma|_F) and \"rate\"; sinkhorn (point\nsets): {\"cost\" (transport only), "
+      "\"entropic_cost\", "
+      "\"marginal_err\", \"iters\", \"C\", \"t\", \"mean_t\", \"Sigma_t\"}.");
+  if (rc) return rc < 0 ? CLI_OK : rc;
+  if ((rc = cli_require(cmd, opts, "from")) || (rc = cli_require(cmd, opts, "to")) ||
+      (rc = cli_require(cmd, opts, "sigma2")) || (rc = cli_require(cmd, opts, "method")))
+    return rc;
+  int mcf = strcmp(method, "closed-form") == 0, mipf = strcmp(method, "ipf") == 0,
+      msk = strcmp(method, "sinkhorn") == 0;
+  if (!mcf && !mipf && !msk)
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn)", method);
+  if (!(isfinite(sigma2) && sigma2 > 0.0))
+    return cli_errorf(cmd, CLI_EUSAGE, "--sigma2 must be a finite number > 0 (got %g)", sigma2);
+  if (!(t >= 0.0 && t <= 1.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t must be in [0, 1] (got %g)", t);
+  if (mipf && iters == 0) return cli_errorf(cmd, CLI_EUSAGE, "--iters must be >= 1");
+  if (planp && !msk) return cli_errorf(cmd, CLI_EUSAGE, "--plan needs --method sinkhorn");
+  if (pathsp && (n == 0 || K == 0)) return cli_errorf(cmd, CLI_EUSAGE, "--n and --steps must be >= 1");
+  if (!pathsp && (cli_seen(opts, "n") || cli_seen(opts, "steps")))
+    return cli_errorf(cmd, CLI_EUSAGE, "--n and --steps need --paths");
+  if (!(isfinite(tol) && tol > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--tol must be finite and > 0");
+  if (max_iter == 0) return cli_errorf(cmd, CLI_EUSAGE, "--max-iter must be >= 1");
+
+  dpm_mixture *mu0 = cli_load_data(cmd, from), *mu1 = mu0 ? cli_load_data(cmd, to) : NULL;
+  double *m0 = NULL, *S0 = NULL, *m1 = NULL, *S1 = NULL, *paths = NULL, *plan = NULL;
+  dpm_bridge_gauss *g = NULL;
+  dpm_bridge_ipf_gauss *ipf = NULL;
+  dpm_bridge_sinkhorn *sk = NULL;
+  dpm_out *out = NULL, *pout = NULL, *qout = NULL;
+  json_t *root = NULL;
+  rc = CLI_EDATA;
+  if (!mu1) goto done;
+  const size_t d = mu0->d;
+  if (mu1->d != d) {
+    cli_errorf(cmd, rc, "--from has dimension %zu, --to %zu", d, mu1->d);
+    goto done;
+  }
+  root = json_object();
+  double *mt = malloc(d * sizeof *mt), *St = malloc(d * d * sizeof *St), *C = malloc(d * d * sizeof *C);
+  if (!mt || !St || !C) {
+    cli_errorf(cmd, rc, "out of memory");
+    free(mt);
+    free(St);
+    free(C);
+    goto done;
+  }
+  if (pathsp && !(paths = malloc((K + 1) * n * d * sizeof *paths))) {
+    cli_errorf(cmd, rc, "out of memory for %zu paths of %zu steps", n, K);
+    goto done_mt;
+  }
+  if (mcf || mipf) {
+    if (single_gaussian(cmd, "from", mu0, &m0, &S0) || single_gaussian(cmd, "to", mu1, &m1, &S1)) goto done_mt;
+    if (!(g = dpm_bridge_gauss_alloc(d, m0, S0, m1, S1, sigma2))) {
+      cli_fail(cmd, rc, "closed form failed");
+      goto done_mt;
+    }
+    dpm_bridge_gauss_marginal(g, t, mt, St);
+    json_object_set_new(root, "C", jmat(g->C, d));
+    json_object_set_new(root, "OT", json_real(g->OT));
+    json_object_set_new(root, "transport", json_real(g->transport));
+    json_object_set_new(root, "t", json_real(t));
+    json_object_set_new(root, "mean_t", jvec(mt, d));
+    json_object_set_new(root, "Sigma_t", jmat(St, d));
+    json_object_set_new(root, "D", jmat(g->D, d));
+    if (mipf) {
+      if (!(ipf = dpm_bridge_ipf_gauss_alloc(d, m0, S0, dpm_bridge_kernel_brownian(sigma2)))) {
+        cli_fail(cmd, rc, "IPF failed");
+        goto done_mt;
+      }
+      json_t *arr = json_array();
+      json_object_set_new(root, "ipf", arr);
+      double e_prev = dpm_bridge_ipf_gauss_err(ipf, g->C), rate = NAN;
+      for (size_t it = 1; it <= iters; it++) {
+        if (dpm_bridge_ipf_gauss_step(ipf, 1, m1, S1) || dpm_bridge_ipf_gauss_step(ipf, 0, m0, S0)) {
+          dpm_error_context("IPF iteration %zu", it);
+          cli_fail(cmd, rc, "IPF failed");
+          goto done_mt;
+        }
+        const double e = dpm_bridge_ipf_gauss_err(ipf, g->C);
+        if (e_prev > 0.0 && e > 0.0) rate = e / e_prev;
+        e_prev = e;
+        json_t *row = json_object();
+        json_object_set_new(row, "iter", json_integer((json_int_t)it));
+        json_object_set_new(row, "C", jmat(ipf->Sxy, d));
+        json_object_set_new(row, "err", json_real(e));
+        json_array_append_new(arr, row);
+      }
+      json_object_set_new(root, "rate", isfinite(rate) ? json_real(rate) : json_null());
+    }
+    if (paths && dpm_bridge_gauss_sample(g, n, K, seed, paths)) {
+      cli_fail(cmd, rc, "bridge paths failed");
+      goto done_mt;
+    }
+  } else {
+    if (!dpm_mixture_is_pointset(mu0) || !dpm_mixture_is_pointset(mu1)) {
+      cli_errorf(cmd, rc, "sinkhorn needs point sets: '%s' has covariances (use sample:of=SPEC,n=N)",
+                 dpm_mixture_is_pointset(mu0) ? to : from);
+      goto done_mt;
+    }
+    if (!(sk = dpm_bridge_sinkhorn_alloc(mu0->K, mu1->K, d, mu0->mu, mu1->mu, mu0->w, mu1->w))) {
+      cli_fail(cmd, rc, "sinkhorn set-up failed");
+      goto done_mt;
+    }
+    dpm_bridge_sinkhorn_params p = dpm_bridge_sinkhorn_default();
+    p.reg = 2.0 * sigma2;
+    p.tol = tol;
+    p.max_iter = max_iter;
+    p.eps_scaling = scaling;
+    const double t0 = cli_now();
+    if (dpm_bridge_sinkhorn_solve(sk, &p)) {
+      cli_fail(cmd, rc, "sinkhorn failed");
+      goto done_mt;
+    }
+    const double el = cli_now() - t0;
+    if (el > 2.0)
+      fprintf(stderr, "dpmlab bridge: sinkhorn %zu x %zu, %zu iterations in %.1f s\n", mu0->K, mu1->K, sk->iters,
+              el);
+    dpm_bridge_sinkhorn_moments(sk, mt, St, C); /* St: scratch for the target mean */
+    json_object_set_new(root, "cost", json_real(sk->transport));
+    json_object_set_new(root, "entropic_cost", json_real(sk->entropic));
+    json_object_set_new(root, "marginal_err", json_real(sk->marginal_err));
+    json_object_set_new(root, "iters", json_integer((json_int_t)sk->iters));
+    json_object_set_new(root, "C", jmat(C, d));
+    dpm_bridge_sinkhorn_marginal(sk, t, mt, St);
+    json_object_set_new(root, "t", json_real(t));
+    json_object_set_new(root, "mean_t", jvec(mt, d));
+    json_object_set_new(root, "Sigma_t", jmat(St, d));
+    if (planp) {
+      if (!(plan = malloc(mu0->K * mu1->K * sizeof *plan))) {
+        cli_errorf(cmd, rc, "out of memory for the plan");
+        goto done_mt;
+      }
+      dpm_bridge_sinkhorn_plan(sk, plan);
+    }
+    if (paths && dpm_bridge_sinkhorn_paths(sk, n, K, seed, paths, NULL)) {
+      cli_fail(cmd, rc, "bridge paths failed");
+      goto done_mt;
+    }
+  }
+  /* every output opened only now, and committed together */
+  if (!(out = cli_out_open(cmd, outp, argc, argv, 1))) goto done_mt;
+  if (planp && !(pout = cli_out_open(cmd, planp, argc, argv, 1))) goto done_mt;
+  if (pathsp && !(qout = cli_out_open(cmd, pathsp, argc, argv, 1))) goto done_mt;
+  if (json_dumpf(root, dpm_out_file(out), JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER)) {
+    cli_errorf(cmd, rc, "JSON output failed");
+    goto done_mt;
+  }
+  fputc('\n', dpm_out_file(out));
+  if (pout)
+    for (size_t i = 0; i < mu0->K; i++)
+      dpm_csv_write_row(dpm_out_file(pout), plan + i * mu1->K, mu1->K);
+  if (qout) write_paths(dpm_out_file(qout), n, K, d, paths);
+  int bad = dpm_out_close(out, 1);
+  out = NULL;
+  if (pout) bad |= dpm_out_close(pout, 1);
+  pout = NULL;
+  if (qout) bad |= dpm_out_close(qout, 1);
+  qout = NULL;
+  rc = bad ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
+done_mt:
+  free(mt);
+  free(St);
+  free(C);
+done:
+  if (out) dpm_out_close(out, 0);
+  if (pout) dpm_out_close(pout, 0);
+  if (qout) dpm_out_close(qout, 0);
+  json_decref(root);
+  free(plan);
+  free(paths);
+  free(m0);
+  free(S0);
+  free(m1);
+  free(S1);
+  dpm_bridge_sinkhorn_free(sk);
+  dpm_bridge_ipf_gauss_free(ipf);
+  dpm_bridge_gauss_free(g);
+  dpm_mixture_free(mu1);
+  dpm_mixture_free(mu0);
+  return rc;
+}

@@ -1,0 +1,190 @@
+/* test_bridge_cli.c — the contract of `dpmlab bridge` (docs/MATH.md §5): the closed form's JSON equals the
+ * library's numbers read back bit for bit; ipf lists one entry per full iteration with Cov(X_0, X_1) after it
+ * (3/5, 8/13, ... for the check problem, whose S0 S1 = sigma^4 = 1 makes c <- 1/(1 + c)) and err = |C - C_sigma|;
+ * sinkhorn's plan file has the weights as row sums and the target weights as column sums within the stopping
+ * tolerance, and its JSON costs equal the library's; paths files have one row per (path, grid point); every bad
+ * input fails with one line on stderr and leaves no output file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "dpmlab.h"
+#include "testutil.h"
+
+static const char *G0 = "{\"weights\": [1], \"means\": [[-1]], \"covariances\": [0.5]}";
+static const char *G1 = "{\"weights\": [1], \"means\": [[1.5]], \"covariances\": [2]}";
+
+static json_t *run_json(const char *args)
+{
+  char *out = dpm_test_run_ok(args, NULL);
+  json_error_t err;
+  json_t *j = json_loads(out, 0, &err);
+  if (!j) fail_msg("not JSON (%s): %s", err.text, out);
+  free(out);
+  return j;
+}
+
+static double num(const json_t *o, const char *key)
+{
+  const json_t *v = json_object_get(o, key);
+  if (!json_is_number(v)) fail_msg("no number '%s'", key);
+  return json_number_value(v);
+}
+
+static double mat00(const json_t *o, const char *key)
+{
+  const json_t *v = json_array_get(json_array_get(json_object_get(o, key), 0), 0);
+  if (!json_is_number(v)) fail_msg("no matrix '%s'", key);
+  return json_number_value(v);
+}
+
+static void test_closed_form_and_ipf(void **state)
+{
+  (void)state;
+  const char *f0 = dpm_test_tmpfile(".json", G0), *f1 = dpm_test_tmpfile(".json", G1);
+  char args[1024];
+  snprintf(args, sizeof args, "bridge --from %s --to %s --sigma2 1 --method closed-form --t 0.5", f0, f1);
+  json_t *j = run_json(args);
+  const double m0 = -1, s0 = 0.5, m1 = 1.5, s1 = 2;
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &m0, &s0, &m1, &s1, 1.0);
+  double mt, St;
+  dpm_bridge_gauss_marginal(g, 0.5, &mt, &St);
+  assert_true(mat00(j, "C") == g->C[0]);
+  assert_true(mat00(j, "D") == g->D[0]);
+  assert_true(num(j, "OT") == g->OT);
+  assert_true(mat00(j, "Sigma_t") == St);
+  assert_true(json_number_value(json_array_get(json_object_get(j, "mean_t"), 0)) == mt);
+  assert_true(num(j, "t") == 0.5);
+  json_decref(j);
+
+  snprintf(args, sizeof args, "bridge --from %s --to %s --sigma2 1 --method ipf --iters 6", f0, f1);
+  j = run_json(args);
+  const json_t *arr = json_object_get(j, "ipf");
+  assert_int_equal(json_array_size(arr), 6);
+  double c =
+      s0; /* the Brownian start: Cov(X_0, X_1) = Sigma_0; in 1-D each half-step maps c -> s0 s1/(sigma^2 + c) */
+  for (size_t k = 0; k < 6; k++) {
+    const json_t *e = json_array_get(arr, k);
+    assert_int_equal(json_integer_value(json_object_get(e, "iter")), (json_int_t)(k + 1));
+    c = s0 * s1 / (1.0 + c); /* the X_1 half-step */
+    c = s0 * s1 / (1.0 + c); /* the X_0 half-step */
+    assert_close(mat00(e, "C"), c, 16 * 2.2e-16, 0);
+    assert_close(num(e, "err"), fabs(mat00(e, "C") - g->C[0]), 0, 0);
+  }
+  assert_close(mat00(json_array_get(arr, 0), "C"), 3.0 / 5.0, 8 * 2.2e-16, 0);
+  assert_close(mat00(json_array_get(arr, 1), "C"), 8.0 / 13.0, 8 * 2.2e-16, 0);
+  const double phi = 0.5 * (sqrt(5.0) - 1.0);
+  assert_close(num(j, "rate"), pow(phi, 4), 1e-3, 0);
+  json_decref(j);
+  dpm_bridge_gauss_free(g);
+}
+
+/* A 2-D point-set pair: the plan's margins and the JSON's costs, the paths file's shape and pinned ends. */
+static void test_sinkhorn_plan_paths(void **state)
+{
+  (void)state;
+  const char *x = dpm_test_tmpfile(".csv", "x,y\n0,0\n1,0.5\n-1,2\n0.5,-1\n2,2\n");
+  const char *y = dpm_test_tmpfile(".csv", "3,1\n2,-1\n4,0.5\n");
+  char plan[256], paths[256], args[1024];
+  snprintf(plan, sizeof plan, "%s.plan.csv", x);
+  snprintf(paths, sizeof paths, "%s.paths.csv", x);
+  snprintf(args, sizeof args,
+           "bridge --from %s --to %s --sigma2 0.5 --method sinkhorn --plan %s --paths %s --n 7 --steps 4 --seed 3",
+           x, y, plan, paths);
+  json_t *j = run_json(args);
+  double *P = NULL, *Q = NULL;
+  size_t r, c;
+  assert_int_equal(dpm_csv_read(plan, &P, &r, &c, NULL), 0);
+  assert_int_equal(r, 5);
+  assert_int_equal(c, 3);
+  double e2 = 0;
+  for (size_t i = 0; i < r; i++) {
+    double s = 0;
+    for (size_t k = 0; k < c; k++)
+      s += P[i * c + k];
+    assert_close(s, 0.2, 1e-13, 0);
+  }
+  for (size_t k = 0; k < c; k++) {
+    double s = 0;
+    for (size_t i = 0; i < r; i++)
+      s += P[i * c + k];
+    e2 += (s - 1.0 / 3) * (s - 1.0 / 3);
+  }
+  assert_true(sqrt(e2) < 1e-9);
+  assert_close(num(j, "marginal_err"), sqrt(e2), 1e-5, 1e-15);
+  /* the costs through the library on the same points */
+  const double xs[] = {0, 0, 1, 0.5, -1, 2, 0.5, -1, 2, 2}, ys[] = {3, 1, 2, -1, 4, 0.5};
+  dpm_bridge_sinkhorn *s = dpm_bridge_sinkhorn_alloc(5, 3, 2, xs, ys, NULL, NULL);
+  dpm_bridge_sinkhorn_params p = dpm_bridge_sinkhorn_default();
+  p.reg = 1.0;
+  assert_int_equal(dpm_bridge_sinkhorn_solve(s, &p), 0);
+  assert_true(num(j, "cost") == s->transport);
+  assert_true(num(j, "entropic_cost") == s->entropic);
+  assert_int_equal(json_integer_value(json_object_get(j, "iters")), (json_int_t)s->iters);
+  dpm_bridge_sinkhorn_free(s);
+  char *hdr = NULL;
+  assert_int_equal(dpm_csv_read(paths, &Q, &r, &c, &hdr), 0);
+  assert_string_equal(hdr, "path,t,x_1,x_2");
+  assert_int_equal(r, 7 * 5);
+  assert_int_equal(c, 4);
+  for (size_t i = 0; i < r; i += 5) { /* t = 1 rows end on a target point */
+    const double *e = Q + (i + 4) * c;
+    assert_close(e[1], 1.0, 0, 0);
+    int hit = 0;
+    for (int k = 0; k < 3; k++)
+      hit |= e[2] == ys[2 * k] && e[3] == ys[2 * k + 1];
+    assert_true(hit);
+  }
+  free(hdr);
+  free(P);
+  free(Q);
+  remove(plan);
+  remove(paths);
+  json_decref(j);
+}
+
+static void test_bad_input(void **state)
+{
+  (void)state;
+  const char *f0 = dpm_test_tmpfile(".json", G0), *f1 = dpm_test_tmpfile(".json", G1);
+  const char *bad = dpm_test_tmpfile(".json", "{\"weights\": [1], \"means\": [[1]], \"covariances\": [-2]}");
+  const char *pts = dpm_test_tmpfile(".csv", "0,0\n1,1\n");
+  const char *out = "/tmp/dpmlab_bridge_test_out.json";
+  remove(out);
+  char a[1024];
+  size_t label = 0;
+#define FAIL(code, needle, ...)                                                                                   \
+  do {                                                                                                            \
+    snprintf(a, sizeof a, __VA_ARGS__);                                                                           \
+    dpm_test_expect_failure(a, NULL, out, code, needle, label++);                                                 \
+  } while (0)
+  FAIL(2, "--method", "bridge --from %s --to %s --sigma2 1 --method nope", f0, f1);
+  FAIL(2, "--sigma2", "bridge --from %s --to %s --sigma2 0 --method closed-form", f0, f1);
+  FAIL(2, "--sigma2", "bridge --from %s --to %s --sigma2 -1 --method closed-form", f0, f1);
+  FAIL(2, "sigma2", "bridge --from %s --to %s --sigma2 nan --method closed-form", f0, f1);
+  FAIL(2, "missing --method", "bridge --from %s --to %s --sigma2 1", f0, f1);
+  FAIL(2, "--t", "bridge --from %s --to %s --sigma2 1 --method closed-form --t 2", f0, f1);
+  FAIL(2, "--plan", "bridge --from %s --to %s --sigma2 1 --method closed-form --plan /tmp/x.csv", f0, f1);
+  FAIL(2, "--iters", "bridge --from %s --to %s --sigma2 1 --method ipf --iters 0", f0, f1);
+  FAIL(1, "dimension", "bridge --from %s --to gauss:d=2 --sigma2 1 --method closed-form", f0);
+  FAIL(1, "one Gaussian", "bridge --from gmm1d --to %s --sigma2 1 --method ipf", f1);
+  FAIL(1, "point mass", "bridge --from %s --to %s --sigma2 1 --method closed-form", f0,
+       dpm_test_tmpfile(".csv", "1\n"));
+  FAIL(1, "variance", "bridge --from %s --to %s --sigma2 1 --method closed-form", bad, f1);
+  FAIL(1, "point sets", "bridge --from %s --to %s --sigma2 1 --method sinkhorn", pts, "ring8");
+  FAIL(1, "cannot open", "bridge --from /nonexistent.csv --to %s --sigma2 1 --method sinkhorn", pts);
+#undef FAIL
+}
+
+int main(void)
+{
+  dpm_error_install();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_closed_form_and_ipf),
+      cmocka_unit_test(test_sinkhorn_plan_paths),
+      cmocka_unit_test(test_bad_input),
+  };
+  return cmocka_run_group_tests_name("bridge_cli", tests, NULL, NULL);
+}
