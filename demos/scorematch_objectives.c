@@ -1,0 +1,199 @@
+/* scorematch_objectives.c — why denoising score matching trains the score (Vincent 2011, eq. 11; Hyvarinen 2005,
+ * eq. 4; Song et al. 2019, eq. 7; docs/MATH.md §4.4): on a 1-D mixture at one noise level of the VP process, the
+ * Fisher divergence, implicit SM, sliced SM and DSM of the exact score of a perturbed mixture (means shifted by
+ * delta) against delta — four parallel curves, the gaps DSM - SM = d/s^2 and Fisher - SM = d Gamma/s^2 constant in
+ * delta — and the exact least-squares DSM fit of linear models against their number of features, whose DSM loss
+ * approaches its floor d(1 - Gamma)/s^2 while the Fisher divergence goes to zero. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+#include "dpm_scorematch.h"
+
+#define DATA_SPEC "gmm1d"
+#define T_EVAL    0.3 /* VP time */
+#define DMAX      1.5 /* delta range [-DMAX, DMAX] */
+#define NSIZES    7
+
+static const size_t SIZES[NSIZES] = {1, 2, 4, 8, 16, 32, 64};
+static const char *const BASES[2] = {"rff", "bump"};
+
+typedef struct {
+  size_t ndelta, M, Mfit;
+  double m, s, d, gamma, gamma_err;
+  double c_dsm, c_fisher, c_floor;   /* d/s^2, d Gamma/s^2, d(1 - Gamma)/s^2 */
+  double gap_dsm_mean, gap_dsm_maxz; /* mean over delta of dsm - sm, and max |gap - d/s^2|/se */
+  double gap_fis_mean, gap_fis_maxz; /* the same for fisher - sm against d Gamma/s^2 */
+  double ssm_maxz;                   /* max |ssm - sm|/se */
+  double argmin[4];                  /* the delta minimising fisher, sm, dsm, ssm on the grid */
+  double tab_delta[5], tab[5][4];    /* five rows of the table */
+  double fit_fisher[2][NSIZES], fit_dsm[2][NSIZES], fit_P[2][NSIZES];
+} results;
+
+static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
+{
+  dpm_process p;
+  dpm_process_init(&p, DPM_PROCESS_VP);
+  int st = dpm_process_ms(&p, T_EVAL, &R->m, &R->s);
+  const double m = R->m, s = R->s;
+  R->d = (double)mix->d;
+  dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, 1e-10);
+  if (!q) return GSL_ENOMEM;
+  if (!st) st = dpm_analytic_gamma_quad_eval(q, m, s, &R->gamma, &R->gamma_err);
+  dpm_analytic_gamma_quad_free(q);
+  if (st) return st;
+  R->c_dsm = R->d / (s * s);
+  R->c_fisher = R->d * R->gamma / (s * s);
+  R->c_floor = R->d * (1.0 - R->gamma) / (s * s);
+  dpm_out *out = demo_dat_open(ctx, ctx->data_path, "score-matching objectives against a model parameter");
+  if (!out) return GSL_EFAILED;
+  FILE *fp = dpm_out_file(out);
+  demo_dat_block(
+      fp, "delta",
+      "delta fisher fisher_se sm sm_se dsm dsm_se ssm ssm_se dsm_minus_sm dsm_minus_sm_se fisher_minus_sm "
+      "fisher_minus_sm_se c_dsm c_fisher");
+  const uint64_t seed = demo_seed(ctx, 1); /* the same draws for every delta: common random numbers */
+  double best[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+  R->gap_dsm_mean = R->gap_fis_mean = 0.0;
+  R->gap_dsm_maxz = R->gap_fis_maxz = R->ssm_maxz = 0.0;
+  size_t row = 0;
+  for (size_t i = 0; i < R->ndelta && !st; i++) {
+    const double delta = -DMAX + 2.0 * DMAX * (double)i / (double)(R->ndelta - 1);
+    dpm_sm_model *md = dpm_sm_model_perturbed_alloc(mix, delta, 0.0);
+    dpm_sm_objectives o;
+    st = md ? dpm_sm_objectives_eval(mix, md, m, s, R->M, seed, &o) : GSL_ENOMEM;
+    dpm_sm_model_free(md);
+    if (st) break;
+    const double v[15] = {delta,
+                          o.fisher,
+                          o.fisher_se,
+                          o.sm,
+                          o.sm_se,
+                          o.dsm,
+                          o.dsm_se,
+                          o.ssm,
+                          o.ssm_se,
+                          o.dsm_minus_sm,
+                          o.dsm_minus_sm_se,
+                          o.fisher_minus_sm,
+                          o.fisher_minus_sm_se,
+                          R->c_dsm,
+                          R->c_fisher};
+    demo_dat_row(fp, 15, v);
+    R->gap_dsm_mean += o.dsm_minus_sm / (double)R->ndelta;
+    R->gap_fis_mean += o.fisher_minus_sm / (double)R->ndelta;
+    R->gap_dsm_maxz = fmax(R->gap_dsm_maxz, fabs(o.dsm_minus_sm - R->c_dsm) / o.dsm_minus_sm_se);
+    R->gap_fis_maxz = fmax(R->gap_fis_maxz, fabs(o.fisher_minus_sm - R->c_fisher) / o.fisher_minus_sm_se);
+    R->ssm_maxz = fmax(R->ssm_maxz, fabs(o.ssm_minus_sm) / o.ssm_minus_sm_se);
+    const double f[4] = {o.fisher, o.sm, o.dsm, o.ssm};
+    for (int k = 0; k < 4; k++)
+      if (f[k] < best[k]) {
+        best[k] = f[k];
+        R->argmin[k] = delta;
+      }
+    /* five table rows: the ends, the quarter points and the middle */
+    if (row < 5 && i == row * (R->ndelta - 1) / 4) {
+      R->tab_delta[row] = delta;
+      memcpy(R->tab[row], f, sizeof f);
+      row++;
+    }
+  }
+  /* linear models fitted by exact least-squares DSM at the same noise level */
+  for (int b = 0; b < 2 && !st; b++) {
+    char blk[32];
+    snprintf(blk, sizeof blk, "fit_%s", BASES[b]);
+    demo_dat_block(fp, blk, "features fisher fisher_se dsm dsm_se floor");
+    dpm_sm_basis_kind kind;
+    if ((st = dpm_sm_basis_parse(BASES[b], &kind))) break;
+    for (int k = 0; k < NSIZES && !st; k++) {
+      dpm_sm_linear *L =
+          dpm_sm_linear_alloc_for(kind, SIZES[k], 0.5, demo_seed(ctx, 10 + (uint64_t)k), mix, 1, NULL);
+      dpm_sm_model *md = L ? dpm_sm_linear_model_alloc(L) : NULL;
+      dpm_sm_objectives o;
+      st = md ? DPM_SUCCESS : GSL_ENOMEM;
+      if (!st)
+        st = dpm_sm_linear_fit_level(L, mix, m, s, DPM_SM_TARGET_DSM, R->Mfit, demo_seed(ctx, 2), 1e-10, NULL);
+      if (!st) st = dpm_sm_objectives_eval(mix, md, m, s, R->M, seed, &o);
+      if (!st) {
+        R->fit_P[b][k] = (double)dpm_sm_linear_nfeatures(L);
+        R->fit_fisher[b][k] = o.fisher;
+        R->fit_dsm[b][k] = o.dsm;
+        const double v[6] = {R->fit_P[b][k], o.fisher, o.fisher_se, o.dsm, o.dsm_se, R->c_floor};
+        demo_dat_row(fp, 6, v);
+      }
+      dpm_sm_model_free(md);
+      dpm_sm_linear_free(L);
+    }
+  }
+  int cst = demo_dat_close(out, st == DPM_SUCCESS);
+  return st ? st : cst;
+}
+
+static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
+{
+  (void)ctx;
+  const results *R = arg;
+  const char *spec[1] = {DATA_SPEC};
+  demo_val_text(fp, "spec", 1, spec);
+  demo_val1(fp, "t", T_EVAL);
+  demo_val1(fp, "m", R->m);
+  demo_val1(fp, "s", R->s);
+  demo_val1(fp, "d", R->d);
+  demo_val1(fp, "dmax", DMAX);
+  demo_val1(fp, "ndelta", (double)R->ndelta);
+  demo_val1(fp, "M", (double)R->M);
+  demo_val1(fp, "Mfit", (double)R->Mfit);
+  demo_val1(fp, "gamma", R->gamma);
+  demo_val1(fp, "gamma_err", R->gamma_err);
+  demo_val1(fp, "c_dsm", R->c_dsm);
+  demo_val1(fp, "c_fisher", R->c_fisher);
+  demo_val1(fp, "c_floor", R->c_floor);
+  demo_val1(fp, "gap_dsm_mean", R->gap_dsm_mean);
+  demo_val1(fp, "gap_dsm_maxz", R->gap_dsm_maxz);
+  demo_val1(fp, "gap_fis_mean", R->gap_fis_mean);
+  demo_val1(fp, "gap_fis_maxz", R->gap_fis_maxz);
+  demo_val1(fp, "ssm_maxz", R->ssm_maxz);
+  demo_val(fp, "argmin", 4, R->argmin);
+  demo_val(fp, "tdelta", 5, R->tab_delta);
+  for (int r = 0; r < 5; r++) {
+    char key[16];
+    snprintf(key, sizeof key, "tab[%d]", r);
+    demo_val(fp, key, 4, R->tab[r]);
+  }
+  const char *names[2] = {"random Fourier features", "Gaussian bumps"};
+  demo_val_text(fp, "basis", 2, names);
+  for (int b = 0; b < 2; b++) {
+    char key[24];
+    snprintf(key, sizeof key, "fitP[%d]", b);
+    demo_val(fp, key, NSIZES, R->fit_P[b]);
+    snprintf(key, sizeof key, "fitF[%d]", b);
+    demo_val(fp, key, NSIZES, R->fit_fisher[b]);
+    snprintf(key, sizeof key, "fitD[%d]", b);
+    demo_val(fp, key, NSIZES, R->fit_dsm[b]);
+  }
+  return DPM_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+  demo_ctx ctx;
+  int rc = demo_init(&ctx, "scorematch_objectives",
+                     "Fisher, implicit, sliced and denoising score matching against a model parameter: parallel "
+                     "curves with constant gaps, and exact least-squares DSM fits against the number of features.",
+                     argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+  results R = {0};
+  R.ndelta = ctx.quick ? 9 : 41;
+  R.M = ctx.quick ? 4000 : 100000;
+  R.Mfit = ctx.quick ? 4000 : 50000;
+  demo_progress(&ctx, "%s: %zu models x %zu draws at t = %g (VP)", DATA_SPEC, R.ndelta, R.M, T_EVAL);
+  dpm_mixture *mix = dpm_data_from_spec(DATA_SPEC);
+  if (!mix) return demo_fail(&ctx, "loading " DATA_SPEC);
+  int st = compute(&ctx, mix, &R);
+  static const char *const figures[1] = {"scorematch_objectives"};
+  rc = st ? demo_fail(&ctx, "computing the objectives") : demo_publish(&ctx, 1, figures, write_values, &R);
+  dpm_mixture_free(mix);
+  return rc;
+}
