@@ -185,7 +185,7 @@ static void row_values(const char *out, size_t row, double *share, double *se, d
 }
 
 /* The command's rows are the library's numbers: the same runs (ddim, EDM process uniform in sigma, the prior draws
- * of stream (seed, j)) through the driver and dpm_optim_memorisation give the same bits; OMP_NUM_THREADS = 1 and 2
+ * of stream (seed, j)) through the driver and dpm_optim_memorisation give the same bits; --threads 1 and 2
  * print the same output (n x d = 5000 points: the parallel branches are taken); the failure contract. */
 static void test_memorisation_cli(void **state)
 {
@@ -217,9 +217,9 @@ static void test_memorisation_cli(void **state)
   char cmd[512];
   char *o1 = NULL, *o2 = NULL;
   const char *big = "memorisation --data circle:n=8 --process edm --grid uniform --steps-list 8 --n 2500";
-  snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s", dpm_test_bin(), big);
+  snprintf(cmd, sizeof cmd, "%s %s --threads 1", dpm_test_bin(), big);
   assert_int_equal(dpm_test_run(cmd, NULL, &o1, NULL), 0);
-  snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 %s %s", dpm_test_bin(), big);
+  snprintf(cmd, sizeof cmd, "%s %s --threads 2", dpm_test_bin(), big);
   assert_int_equal(dpm_test_run(cmd, NULL, &o2, NULL), 0);
   assert_string_equal(o1, o2);
   free(o1);

@@ -1,7 +1,7 @@
 /* dpm_optim.h — the optimisation view of diffusion (Permenter & Yuan, arXiv 2306.04848): the DDIM step as a
  * gradient step on f = 1/2 dist^2 of a finite set K, trajectory diagnostics, the relative-error model of a
- * denoiser, admissible schedules and the two-sided distance bound along DDIM. All in VE coordinates (m = 1,
- * s = sigma). docs/MATH.md §2.10. */
+ * denoiser, admissible schedules and the two-sided distance bound along DDIM, memorisation and the distance to
+ * a manifold. All in VE coordinates (m = 1, s = sigma). docs/MATH.md §2.10. */
 #ifndef DPM_OPTIM_H
 #define DPM_OPTIM_H
 

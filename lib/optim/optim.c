@@ -1,6 +1,7 @@
 /* optim.c — the optimisation view of diffusion of Permenter & Yuan (arXiv 2306.04848, §3–4): DDIM as gradient
  * descent on 1/2 dist_K^2 through 1/2 grad dist^2 = sigma eps*, the relative-error model, admissible schedules and
- * the two-sided distance bound along DDIM. docs/MATH.md §2.10. */
+ * the two-sided distance bound along DDIM, the memorised share of a sample and the distance to a circle or
+ * sphere. docs/MATH.md §2.10. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
