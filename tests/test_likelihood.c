@@ -249,6 +249,23 @@ static void test_decode_and_threads(void **state)
       assert_int_equal(r1[i].nfe, r2[i].nfe);
     }
     dpm_likelihood_free(w);
+    /* blocks of 3 points (the last one short): each point within its bound of the truth, the same bits for 1 and
+     * 2 threads */
+    par.div = DPM_LIK_DIV_EXACT;
+    par.block = 3;
+    omp_set_num_threads(1);
+    w = dpm_likelihood_alloc(mix, NULL, 0);
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r1, xT1), 0);
+    dpm_likelihood_free(w);
+    omp_set_num_threads(2);
+    w = dpm_likelihood_alloc(mix, NULL, 0);
+    assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r2, xT), 0);
+    assert_memory_equal(xT, xT1, sizeof xT);
+    for (size_t i = 0; i < N; i++) {
+      assert_memory_equal(&r1[i].logp, &r2[i].logp, sizeof(double));
+      assert_true(fabs(r2[i].logp - r2[i].logq_true) <= tol_bound(&r2[i], &par));
+    }
+    dpm_likelihood_free(w);
     dpm_process_clear(&p);
   }
   dpm_mixture_free(mix);

@@ -114,6 +114,8 @@ int cmd_likelihood(int argc, char **argv)
        "the flow of a model: exact (default) | scaled:c=C | empirical:n=N[,seed=S] (relerr is refused)", 0},
       {"guide", OPT_STR, &guide, "auto[:var=V,keep=K]: the autoguided model (1 + w) D - w D_weak", 0},
       {"guidance", OPT_DOUBLE, &guidance, "guidance weight w of --guide auto (default 1)", 0},
+      {"block", OPT_SIZE, &par.block,
+       "points per task solved as one system (one oracle call per step for all; default 1)", 0},
       {"decode", OPT_FLAG, &decode, "integrate back from x_T at T to t0: columns x_1..x_d", 0},
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
       {"meta", OPT_FLAG, &meta, "begin the output with '#' metadata lines", 0},
@@ -144,6 +146,7 @@ int cmd_likelihood(int argc, char **argv)
     return cli_errorf(cmd, CLI_EUSAGE, "--rtol and --atol must be >= 0 and not both 0 (got %g, %g)", par.rtol,
                       par.atol);
   if (par.steps == 0) return cli_errorf(cmd, CLI_EUSAGE, "--steps must be >= 1");
+  if (par.block == 0) return cli_errorf(cmd, CLI_EUSAGE, "--block must be >= 1");
   if (!(par.t0 > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t0 must be > 0 (got %g)", par.t0);
   if (cli_seen(opts, "guidance") && !guide) return cli_errorf(cmd, CLI_EUSAGE, "--guidance needs --guide auto");
   if (guide && strncmp(guide, "auto", 4) != 0)

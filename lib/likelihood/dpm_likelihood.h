@@ -1,8 +1,8 @@
 /* dpm_likelihood.h — likelihoods of diffusion models against ground truth (docs/MATH.md §4.3): the
  * probability-flow ODE log-density through the instantaneous change of variables (Chen et al. 2018; Song et al.
  * 2021, App. D.2) with the exact divergence or Hutchinson/Skilling probes, the ODE as an encoder and decoder,
- * the continuous-time ELBO of the reverse SDE (Song, Durkan, Murray & Ermon 2021, Thm 1, in its score-matching form), and the
- * model density p^ODE of an imperfect denoiser with the Monte Carlo KL(q_t0 || p^ODE). */
+ * the continuous-time ELBO of the reverse SDE (Song, Durkan, Murray & Ermon 2021, Thm 1, in its score-matching
+ * form), and the model density p^ODE of an imperfect denoiser with the Monte Carlo KL(q_t0 || p^ODE). */
 #ifndef DPM_LIKELIHOOD_H
 #define DPM_LIKELIHOOD_H
 
@@ -42,6 +42,10 @@ typedef struct {
   double t0;           /* lower end of the time integral, > 0 (default 1e-5) */
   double T;            /* upper end; <= 0 or NAN means the process's t_max (the default) */
   dpm_lik_prior prior; /* default DPM_LIK_PRIOR_EXACT */
+  size_t block;        /* points per task, >= 1 (default 1): a block is one ODE system whose step size serves
+                          all its points (each still meets the local tolerance: the control is a max over the
+                          components) and whose field is one oracle call, which amortises the call's fixed cost;
+                          blocks are fixed by point index, so results do not depend on the thread count */
 } dpm_likelihood_params;
 
 /* Fill the defaults above. Can't fail. */

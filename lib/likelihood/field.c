@@ -29,6 +29,7 @@ void dpm_likelihood_params_default(dpm_likelihood_params *par)
   par->t0 = 1e-5;
   par->T = NAN;
   par->prior = DPM_LIK_PRIOR_EXACT;
+  par->block = 1;
 }
 
 static int parse_name(const char *what, const char *name, const char *const *names, int *out)
@@ -93,21 +94,38 @@ static void thread_clear(lik_thread *th)
   free(th->fdx);
   free(th->fde);
   free(th->k);
+  free(th->bx);
+  free(th->beps);
+  free(th->bdiv);
 }
 
-int lik_thread_reserve(lik_thread *th, size_t M)
+int lik_thread_reserve(lik_thread *th, size_t M, size_t B)
 {
-  const size_t need = M > th->d ? M : th->d;
-  if (need <= th->cap) return DPM_SUCCESS;
-  if (need > ((size_t)1 << 24) / (th->d + 1)) DPM_ERROR(GSL_EINVAL, "likelihood: %zu probes is too many", M);
-  double *pr = realloc(th->probes, need * th->d * sizeof(double));
+  const size_t d = th->d, need = M > d ? M : d, nb = B > 1 ? B : 1;
+  if (need <= th->cap && nb <= th->bcap) return DPM_SUCCESS;
+  const size_t cap = need > th->cap ? need : th->cap, bcap = nb > th->bcap ? nb : th->bcap;
+  if (cap > ((size_t)1 << 24) / (d + 1) || bcap > ((size_t)1 << 24) / (cap * (d + 1)))
+    DPM_ERROR(GSL_EINVAL, "likelihood: %zu probes in blocks of %zu points is too many", M, B);
+  double *pr = realloc(th->probes, bcap * cap * d * sizeof(double));
   if (pr) th->probes = pr;
-  double *fx = realloc(th->fdx, (2 * need + 1) * th->d * sizeof(double));
+  double *fx = realloc(th->fdx, (2 * cap + 1) * d * sizeof(double));
   if (fx) th->fdx = fx;
-  double *fe = realloc(th->fde, (2 * need + 1) * th->d * sizeof(double));
+  double *fe = realloc(th->fde, (2 * cap + 1) * d * sizeof(double));
   if (fe) th->fde = fe;
-  if (!pr || !fx || !fe) DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for %zu probes", M);
-  th->cap = need;
+  double *hs = realloc(th->hess, bcap * d * d * sizeof(double));
+  if (hs) th->hess = hs;
+  double *bx = realloc(th->bx, bcap * d * sizeof(double));
+  if (bx) th->bx = bx;
+  double *be = realloc(th->beps, bcap * d * sizeof(double));
+  if (be) th->beps = be;
+  double *bd = realloc(th->bdiv, bcap * sizeof(double));
+  if (bd) th->bdiv = bd;
+  double *k = realloc(th->k, 6 * bcap * (d + 1) * sizeof(double));
+  if (k) th->k = k;
+  if (!pr || !fx || !fe || !hs || !bx || !be || !bd || !k)
+    DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for %zu probes in blocks of %zu points", M, B);
+  th->cap = cap;
+  th->bcap = bcap;
   return DPM_SUCCESS;
 }
 
@@ -139,9 +157,7 @@ dpm_likelihood *dpm_likelihood_alloc(const dpm_mixture *mix, dpm_denoiser *const
     th->o = dpm_oracle_alloc(mix);
     th->r = dpm_rng_stream_alloc(0, 0);
     th->score = malloc(d * sizeof(double));
-    th->hess = malloc(d * d * sizeof(double));
-    th->k = malloc(6 * (d + 1) * sizeof(double));
-    if (!th->o || !th->r || !th->score || !th->hess || !th->k || lik_thread_reserve(th, 1)) {
+    if (!th->o || !th->r || !th->score || lik_thread_reserve(th, 1, 1)) {
       dpm_likelihood_free(w);
       DPM_ERROR_NULL(GSL_ENOMEM, "likelihood: no memory for the workspace (d = %zu)", d);
     }
@@ -199,7 +215,7 @@ int lik_field(lik_thread *th, double m, double s, const double *x, double *eps, 
     if ((st = dpm_oracle_eval(th->o, m, s, 1, x, &res))) return st;
     double acc = 0.0;
     for (size_t k = 0; k < th->M; k++) {
-      const double *v = th->probes + k * d;
+      const double *v = th->pv + k * d;
       double q = 0.0;
       for (size_t i = 0; i < d; i++) {
         double hv = 0.0;
@@ -222,7 +238,7 @@ int lik_field(lik_thread *th, double m, double s, const double *x, double *eps, 
     memcpy(xp, x, d * sizeof(double));
     memcpy(xm, x, d * sizeof(double));
     if (hutch) {
-      const double *v = th->probes + k * d;
+      const double *v = th->pv + k * d;
       const double nv = sqrt(dpm_norm2(v, d));
       const double h = nv > 0.0 ? h0 / nv : h0;
       for (size_t j = 0; j < d; j++) {
@@ -241,7 +257,7 @@ int lik_field(lik_thread *th, double m, double s, const double *x, double *eps, 
     const double *ep = E + (1 + 2 * k) * d, *em = ep + d;
     const double *xp = X + (1 + 2 * k) * d, *xm = xp + d;
     if (hutch) {
-      const double *v = th->probes + k * d;
+      const double *v = th->pv + k * d;
       const double nv = sqrt(dpm_norm2(v, d));
       const double h = nv > 0.0 ? h0 / nv : h0;
       double q = 0.0;

@@ -18,19 +18,25 @@ typedef struct {
   gsl_odeiv2_evolve *evo;
   const gsl_odeiv2_step_type *step_type; /* the type step was made for */
   gsl_rng *r;
-  size_t d, cap;  /* cap: probes (and finite-difference pairs) the scratch holds */
-  double *score;  /* d */
-  double *hess;   /* d x d */
-  double *probes; /* cap x d */
-  double *fdx;    /* (2 cap + 1) x d: shifted points */
-  double *fde;    /* (2 cap + 1) x d: eps-hat at them */
-  double *k;      /* 6 (d + 1): fixed-step stages and a spare state */
+  size_t d, cap;     /* cap: probes (and finite-difference pairs) per point the scratch holds */
+  size_t bcap;       /* points per block the scratch holds */
+  size_t step_dim;   /* the dimension step and evo were made for */
+  double *score;     /* d */
+  double *hess;      /* bcap x d x d */
+  double *probes;    /* bcap x cap x d: the probes of each point of the block */
+  const double *pv;  /* the probes of the point lik_field works on */
+  double *fdx;       /* (2 cap + 1) x d: shifted points */
+  double *fde;       /* (2 cap + 1) x d: eps-hat at them */
+  double *bx, *beps; /* bcap x d: the block's points and eps-hat */
+  double *bdiv;      /* bcap: the block's divergence terms */
+  double *k;         /* 6 bcap (d + 1): fixed-step stages and a spare state */
   /* the solve in progress */
   const dpm_process *p;
   double t_lo, t_hi; /* t is clamped into [t_lo, t_hi] against rounding in t(rho) */
   dpm_lik_div div;   /* route of the divergence */
   int hvp_fd;        /* Hutchinson on exact data by differences along the probe */
   size_t M;          /* probes in use */
+  size_t B;          /* points in the block being solved */
   unsigned long nfe; /* right-hand sides of the current solve */
   int status;        /* first error inside the right-hand side */
 } lik_thread;
@@ -43,12 +49,13 @@ struct dpm_likelihood {
   lik_thread *th;
 };
 
-/* Make sure thread th's scratch holds M probes (allocating only when it grows). Status. */
-int lik_thread_reserve(lik_thread *th, size_t M);
+/* Make sure thread th's scratch holds blocks of B points with M probes each (allocating only when it grows, so at
+ * most a few times per run). Status. */
+int lik_thread_reserve(lik_thread *th, size_t M, size_t B);
 
 /* The field at (m, s) and x (d): eps-hat (d) and sdiv = s div_x eps-hat = -s^2 div_x score, by th->div (exact:
  * the oracle's Laplacian, the model's divergence op, or central differences with step h = eps_mach^(1/3) s per
- * axis; Hutchinson: the mean of v^T (.) v over th->M probes th->probes, by the oracle's Hessian or central
+ * axis; Hutchinson: the mean of v^T (.) v over the th->M probes at th->pv, by the oracle's Hessian or central
  * differences along v with |h v| = eps_mach^(1/3) s). Status (reason set). */
 int lik_field(lik_thread *th, double m, double s, const double *x, double *eps, double *sdiv);
 

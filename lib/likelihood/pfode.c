@@ -16,14 +16,49 @@
 /* the most steps one solve may take before it is called stuck */
 #define LIK_MAX_STEPS 2000000UL
 
-/* d/drho [x, delta] = [w a x + s eps-hat, w d a + s div eps-hat], w = dt/drho = 2 s^2/g^2 (docs/MATH.md §4.3) */
+/* d/drho [x, delta] = [w a x + s eps-hat, w d a + s div eps-hat], w = dt/drho = 2 s^2/g^2 (docs/MATH.md §4.3), for
+ * the th->B points of the block, stored [x_1, delta_1, x_2, delta_2, ...]. The exact field of the data (Laplacian
+ * or Hessian) is one oracle call for the block; the other routes go point by point. */
 static int rhs(double rho, const double y[], double f[], void *params)
 {
   lik_thread *th = params;
-  const size_t d = th->d;
-  double t, m, s, a, w, sdiv;
+  const size_t d = th->d, dd = d + 1, B = th->B;
+  double t = NAN, m, s, a, w;
   int st = lik_at_rho(th, rho, &t, &m, &s, &a, &w);
-  if (!st) st = lik_field(th, m, s, y, f, &sdiv);
+  if (!st && !th->dn && (th->div == DPM_LIK_DIV_EXACT || !th->hvp_fd)) {
+    for (size_t b = 0; b < B; b++)
+      memcpy(th->bx + b * d, y + b * dd, d * sizeof(double));
+    dpm_oracle_result res = {0};
+    res.eps = th->beps;
+    if (th->div == DPM_LIK_DIV_EXACT)
+      res.lap = th->bdiv;
+    else
+      res.hess = th->hess;
+    st = dpm_oracle_eval(th->o, m, s, B, th->bx, &res);
+    for (size_t b = 0; b < B && !st; b++) {
+      if (th->div == DPM_LIK_DIV_EXACT) {
+        th->bdiv[b] *= -s * s;
+        continue;
+      }
+      const double *H = th->hess + b * d * d, *pv = th->probes + b * th->M * d;
+      double acc = 0.0;
+      for (size_t k = 0; k < th->M; k++) {
+        const double *v = pv + k * d;
+        for (size_t i = 0; i < d; i++) {
+          double hv = 0.0;
+          for (size_t j = 0; j < d; j++)
+            hv += H[i * d + j] * v[j];
+          acc += v[i] * hv;
+        }
+      }
+      th->bdiv[b] = -s * s * acc / (double)th->M;
+    }
+  } else {
+    for (size_t b = 0; b < B && !st; b++) {
+      th->pv = th->probes + b * th->M * d;
+      st = lik_field(th, m, s, y + b * dd, th->beps + b * d, th->bdiv + b);
+    }
+  }
   if (st) {
     if (!th->status) {
       dpm_error_context("rho = log sigma = %.17g (t = %.17g)", rho, t);
@@ -32,9 +67,11 @@ static int rhs(double rho, const double y[], double f[], void *params)
     return GSL_EBADFUNC;
   }
   th->nfe++;
-  for (size_t j = 0; j < d; j++)
-    f[j] = w * a * y[j] + s * f[j];
-  f[d] = w * (double)d * a + sdiv;
+  for (size_t b = 0; b < B; b++) {
+    for (size_t j = 0; j < d; j++)
+      f[b * dd + j] = w * a * y[b * dd + j] + s * th->beps[b * d + j];
+    f[b * dd + d] = w * (double)d * a + th->bdiv[b];
+  }
   return GSL_SUCCESS;
 }
 
@@ -56,6 +93,7 @@ static int check_solver(const dpm_likelihood_params *par)
     DPM_ERROR(GSL_EINVAL, "likelihood: Hutchinson needs at least one probe");
   if (par->prior != DPM_LIK_PRIOR_EXACT && par->prior != DPM_LIK_PRIOR_GAUSSIAN)
     DPM_ERROR(GSL_EINVAL, "likelihood: unknown prior %d", (int)par->prior);
+  if (par->block == 0) DPM_ERROR(GSL_EINVAL, "likelihood: blocks need at least one point");
   return DPM_SUCCESS;
 }
 
@@ -63,21 +101,24 @@ static int check_solver(const dpm_likelihood_params *par)
 static int solve(lik_thread *th, const dpm_likelihood_params *par, double r0, double r1, double *y,
                  unsigned long *nsteps)
 {
-  const size_t dim = th->d + 1;
+  const size_t dim = th->B * (th->d + 1);
   gsl_odeiv2_system sys = {rhs, NULL, dim, th};
   th->status = DPM_SUCCESS;
   *nsteps = 0;
   if (par->method == DPM_LIK_RK45 || par->method == DPM_LIK_RK8PD) {
     const gsl_odeiv2_step_type *T = par->method == DPM_LIK_RK45 ? gsl_odeiv2_step_rkf45 : gsl_odeiv2_step_rk8pd;
-    if (th->step_type != T) {
+    if (th->step_type != T || th->step_dim != dim) { /* at most a few times per run: a new method or block size */
       if (th->step) gsl_odeiv2_step_free(th->step);
+      if (th->evo) gsl_odeiv2_evolve_free(th->evo);
+      th->step = NULL;
+      th->evo = NULL;
       th->step_type = NULL;
-      if (!(th->step = gsl_odeiv2_step_alloc(T, dim)))
-        DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for the stepper");
+      th->step_dim = 0;
+      if (!(th->step = gsl_odeiv2_step_alloc(T, dim)) || !(th->evo = gsl_odeiv2_evolve_alloc(dim)))
+        DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for a stepper of dimension %zu", dim);
       th->step_type = T;
+      th->step_dim = dim;
     }
-    if (!th->evo && !(th->evo = gsl_odeiv2_evolve_alloc(dim)))
-      DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for the stepper");
     if (!th->con && !(th->con = gsl_odeiv2_control_y_new(par->atol, par->rtol)))
       DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for the step-size control");
     int rc = gsl_odeiv2_control_init(th->con, par->atol, par->rtol, 1.0, 0.0);
@@ -128,9 +169,10 @@ static int solve(lik_thread *th, const dpm_likelihood_params *par, double r0, do
   return DPM_SUCCESS;
 }
 
-/* Prepare thread th for a solve of point i: the process, the time clamp, the divergence route and the probes. */
+/* Prepare thread th for a solve of the block of points i0..i0+B-1: the process, the time clamp, the divergence
+ * route and the probes of each point (point i from the stream (seed, i)). */
 static int prepare(lik_thread *th, const dpm_process *p, const dpm_likelihood_params *par, double t0, double T,
-                   size_t i)
+                   size_t i0, size_t B)
 {
   th->p = p;
   th->t_lo = t0;
@@ -138,47 +180,59 @@ static int prepare(lik_thread *th, const dpm_process *p, const dpm_likelihood_pa
   th->div = par->div;
   th->hvp_fd = par->hvp_fd;
   th->M = par->div == DPM_LIK_DIV_HUTCHINSON ? par->probes : 0;
+  th->B = B;
   th->nfe = 0;
-  if (!th->M) return DPM_SUCCESS;
-  int st = lik_thread_reserve(th, th->M);
-  if (st) return st;
-  dpm_rng_stream_set(th->r, par->seed, (uint64_t)i);
+  int st = lik_thread_reserve(th, th->M, B);
+  if (st || !th->M) return st;
   const size_t nv = th->M * th->d;
-  for (size_t k = 0; k < nv; k++)
-    th->probes[k] = par->probe == DPM_LIK_PROBE_GAUSSIAN ? gsl_ran_gaussian_ziggurat(th->r, 1.0)
-                                                         : (gsl_rng_uniform_int(th->r, 2) ? 1.0 : -1.0);
+  for (size_t b = 0; b < B; b++) {
+    dpm_rng_stream_set(th->r, par->seed, (uint64_t)(i0 + b));
+    double *pv = th->probes + b * nv;
+    for (size_t k = 0; k < nv; k++)
+      pv[k] = par->probe == DPM_LIK_PROBE_GAUSSIAN ? gsl_ran_gaussian_ziggurat(th->r, 1.0)
+                                                   : (gsl_rng_uniform_int(th->r, 2) ? 1.0 : -1.0);
+  }
   return DPM_SUCCESS;
 }
 
-/* One point: encode x at t0 to T and evaluate the ends. */
-static int eval_one(lik_thread *th, const dpm_process *p, const dpm_likelihood_params *par, double t0, double T,
-                    double rho0, double rhoT, size_t i, const double *x, dpm_likelihood_point *res, double *xT)
+/* One block: encode points i0..i0+B-1 at t0 to T and evaluate the ends. */
+static int eval_block(lik_thread *th, const dpm_process *p, const dpm_likelihood_params *par, double t0, double T,
+                      double rho0, double rhoT, size_t i0, size_t B, const double *x, dpm_likelihood_point *res,
+                      double *xT)
 {
-  const size_t d = th->d;
-  double *y = th->k + 5 * (d + 1);
-  int st = prepare(th, p, par, t0, T, i);
+  const size_t d = th->d, dd = d + 1;
+  int st = prepare(th, p, par, t0, T, i0, B);
   if (st) return st;
-  memcpy(y, x, d * sizeof(double));
-  y[d] = 0.0;
+  double *y = th->k + 5 * B * dd;
+  for (size_t b = 0; b < B; b++) {
+    memcpy(y + b * dd, x + b * d, d * sizeof(double));
+    y[b * dd + d] = 0.0;
+  }
   unsigned long nsteps = 0;
   if ((st = solve(th, par, rho0, rhoT, y, &nsteps))) return st;
-  double mT, sT, m0, s0, lq[2];
+  double mT, sT, m0, s0;
   if ((st = dpm_process_ms(p, T, &mT, &sT)) || (st = dpm_process_ms(p, t0, &m0, &s0))) return st;
+  for (size_t b = 0; b < B; b++)
+    memcpy(th->bx + b * d, y + b * dd, d * sizeof(double));
   dpm_oracle_result r1 = {0};
-  r1.logq = lq;
-  if ((st = dpm_oracle_eval(th->o, mT, sT, 1, y, &r1))) return dpm_error_context("log q_T at x_T"), st;
-  r1.logq = lq + 1;
-  if ((st = dpm_oracle_eval(th->o, m0, s0, 1, x, &r1))) return dpm_error_context("log q_t0 at x"), st;
-  const double lg = lik_log_gauss(d, sT, y);
-  res->delta = y[d];
-  res->logq_T = lq[0];
-  res->prior_mismatch = lg - lq[0];
-  res->logp = (par->prior == DPM_LIK_PRIOR_EXACT ? lq[0] : lg) + y[d];
-  res->logq_true = lq[1];
-  res->bpd = -res->logp / ((double)d * M_LN2);
-  res->nfe = th->nfe;
-  res->nsteps = nsteps;
-  if (xT) memcpy(xT, y, d * sizeof(double));
+  r1.logq = th->bdiv;
+  if ((st = dpm_oracle_eval(th->o, mT, sT, B, th->bx, &r1))) return dpm_error_context("log q_T at x_T"), st;
+  for (size_t b = 0; b < B; b++) {
+    dpm_likelihood_point *r = res + b;
+    const double *yb = y + b * dd, lg = lik_log_gauss(d, sT, yb);
+    r->delta = yb[d];
+    r->logq_T = th->bdiv[b];
+    r->prior_mismatch = lg - th->bdiv[b];
+    r->logp = (par->prior == DPM_LIK_PRIOR_EXACT ? th->bdiv[b] : lg) + yb[d];
+    r->bpd = -r->logp / ((double)d * M_LN2);
+    r->nfe = th->nfe;
+    r->nsteps = nsteps;
+    if (xT) memcpy(xT + b * d, yb, d * sizeof(double));
+  }
+  r1.logq = th->bdiv;
+  if ((st = dpm_oracle_eval(th->o, m0, s0, B, x, &r1))) return dpm_error_context("log q_t0 at x"), st;
+  for (size_t b = 0; b < B; b++)
+    res[b].logq_true = th->bdiv[b];
   return DPM_SUCCESS;
 }
 
@@ -204,7 +258,7 @@ static int run_points(dpm_likelihood *w, size_t n, lik_job job, void *ctx, const
   if (fail != DPM_SUCCESS) {
     dpm_error_clear();
     dpm_error_context("%s", reason);
-    dpm_error_context("%s: point %zu", what, fail_at + 1);
+    dpm_error_context("%s: task %zu", what, fail_at + 1);
   }
   return fail;
 }
@@ -217,15 +271,30 @@ typedef struct {
   dpm_likelihood_point *res;
   double *xT;
   unsigned long *nfe;
+  size_t n;
 } eval_ctx;
 
-static int eval_job(lik_thread *th, size_t i, void *arg)
+/* the points of task k: [k block, min((k + 1) block, n)) */
+static size_t block_of(const eval_ctx *c, size_t k, size_t *i0)
+{
+  *i0 = k * c->par->block;
+  const size_t i1 = *i0 + c->par->block < c->n ? *i0 + c->par->block : c->n;
+  return i1 - *i0;
+}
+
+static int eval_job(lik_thread *th, size_t k, void *arg)
 {
   eval_ctx *c = arg;
   const size_t d = th->d;
-  return eval_one(th, c->p, c->par, c->t0, c->T, c->rho0, c->rhoT, i, c->x + i * d, c->res + i,
-                  c->xT ? c->xT + i * d : NULL);
+  size_t i0, B = block_of(c, k, &i0);
+  const int st = eval_block(th, c->p, c->par, c->t0, c->T, c->rho0, c->rhoT, i0, B, c->x + i0 * d, c->res + i0,
+                            c->xT ? c->xT + i0 * d : NULL);
+  if (st && B > 1) dpm_error_context("points %zu..%zu", i0 + 1, i0 + B);
+  if (st && B == 1) dpm_error_context("point %zu", i0 + 1);
+  return st;
 }
+
+static size_t ntasks(size_t n, size_t block) { return n / block + (n % block ? 1 : 0); }
 
 static int check_points(size_t n, size_t d, const double *x)
 {
@@ -247,22 +316,32 @@ int dpm_likelihood_eval(dpm_likelihood *w, const dpm_process *p, const dpm_likel
   if (!st) st = check_points(n, w->d, x);
   if (st) return st;
   c.t0 = par->t0;
-  return run_points(w, n, eval_job, &c, "likelihood");
+  c.n = n;
+  return run_points(w, ntasks(n, par->block), eval_job, &c, "likelihood");
 }
 
-static int decode_job(lik_thread *th, size_t i, void *arg)
+static int decode_job(lik_thread *th, size_t k, void *arg)
 {
   eval_ctx *c = arg;
-  const size_t d = th->d;
-  double *y = th->k + 5 * (d + 1);
-  int st = prepare(th, c->p, c->par, c->t0, c->T, i);
-  if (st) return st;
-  memcpy(y, c->xT + i * d, d * sizeof(double));
-  y[d] = 0.0;
+  const size_t d = th->d, dd = d + 1;
+  size_t i0, B = block_of(c, k, &i0);
+  int st = prepare(th, c->p, c->par, c->t0, c->T, i0, B);
+  double *y = th->k + 5 * B * dd;
+  for (size_t b = 0; b < B && !st; b++) {
+    memcpy(y + b * dd, c->xT + (i0 + b) * d, d * sizeof(double));
+    y[b * dd + d] = 0.0;
+  }
   unsigned long nsteps;
-  if ((st = solve(th, c->par, c->rhoT, c->rho0, y, &nsteps))) return st;
-  memcpy((double *)c->x + i * d, y, d * sizeof(double));
-  c->nfe[i] = th->nfe;
+  if (!st) st = solve(th, c->par, c->rhoT, c->rho0, y, &nsteps);
+  if (st) {
+    if (B > 1) dpm_error_context("points %zu..%zu", i0 + 1, i0 + B);
+    if (B == 1) dpm_error_context("point %zu", i0 + 1);
+    return st;
+  }
+  for (size_t b = 0; b < B; b++) {
+    memcpy((double *)c->x + (i0 + b) * d, y + b * dd, d * sizeof(double));
+    c->nfe[i0 + b] = th->nfe;
+  }
   return DPM_SUCCESS;
 }
 
@@ -279,7 +358,8 @@ int dpm_likelihood_decode(dpm_likelihood *w, const dpm_process *p, const dpm_lik
   unsigned long *cnt = n ? malloc(n * sizeof *cnt) : NULL;
   if (n && !cnt) DPM_ERROR(GSL_ENOMEM, "decode: no memory for %zu counters", n);
   c.nfe = cnt;
-  st = run_points(w, n, decode_job, &c, "decode");
+  c.n = n;
+  st = run_points(w, ntasks(n, par->block), decode_job, &c, "decode");
   if (!st && nfe) {
     *nfe = 0;
     for (size_t i = 0; i < n; i++)
