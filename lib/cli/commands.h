@@ -19,5 +19,6 @@ int cmd_likelihood(int argc, char **argv);
 int cmd_elbo_sde(int argc, char **argv);
 int cmd_score_matching(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_tv_bound(int argc, char **argv);
 
 #endif

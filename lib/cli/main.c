@@ -31,6 +31,7 @@ static const cli_command commands[] = {
      cmd_likelihood},
     {"elbo-sde", "the reverse SDE's continuous-time ELBO by Monte Carlo, beside the exact log q_t0", cmd_elbo_sde},
     {"train", "exact least-squares DSM training of a linear score model, written as a model file", cmd_train},
+    {"tv-bound", "TV error of the reverse SDE in 1-D against T, steps and score error (three terms)", cmd_tv_bound},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };

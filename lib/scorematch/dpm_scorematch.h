@@ -200,4 +200,40 @@ dpm_sm_linear *dpm_sm_linear_read(const char *path);
  * dimension it must match. NULL on error (unreadable file, d mismatch: GSL_EBADLEN). */
 dpm_denoiser *dpm_sm_denoiser_load(const char *path, size_t d);
 
+/* ---- the total-variation bound of the reverse SDE in 1-D (De Bortoli, Thornton, Heng & Doucet 2021, Thm 1)
+ * -------
+ *
+ * Forward process the Ornstein–Uhlenbeck dX = -X dt + sqrt(2) dB (m_t = e^{-t}, s_t^2 = 1 - e^{-2t}, prior
+ * N(0, 1)); the reverse SDE dx = [x + 2 s_theta(x, t)] dt + sqrt(2) dB-bar from t = T to 0 by N Euler–Maruyama
+ * steps of gamma = T/N, with the score s_theta = (1 + eta) grad log q_t (a relative score error eta: the scaled
+ * denoiser eps-hat = (1 + eta) eps). The law of the chain is propagated exactly on a grid of step h on [-L, L]
+ * (each step a Gaussian kernel of variance 2 gamma; mass leaving the box is counted as lost), so nothing is Monte
+ * Carlo. The theorem's three terms, each with a computable bound or a clean measurement (docs/MATH.md §4.4):
+ *   prior:  TV(N(0, 1), q_T) <= e^{-T} sqrt(KL(q_0 || N(0, 1))/2)   (Pinsker; KL decays like e^{-2T} along OU)
+ *   steps:  tv_disc, the chain without score error started at the exact q_T (the theorem: O(sqrt(gamma)) e^{C T})
+ *   score:  tv_score = TV(output with eta, output without, both from the prior)
+ *           <= |eta| sqrt(gamma sum_k E_{p_k} |grad log q_{t_k}|^2 / 2)   (Girsanov, then Pinsker)
+ * and tv <= tv_prior + tv_disc + tv_score (the triangle inequality; the chain's kernel does not increase TV). */
+typedef struct {
+  double tv;          /* TV(law of the chain's output from N(0, 1), q_0) */
+  double tv_prior;    /* TV(N(0, 1), q_T): the prior mismatch alone */
+  double prior_bound; /* e^{-T} sqrt(KL(q_0 || N(0, 1))/2) >= tv_prior */
+  double tv_disc;     /* TV(output of the chain without score error from the exact q_T, q_0): the steps alone */
+  double tv_score;    /* TV(output with the score error, output without), both from N(0, 1) */
+  double score_bound; /* the Girsanov bound on tv_score */
+  double mass_lost;   /* probability that left [-L, L] on the way (should be negligible) */
+} dpm_sm_tv_result;
+
+/* One run: data mix (d = 1, with a density: no point masses), horizon T > 0, N >= 1 steps, eta > -1 finite, grid
+ * step h > 0 (0: min(0.02, sqrt(2 gamma)/3)) and half-width L > 0 (0: the larger of 8 and the data's largest
+ * |mean| + 6 sd). Errors: d != 1 or a point mass (GSL_EINVAL), bad numbers (GSL_EDOM), more than 10^6 grid points
+ * (GSL_EINVAL); ENOMEM. Deterministic. */
+int dpm_sm_tv_reverse(const dpm_mixture *mix, double T, size_t N, double eta, double h, double L,
+                      dpm_sm_tv_result *out);
+
+/* n runs (T[i], N[i], eta[i]) into out[i], in parallel over the runs (each with its own workspace; the same
+ * results for any thread count). Errors as dpm_sm_tv_reverse, naming the run. */
+int dpm_sm_tv_reverse_batch(const dpm_mixture *mix, size_t n, const double *T, const size_t *N, const double *eta,
+                            double h, double L, dpm_sm_tv_result *out);
+
 #endif
