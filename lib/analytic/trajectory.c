@@ -111,13 +111,27 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
     for (size_t t = tlo; t <= thi; t++) {
       double best = HUGE_VAL;
       size_t bs = 0;
-      const double *Ct = C ? C + tri(t) : NULL; /* Ct[s - 1] = cost of s -> t */
-      for (size_t s = k - 1; s < t; s++) {
-        if (prev[s] == HUGE_VAL) continue;
-        const double v = prev[s] + (Ct ? Ct[s - 1] : cost_eval(sch, gamma[t], cost, s, t));
-        if (v < best) {
-          best = v;
-          bs = s;
+      if (C) {
+        /* two contiguous sweeps over row t of the table: the minimum (a min reduction, exact in any order, so it
+         * runs in SIMD lanes), then the first s reaching it (the lowest index on ties, as a strict scan would) */
+        const double *restrict Ct = C + tri(t) - 1, *restrict pv = prev; /* Ct[s] = cost of s -> t */
+#pragma omp simd reduction(min : best)
+        for (size_t s = k - 1; s < t; s++)
+          best = fmin(best, pv[s] + Ct[s]);
+        if (best < HUGE_VAL)
+          for (size_t s = k - 1; s < t; s++)
+            if (pv[s] + Ct[s] == best) {
+              bs = s;
+              break;
+            }
+      } else {
+        for (size_t s = k - 1; s < t; s++) {
+          if (prev[s] == HUGE_VAL) continue;
+          const double v = prev[s] + cost_eval(sch, gamma[t], cost, s, t);
+          if (v < best) {
+            best = v;
+            bs = s;
+          }
         }
       }
       cur[t] = best;
