@@ -183,7 +183,7 @@ GALLERY += sampler_score_sde sampler_orders sampler_guidance
 GALLERY += optim_tables optim_distance
 GALLERY += likelihood_ode likelihood_bound
 GALLERY += optim_memorisation
-GALLERY += scorematch_objectives scorematch_tv
+GALLERY += scorematch_objectives scorematch_tv scorematch_linear
 
 run: deps
 	@$(MAKE) --no-print-directory notebooks gallery
