@@ -214,6 +214,16 @@ static void test_memorisation_cli(void **state)
       assert_true(a == sa && b == sb && c == sc);
     }
   free(out);
+  /* --sampler and --denoiser are the same options as the plural lists: the same bits */
+  char *o_alias =
+      dpm_test_run_ok("memorisation --data circle:n=8 --process edm:sigma_min=1e-3,sigma_max=10 --grid "
+                      "uniform --steps-list 16,64 --denoiser 'exact;smoothed:h=0.4' --sampler ddim "
+                      "--n 300 --seed 4",
+                      NULL);
+  char *o_plural = dpm_test_run_ok(args, NULL);
+  assert_string_equal(o_alias, o_plural);
+  free(o_alias);
+  free(o_plural);
   char cmd[512];
   char *o1 = NULL, *o2 = NULL;
   const char *big = "memorisation --data circle:n=8 --process edm --grid uniform --steps-list 8 --n 2500";

@@ -97,6 +97,8 @@ int cmd_memorisation(int argc, char **argv)
       {"rho", OPT_DOUBLE, &rho, "--grid edm: rho > 0 (default 7)", 0},
       {"denoisers", OPT_STR, &denoisers,
        "';' list of models: exact (default), relerr:eta=E[,seed=S], smoothed:h=H, empirical:n=N[,seed=S]", 0},
+      {"sampler", OPT_STR, &samplers, "the same as --samplers", 0},
+      {"denoiser", OPT_STR, &denoisers, "the same as --denoisers", 0},
       {"n", OPT_SIZE, &n, "samples per run, all runs from the same prior draws (default 1000)", 0},
       {"radius", OPT_DOUBLE, &rel, "radius relative to the set's nearest-neighbour spacing (default 0.1)", 0},
       {"seed", OPT_U64, &seed, "seed: sample j starts from the stream (seed, j) (default 0)", 0},
@@ -115,7 +117,9 @@ int cmd_memorisation(int argc, char **argv)
       "of a point of the set, share_se = sqrt(share (1 - share)/n); mean_dist = the mean distance to the nearest\n"
       "point; manifold_dist = the mean distance to the circle or sphere a circle:/sphere: set samples (closed\n"
       "form; NaN for other data); standard errors sd/sqrt(n). smoothed:h=H is the ideal denoiser of the set read\n"
-      "at sqrt(sigma^2 + H^2) (docs/MATH.md §2.10).");
+      "at sqrt(sigma^2 + H^2) (docs/MATH.md §2.10). On ve, --grid uniform is uniform in t (geometric in sigma); "
+      "a\n"
+      "grid uniform in sigma is --process edm --grid uniform.");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "data"))) return rc;
   if (n == 0) return cli_errorf(cmd, CLI_EUSAGE, "--n must be >= 1");
