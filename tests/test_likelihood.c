@@ -299,6 +299,24 @@ static void test_model_fd_and_kl(void **state)
   assert_int_equal(dpm_likelihood_model_kl(w, &p, &par, 20, 4, &kl, &se, NULL), 0);
   assert_true(fabs(kl) < 1e-3); /* 20 points each within its bound (~1e-4 at rtol 1e-6) */
   dpm_likelihood_free(w);
+  /* the memorising model through the denoiser interface and its own divergence op: with its training set as the
+   * data, its flow is that set's exact flow, so log p = log q_t0 of the set within the bound (t0 = 1e-2: a point
+   * set's q_t0 is a sum of N(x_i, s^2 I) bumps, and a larger s keeps the solve short) */
+  gsl_rng *rr = dpm_rng_stream_alloc(9, 0);
+  dpm_denoiser *mem = dpm_denoiser_memorise_alloc(mix, 16, rr);
+  gsl_rng_free(rr);
+  assert_non_null(mem);
+  assert_true(dpm_denoiser_has_divergence(mem));
+  const dpm_mixture *train = dpm_denoiser_memorise_points(mem);
+  w = dpm_likelihood_alloc(train, &mem, 1);
+  dpm_likelihood_params pm = par;
+  pm.t0 = 1e-2;
+  sample_t0(train, &p, pm.t0, 4, 10, x);
+  assert_int_equal(dpm_likelihood_eval(w, &p, &pm, 4, x, r, NULL), 0);
+  for (int i = 0; i < 4; i++)
+    assert_close(r[i].logp, r[i].logq_true, 0.0, tol_bound(&r[i], &pm));
+  dpm_likelihood_free(w);
+  dpm_denoiser_free(mem);
   dpm_denoiser *sc = dpm_denoiser_scaled_alloc(ex, 1.2);
   w = dpm_likelihood_alloc(mix, &sc, 1);
   assert_int_equal(dpm_likelihood_model_kl(w, &p, &par, 200, 4, &kl, &se, NULL), 0);
