@@ -17,61 +17,79 @@
 /* Points x rows (n x m cost entries) above which the log-sum-exp passes are shared among threads. */
 #define SINKHORN_PAR_MIN 16384
 
-/* exp(x) for x <= 0 written so that a `omp simd` loop vectorises it: x clamped at -708 (below, the result is under
- * 1e-307 and only ever added to a sum >= 1), x = k ln 2 + r with |r| <= ln(2)/2 (Cody–Waite split of ln 2), e^r by
- * its Taylor polynomial of degree 13 (remainder < 0.35^14/14! < 2e-18, under half an ulp), 2^k built in the
- * exponent bits. Relative error a few ulps. */
-
-static inline double exp_nonpos(double x)
-{
-  const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
-  const double log2e = 1.4426950408889634, ln2_hi = 0.6931471803691238, ln2_lo = 1.9082149292705877e-10;
-  x = x < -708.0 ? -708.0 : x;
-  const double ks = x * log2e + shifter, k = ks - shifter;
-  const double r = (x - k * ln2_hi) - k * ln2_lo;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  union {
-    double f;
-    int64_t i;
-  } kb = {ks}, sc;
-  sc.i = (kb.i - 0x4338000000000000LL + 1023) << 52; /* 0x4338... = the bits of the shifter */
-  const double scale = sc.f;
-  return p * scale;
-}
-
-/* log sum_j exp(w_j - c_j * ir) over a contiguous row: one pass for the max, one for the exponentials. */
-static inline double lse_row(size_t m, const double *restrict c, const double *restrict w, double ir)
-{
-  double mx = -HUGE_VAL;
-#pragma omp simd reduction(max : mx)
-  for (size_t j = 0; j < m; j++) {
-    const double t = w[j] - c[j] * ir;
-    mx = t > mx ? t : mx;
+/* exp(x) for x <= 0 written so that a `omp simd` loop vectorises it: x clamped at -700 (below, the result is under
+ * 1e-304 and only ever added to a sum >= 1; the clamp also keeps every result a normal number: subnormal
+ * arithmetic is two orders of magnitude slower), x = k ln 2 + r with |r| <= ln(2)/2 (Cody–Waite split of ln 2),
+ * e^r by its Taylor polynomial of degree 13 in Horner form (remainder < 0.35^14/14! < 2e-18, under half an ulp),
+ * 2^k built in the exponent bits. Relative error a few ulps. MADD(a, b, c) = a b + c: a multiply and an add, or
+ * one fused multiply-add in the AVX2/FMA variant. Then the log-sum-exp of a contiguous row, log sum_j exp(w_j -
+ * c_j ir): one pass for the max, one for the exponentials. */
+#define DEFINE_LSE_ROW(NAME, ATTR, MADD)                                                                          \
+  ATTR static inline double NAME##_exp(double x)                                                                  \
+  {                                                                                                               \
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */                   \
+    const double log2e = 1.4426950408889634, ln2_hi = 0.6931471803691238, ln2_lo = 1.9082149292705877e-10;        \
+    x = x < -700.0 ? -700.0 : x;                                                                                  \
+    const double ks = MADD(x, log2e, shifter), k = ks - shifter;                                                  \
+    const double r = MADD(-k, ln2_lo, MADD(-k, ln2_hi, x));                                                       \
+    double p = 1.0 / 6227020800.0;                                                                                \
+    p = MADD(p, r, 1.0 / 479001600.0);                                                                            \
+    p = MADD(p, r, 1.0 / 39916800.0);                                                                             \
+    p = MADD(p, r, 1.0 / 3628800.0);                                                                              \
+    p = MADD(p, r, 1.0 / 362880.0);                                                                               \
+    p = MADD(p, r, 1.0 / 40320.0);                                                                                \
+    p = MADD(p, r, 1.0 / 5040.0);                                                                                 \
+    p = MADD(p, r, 1.0 / 720.0);                                                                                  \
+    p = MADD(p, r, 1.0 / 120.0);                                                                                  \
+    p = MADD(p, r, 1.0 / 24.0);                                                                                   \
+    p = MADD(p, r, 1.0 / 6.0);                                                                                    \
+    p = MADD(p, r, 0.5);                                                                                          \
+    p = MADD(p, r, 1.0);                                                                                          \
+    p = MADD(p, r, 1.0);                                                                                          \
+    union {                                                                                                       \
+      double f;                                                                                                   \
+      int64_t i;                                                                                                  \
+    } kb = {ks}, sc;                                                                                              \
+    sc.i = (kb.i - 0x4338000000000000LL + 1023) << 52; /* 0x4338... = the bits of the shifter */                  \
+    return p * sc.f;                                                                                              \
+  }                                                                                                               \
+  ATTR static double NAME(size_t m, const double *restrict c, const double *restrict w, double ir)                \
+  {                                                                                                               \
+    double mx = -HUGE_VAL;                                                                                        \
+    _Pragma("omp simd reduction(max : mx)") for (size_t j = 0; j < m; j++)                                        \
+    {                                                                                                             \
+      const double t = MADD(-c[j], ir, w[j]);                                                                     \
+      mx = t > mx ? t : mx;                                                                                       \
+    }                                                                                                             \
+    if (!(mx > -HUGE_VAL)) return mx;                                                                             \
+    double s = 0.0;                                                                                               \
+    _Pragma("omp simd reduction(+ : s)") for (size_t j = 0; j < m; j++) s +=                                      \
+        NAME##_exp(MADD(-c[j], ir, w[j]) - mx);                                                                   \
+    return mx + log(s);                                                                                           \
   }
-  if (!(mx > -HUGE_VAL)) return mx;
-  double s = 0.0;
-#pragma omp simd reduction(+ : s)
-  for (size_t j = 0; j < m; j++)
-    s += exp_nonpos((w[j] - c[j] * ir) - mx);
-  return mx + log(s);
+
+#define MADD_PLAIN(a, b, c) ((a) * (b) + (c))
+DEFINE_LSE_ROW(lse_row_plain, , MADD_PLAIN)
+#if defined(__GNUC__) && defined(__x86_64__)
+#define HAVE_LSE_FMA 1
+DEFINE_LSE_ROW(lse_row_fma, __attribute__((target("avx2,fma"))), fma)
+#endif
+
+/* The variant for this processor, chosen once: AVX2 with FMA when the CPU has both (4 lanes, fused multiply-add),
+ * else the portable one. Either is deterministic, so results are the same bits for any number of threads. */
+typedef double lse_row_fn(size_t m, const double *restrict c, const double *restrict w, double ir);
+static lse_row_fn *lse_row_pick(void)
+{
+#ifdef HAVE_LSE_FMA
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return lse_row_fma;
+#endif
+  return lse_row_plain;
 }
 
 /* out_i = lw_i - LSE_j(w_j - c_ij ir) for the rows of c (rows x cols). */
-static void lse_update(size_t rows, size_t cols, const double *c, const double *w, const double *lw, double ir,
-                       double *out)
+static void lse_update(lse_row_fn *lse_row, size_t rows, size_t cols, const double *c, const double *w,
+                       const double *lw, double ir, double *out)
 {
 #pragma omp parallel for schedule(static) if (rows * cols > SINKHORN_PAR_MIN)
   for (size_t i = 0; i < rows; i++)
@@ -79,7 +97,7 @@ static void lse_update(size_t rows, size_t cols, const double *c, const double *
 }
 
 /* lc_j = LSE_i(u_i - c_ij ir) (no subtraction) for the columns, reading the transposed cost. */
-static void lse_cols(const dpm_bridge_sinkhorn *s, double ir, double *lc)
+static void lse_cols(lse_row_fn *lse_row, const dpm_bridge_sinkhorn *s, double ir, double *lc)
 {
   const size_t n = s->n, m = s->m;
 #pragma omp parallel for schedule(static) if (n * m > SINKHORN_PAR_MIN)
@@ -173,12 +191,13 @@ static int stage(dpm_bridge_sinkhorn *s, double reg, double tol, size_t max_iter
   const size_t n = s->n, m = s->m;
   const double ir = 1.0 / reg;
   double *la = s->work, *lb = la + n, *lc = lb + m;
-  lse_cols(s, ir, lc);
+  lse_row_fn *lse_row = lse_row_pick();
+  lse_cols(lse_row, s, ir, lc);
   for (size_t it = 0; it < max_iter; it++) {
     for (size_t j = 0; j < m; j++)
       s->v[j] = lb[j] - lc[j];
-    lse_update(n, m, s->cost, s->v, la, ir, s->u);
-    lse_cols(s, ir, lc); /* the next v-update's sums; with v they give the column marginal gamma^T 1 */
+    lse_update(lse_row, n, m, s->cost, s->v, la, ir, s->u);
+    lse_cols(lse_row, s, ir, lc); /* the next v-update's sums; with v they give the column marginal gamma^T 1 */
     ++*iters;
     if (it % 10 == 0) {
       double e = 0.0;
