@@ -3,7 +3,9 @@
  * Fisher = d (1 - Gamma)/s^2 with Gamma by cubature (the DDPM simple-loss constant); the Fisher identity by
  * importance sampling; the finite-difference fallbacks and the linear features' derivatives against exact ones
  * with the h/2h error bound; exact least squares recovering an affine true score to solver precision, and the DSM
- * fit within its sampling error; the model file bit for bit; the same bits for 1 and 2 threads; the errors. */
+ * fit within its sampling error; the model file bit for bit; the same bits for 1 and 2 threads; the errors; the
+ * learnable-means mixture fitted to the exact score to the simplex tolerance and by DSM within its replica error.
+ */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -370,6 +372,114 @@ static void test_errors(void **state)
   dpm_mixture_free(mix);
 }
 
+/* Model class (c), a mixture with learnable means: from means shifted by 0.6, the Fisher-divergence fit to the
+ * exact score (zero at the true means) recovers them to the simplex tolerance; the DSM fit recovers them within
+ * its sampling error, estimated from 6 replicas with independent draws (the replica mean within 4 of its standard
+ * errors of the truth). */
+static void test_mixture_fit(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("gmm1d"), *init = dpm_mixture_clone(mix), *fit = NULL;
+  for (size_t k = 0; k < 2; k++) {
+    const double mu = mix->mu[k] + 0.6;
+    assert_int_equal(dpm_mixture_set_mean(init, k, &mu), DPM_SUCCESS);
+  }
+  const double m = 0.8, s = 0.6;
+  double loss = NAN;
+  assert_int_equal(
+      dpm_sm_mixture_fit_means(init, mix, m, s, DPM_SM_TARGET_ORACLE, 2000, 1, 0.3, 1e-9, 2000, &fit, &loss), 0);
+  for (size_t k = 0; k < 2; k++)
+    assert_close(fit->mu[k], mix->mu[k], 0.0, 1e-7);
+  assert_true(loss < 1e-12);
+  dpm_mixture_free(fit);
+  double sum[2] = {0}, sum2[2] = {0};
+  enum { R = 6 };
+  for (int rep = 0; rep < R; rep++) {
+    assert_int_equal(dpm_sm_mixture_fit_means(init, mix, m, s, DPM_SM_TARGET_DSM, 4000, 100 + (uint64_t)rep, 0.3,
+                                              1e-7, 2000, &fit, NULL),
+                     0);
+    for (size_t k = 0; k < 2; k++) {
+      sum[k] += fit->mu[k];
+      sum2[k] += fit->mu[k] * fit->mu[k];
+    }
+    dpm_mixture_free(fit);
+  }
+  for (size_t k = 0; k < 2; k++) {
+    const double mean = sum[k] / R, sd = sqrt((sum2[k] - R * mean * mean) / (R - 1));
+    assert_within_se(mean, sd / sqrt((double)R), mix->mu[k], KSE);
+    assert_true(fabs(mean - mix->mu[k]) < 0.1); /* and far closer than the 0.6 it started from */
+  }
+  assert_raises(dpm_sm_mixture_fit_means(init, mix, m, s, DPM_SM_TARGET_DSM, 1000, 1, 0.3, 1e-12, 3, &fit, NULL),
+                GSL_EMAXITER, "simplex");
+  dpm_mixture_free(fit);
+  dpm_mixture *r8 = dpm_test_mixture("ring8");
+  assert_raises(dpm_sm_mixture_fit_means(init, r8, m, s, DPM_SM_TARGET_DSM, 1000, 1, 0.3, 1e-6, 10, &fit, NULL),
+                GSL_EBADLEN, "dimension");
+  dpm_mixture_free(r8);
+  dpm_mixture_free(init);
+  dpm_mixture_free(mix);
+}
+
+/* Second-order DSM (Lu et al. 2022, trace form): a Gaussian N(mu, v I) in d = 2 has the constant Laplacian
+ * -d/(m^2 v + s^2), in the span of the degree-0 polynomial. Fitted on the oracle's Laplacian it is recovered to
+ * rounding; fitted on the DSM target r2 = (|eps|^2 - d)/s^2 - |grad log q_t|^2 the coefficient is the sample mean
+ * of r2, within 4 of its standard errors (computed here from the same draws) of the truth. */
+static void test_second_order(void **state)
+{
+  (void)state;
+  const double mu[2] = {0.5, -1.0}, var[2] = {0.7, 0.7}, m = 0.9, s = 0.5;
+  dpm_mixture *mix = dpm_test_gauss(2, mu, var);
+  dpm_sm_linear *L = dpm_sm_linear_alloc_for(DPM_SM_BASIS_POLY, 0, 0.0, 0, mix, 1, NULL);
+  assert_int_equal(dpm_sm_linear_nfeatures(L), 1);
+  const double c = m * m * 0.7 + s * s, truth = -2.0 / c;
+  double w = NAN, err = NAN, err_se = NAN;
+  assert_int_equal(dpm_sm_second_order_fit(L, mix, m, s, DPM_SM_TARGET_ORACLE, 1000, 1, 0.0, &w, &err, &err_se),
+                   0);
+  assert_close(w, truth, 1e-13, 0.0);
+  assert_true(err < 1e-24);
+  enum { M = 20000 };
+  assert_int_equal(dpm_sm_second_order_fit(L, mix, m, s, DPM_SM_TARGET_DSM, M, 2, 0.0, &w, &err, NULL), 0);
+  /* the same draws as the fit (stream (2, b), blocks of 1024): the standard error of the mean of r2 */
+  double *x = malloc(M * 2 * sizeof *x), *eps = malloc(M * 2 * sizeof *eps), *r2 = malloc(M * sizeof *r2);
+  gsl_rng *r = dpm_rng_stream_alloc(2, 0);
+  dpm_mixture_sample_workspace *sw = dpm_mixture_sample_alloc(mix);
+  for (size_t b = 0, done = 0; done < M; b++) {
+    const size_t n = M - done < 1024 ? M - done : 1024;
+    dpm_rng_stream_set(r, 2, b);
+    assert_int_equal(dpm_mixture_sample_t(mix, sw, r, m, s, n, x + 2 * done, NULL, eps + 2 * done), 0);
+    done += n;
+  }
+  for (size_t i = 0; i < M; i++) {
+    const double e2 = eps[2 * i] * eps[2 * i] + eps[2 * i + 1] * eps[2 * i + 1];
+    const double g0 = (x[2 * i] - m * mu[0]) / c, g1 = (x[2 * i + 1] - m * mu[1]) / c;
+    r2[i] = (e2 - 2.0) / (s * s) - (g0 * g0 + g1 * g1);
+  }
+  double mean, se;
+  dpm_test_mean_se(r2, M, &mean, &se);
+  assert_close(w, mean, 1e-12, 0.0);
+  assert_within_se(w, se, truth, KSE);
+  assert_close(err, (w - truth) * (w - truth), 1e-9, 0.0);
+  dpm_mixture_sample_free(sw);
+  gsl_rng_free(r);
+  free(x);
+  free(eps);
+  free(r2);
+  dpm_sm_linear_free(L);
+  /* a richer basis on a mixture: many features, few draws, no ridge */
+  dpm_mixture *r8 = dpm_test_mixture("ring8");
+  L = dpm_sm_linear_alloc_for(DPM_SM_BASIS_RFF, 40, 0.5, 0, r8, 1, NULL);
+  double w40[43];
+  assert_raises(dpm_sm_second_order_fit(L, r8, m, s, DPM_SM_TARGET_DSM, 10, 0, 0.0, w40, NULL, NULL), GSL_EDOM,
+                "positive definite");
+  dpm_mixture *g1 = dpm_test_mixture("gmm1d");
+  assert_raises(dpm_sm_second_order_fit(L, g1, m, s, DPM_SM_TARGET_DSM, 100, 0, 0.0, w40, NULL, NULL), GSL_EBADLEN,
+                "dimension");
+  dpm_mixture_free(g1);
+  dpm_sm_linear_free(L);
+  dpm_mixture_free(r8);
+  dpm_mixture_free(mix);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -378,6 +488,7 @@ int main(void)
       cmocka_unit_test(test_fisher_identity),    cmocka_unit_test(test_fd_fallbacks),
       cmocka_unit_test(test_linear_derivatives), cmocka_unit_test(test_exact_training),
       cmocka_unit_test(test_threads_and_file),   cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_mixture_fit),        cmocka_unit_test(test_second_order),
   };
   return cmocka_run_group_tests_name("scorematch", tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_scorematch_cli.c — `dpmlab score-matching` and `dpmlab train` (docs/MATH.md §4.4): the contract's columns,
  * the row equal bit for bit to the library's objectives on the same draws, the DSM fit of an affine score within
- * its sampling error, the model file read back by score-matching and by `dpmlab sample --denoiser model:FILE`, and
- * every bad input as one stderr line with a non-zero exit and no output file. */
+ * its sampling error, the DSM fit of a mixture's means, the model file read back by score-matching and by `dpmlab
+ * sample --denoiser model:FILE`, and every bad input as one stderr line with a non-zero exit and no output file.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,23 @@ static void test_fit_gaussian(void **state)
   free(out);
 }
 
+/* --model mixture:delta=D --fit: the means fitted by DSM at t; the Fisher divergence of the fit (a parameter error
+ * of order M^{-1/2} costs of order 1/M) falls far below that of the start, and an unknown option is refused. */
+static void test_fit_mixture(void **state)
+{
+  (void)state;
+  double v0[10], v1[10];
+  char *out = dpm_test_run_ok("score-matching --data gmm1d --t 0.3 --model mixture:delta=0.5 --mc 4000", NULL);
+  parse_row(out, v0);
+  free(out);
+  out = dpm_test_run_ok("score-matching --data gmm1d --t 0.3 --model mixture:delta=0.5 --fit --mc 4000", NULL);
+  parse_row(out, v1);
+  free(out);
+  assert_true(v1[0] < 0.01 * v0[0]);
+  dpm_test_expect_failure("score-matching --data gmm1d --t 0.3 --model mixture:shift=1 --fit", NULL,
+                          "/tmp/dpm_sm_never.csv", 2, "shift", 0);
+}
+
 /* train writes a model file; score-matching --model file: and sample --denoiser model: read it. */
 static void test_train_roundtrip(void **state)
 {
@@ -153,7 +171,7 @@ static void test_bad_input(void **state)
       {"score-matching --data gmm1d --t 0.3 --model perturbed:tilt=1", 2, "delta"},
       {"score-matching --data gmm1d --t 0.3 --model linear:basis=wavelet,size=3", 2, "wavelet"},
       {"score-matching --data gmm1d --t 0.3 --model linear:basis=rff", 2, "size"},
-      {"score-matching --data gmm1d --t 0.3 --fit", 2, "linear"},
+      {"score-matching --data gmm1d --t 0.3 --fit", 2, "linear and mixture"},
       {"score-matching --data gmm1d --t 0.3 --mc 1", 2, "--mc"},
       {"score-matching --data nosuchset --t 0.3", 1, "nosuchset"},
       {"score-matching --data gmm1d --t 0.3 --process warp", 2, "warp"},
@@ -176,9 +194,8 @@ int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_contract),
-      cmocka_unit_test(test_fit_gaussian),
-      cmocka_unit_test(test_train_roundtrip),
+      cmocka_unit_test(test_contract),    cmocka_unit_test(test_fit_gaussian),
+      cmocka_unit_test(test_fit_mixture), cmocka_unit_test(test_train_roundtrip),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("scorematch_cli", tests, NULL, NULL);

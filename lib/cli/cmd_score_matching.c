@@ -20,7 +20,8 @@ static int model_from_spec(const char *cmd, const char *spec, const dpm_mixture 
   *lin = NULL;
   if (strcmp(spec, "exact") == 0) {
     *md = dpm_sm_model_mixture_alloc(mix);
-  } else if (strncmp(spec, "perturbed:", 10) == 0 || strcmp(spec, "perturbed") == 0) {
+  } else if (strncmp(spec, "perturbed:", 10) == 0 || strcmp(spec, "perturbed") == 0 ||
+             strncmp(spec, "mixture:", 8) == 0 || strcmp(spec, "mixture") == 0) {
     double delta = NAN, tilt = 0.0;
     char buf[128];
     if (strlen(spec) >= sizeof buf) return cli_errorf(cmd, CLI_EUSAGE, "--model: spec too long");
@@ -30,16 +31,17 @@ static int model_from_spec(const char *cmd, const char *spec, const dpm_mixture 
       char *eq = strchr(tok, '='), *end;
       double v = eq ? strtod(eq + 1, &end) : (double)NAN;
       if (!eq || end == eq + 1 || *end || !isfinite(v))
-        return cli_errorf(cmd, CLI_EUSAGE, "--model perturbed: bad option '%s' (delta=D, tilt=T)", tok);
+        return cli_errorf(cmd, CLI_EUSAGE, "--model %s: bad option '%s' (delta=D, tilt=T)", buf, tok);
       *eq = '\0';
       if (strcmp(tok, "delta") == 0)
         delta = v;
       else if (strcmp(tok, "tilt") == 0)
         tilt = v;
       else
-        return cli_errorf(cmd, CLI_EUSAGE, "--model perturbed: unknown option '%s' (delta, tilt)", tok);
+        return cli_errorf(cmd, CLI_EUSAGE, "--model %s: unknown option '%s' (delta, tilt)", buf, tok);
     }
-    if (isnan(delta)) return cli_errorf(cmd, CLI_EUSAGE, "--model perturbed needs delta=D");
+    if (opts) *opts = '\0';
+    if (isnan(delta)) return cli_errorf(cmd, CLI_EUSAGE, "--model %s needs delta=D", buf);
     *md = dpm_sm_model_perturbed_alloc(mix, delta, tilt);
   } else if (strncmp(spec, "linear:", 7) == 0) {
     if (!(*lin = dpm_sm_linear_from_spec(spec + 7, mix, 1, NULL))) return cli_fail(cmd, CLI_EUSAGE, "bad --model");
@@ -52,7 +54,9 @@ static int model_from_spec(const char *cmd, const char *spec, const dpm_mixture 
     *md = dpm_sm_linear_model_alloc(*lin);
   } else
     return cli_errorf(cmd, CLI_EUSAGE,
-                      "unknown --model '%s' (exact, perturbed:delta=D, linear:basis=B,size=S, file:PATH)", spec);
+                      "unknown --model '%s' (exact, perturbed:delta=D, mixture:delta=D, linear:basis=B,size=S, "
+                      "file:PATH)",
+                      spec);
   return *md ? CLI_OK : cli_fail(cmd, CLI_EDATA, "cannot build the model");
 }
 
@@ -68,10 +72,13 @@ int cmd_score_matching(int argc, char **argv)
       {"process", OPT_STR, &pspec, "forward process: vp (default), subvp, ve, ve-sde, edm, ddpm[:...]", 0},
       {"t", OPT_DOUBLE, &t, "time t (0 < t <= t_max; for ddpm the step, for edm sigma) (required)", 0},
       {"model", OPT_STR, &mspec,
-       "exact (default) | perturbed:delta=D[,tilt=T] | linear:basis=poly|rff|bump,size=S[,ell=W,seed=N] | "
-       "file:MODEL.json (from dpmlab train)",
+       "exact (default) | perturbed:delta=D[,tilt=T] | mixture:delta=D[,tilt=T] (learnable means from that start) "
+       "| linear:basis=poly|rff|bump,size=S[,ell=W,seed=N] | file:MODEL.json (from dpmlab train)",
        0},
-      {"fit", OPT_FLAG, &fit, "fit the linear model at t by least-squares DSM first (draws from seed + 1)", 0},
+      {"fit", OPT_FLAG, &fit,
+       "fit the model at t by DSM first, on draws from seed + 1: linear models by exact least squares, mixture "
+       "means by the Nelder-Mead simplex",
+       0},
       {"fit-mc", OPT_SIZE, &fit_mc, "draws for --fit (default: --mc)", 0},
       {"ridge", OPT_DOUBLE, &ridge, "ridge of the --fit normal equations (default 1e-8)", 0},
       {"mc", OPT_SIZE, &M, "Monte Carlo draws (default 10000)", 0},
@@ -89,13 +96,15 @@ int cmd_score_matching(int argc, char **argv)
       "  dsm = E|s_theta + eps/s|^2 (Vincent, times 2), ssm = E[(v.s_theta)^2 + 2 v.(grad s_theta) v], v ~ N(0, "
       "I)\n"
       "  (Song et al. 2019, times 2); all on the same draws, so dsm_minus_sm -> d/s^2 and fisher_minus_sm ->\n"
-      "  E|grad log q_t|^2 for every model (docs/MATH.md §4.4). Without --fit a linear model has theta = 0.");
+      "  E|grad log q_t|^2 for every model (docs/MATH.md §4.4). Without --fit a linear model has theta = 0 and a\n"
+      "  mixture model is its starting point, the perturbed one.");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "data")) || (rc = cli_require(cmd, opts, "t"))) return rc;
   if (M < 2) return cli_errorf(cmd, CLI_EUSAGE, "--mc must be >= 2");
   if (!(ridge >= 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--ridge must be >= 0 (got %g)", ridge);
-  if (fit && strncmp(mspec, "linear:", 7) != 0)
-    return cli_errorf(cmd, CLI_EUSAGE, "--fit applies to linear models only (got --model %s)", mspec);
+  const int is_mix = strncmp(mspec, "mixture", 7) == 0;
+  if (fit && strncmp(mspec, "linear:", 7) != 0 && !is_mix)
+    return cli_errorf(cmd, CLI_EUSAGE, "--fit applies to linear and mixture models only (got --model %s)", mspec);
   if (cli_seen(opts, "fit-mc") && !fit) return cli_errorf(cmd, CLI_EUSAGE, "--fit-mc needs --fit");
   dpm_process proc;
   if (dpm_process_parse(&proc, pspec)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
@@ -117,10 +126,22 @@ int cmd_score_matching(int argc, char **argv)
   if (!(mix = cli_load_data(cmd, data))) goto done;
   if ((rc = model_from_spec(cmd, mspec, mix, &md, &lin))) goto done;
   rc = CLI_EDATA;
-  if (fit &&
+  if (fit && lin &&
       dpm_sm_linear_fit_level(lin, mix, m, s, DPM_SM_TARGET_DSM, fit_mc ? fit_mc : M, seed + 1, ridge, NULL)) {
     cli_fail(cmd, rc, "fitting the linear model failed");
     goto done;
+  }
+  if (fit && is_mix) {
+    dpm_mixture *fitted = NULL;
+    const int fst = dpm_sm_mixture_fit_means(dpm_sm_model_mixture(md), mix, m, s, DPM_SM_TARGET_DSM,
+                                             fit_mc ? fit_mc : M, seed + 1, 0.5, 1e-4, 20000, &fitted, NULL);
+    dpm_sm_model_free(md);
+    md = fst ? NULL : dpm_sm_model_mixture_alloc(fitted);
+    dpm_mixture_free(fitted);
+    if (!md) {
+      cli_fail(cmd, rc, "fitting the mixture's means failed");
+      goto done;
+    }
   }
   dpm_sm_objectives o;
   if (dpm_sm_objectives_eval(mix, md, m, s, M, seed, &o)) {

@@ -174,6 +174,19 @@ dpm_sm_model *dpm_sm_linear_model_alloc(dpm_sm_linear *L);
  * samples of x_0); ORACLE: E[eps|x] from the exact oracle (the Fisher-divergence projection of the true score). */
 typedef enum { DPM_SM_TARGET_DSM, DPM_SM_TARGET_ORACLE } dpm_sm_target;
 
+/* The score of a mixture with learnable means (model class (c)): starting from init (its weights and covariances
+ * kept), fit the means at one noise level (m, s) by minimising over them, on M fixed draws x = m x_0 + s eps of
+ * the data (stream (seed, b) per block of 1024, as dpm_sm_objectives_eval), either the DSM objective (1/M) sum
+ * |s_mu(x) + eps/s|^2 (target DPM_SM_TARGET_DSM) or the Fisher divergence (1/M) sum |s_mu(x) - grad log q_t(x)|^2
+ * to the data's exact score (DPM_SM_TARGET_ORACLE, zero at the data's means when init has the data's weights and
+ * covariances), with GSL's Nelder–Mead simplex (nmsimplex2) from init's means with initial step `step`, until the
+ * simplex size is below tol or after maxit iterations. *fitted receives a new mixture (the caller frees it), *loss
+ * (may be NULL) the final objective. Errors: NULL, dimension mismatch (GSL_EBADLEN), M < 2, bad (m, s), step or
+ * tol not > 0 (GSL_EDOM), GSL_EMAXITER when maxit is reached first (*fitted still set); ENOMEM. */
+int dpm_sm_mixture_fit_means(const dpm_mixture *init, const dpm_mixture *data, double m, double s,
+                             dpm_sm_target target, size_t M, uint64_t seed, double step, double tol, size_t maxit,
+                             dpm_mixture **fitted, double *loss);
+
 /* Fit one noise level (m, s) by exact least squares: with M draws x = m x_0 + s eps (stream (seed, b) per block
  * of 1024, as dpm_sm_objectives_eval), theta minimises (1/M) sum |eps_theta(x) - target|^2 + ridge |theta|^2
  * (= s^2 times the DSM loss in score units, plus the ridge), through the normal equations (G + ridge I) theta =
@@ -189,6 +202,18 @@ int dpm_sm_linear_fit_level(dpm_sm_linear *L, const dpm_mixture *mix, double m, 
  * and a bad time range (GSL_EDOM). */
 int dpm_sm_linear_fit_joint(dpm_sm_linear *L, const dpm_mixture *mix, const dpm_process *p, dpm_sm_weighting w,
                             double t0, double t1, size_t n, uint64_t seed, double ridge);
+
+/* Second-order score matching (Lu, Zheng, Bao, Chen, Li & Zhu 2022, the trace form of their second-order DSM): the
+ * conditional identity grad^2 log q_t(x) = E[(eps eps^T - I)/s^2 | x] - grad log q_t grad log q_t^T (second-order
+ * Tweedie) makes r2 = (|eps|^2 - d)/s^2 - |grad log q_t(x)|^2 an unbiased target of the Laplacian Delta log
+ * q_t(x). A scalar linear model h(x) = sum_j phi_j(z) w_j on L's features is fitted at (m, s) by exact least
+ * squares on M draws (stream (seed, b) per block of 1024) against r2 (DSM, with the exact first-order score) or
+ * against the oracle's Laplacian (ORACLE); w (P, dpm_sm_linear_nfeatures) receives the coefficients, and err,
+ * err_se (may be NULL) the mean squared error E|h - Delta log q_t|^2 on M fresh draws (streams (seed + 1, b)) with
+ * its standard error. Errors as dpm_sm_linear_fit_level. */
+int dpm_sm_second_order_fit(const dpm_sm_linear *L, const dpm_mixture *mix, double m, double s,
+                            dpm_sm_target target, size_t M, uint64_t seed, double ridge, double *w, double *err,
+                            double *err_se);
 
 /* Write L as a JSON model file (status; GSL_EFAILED on a write error). meta (may be NULL): extra string fields
  * "process" and "weighting" recorded for the reader. */
