@@ -224,6 +224,12 @@ static void test_memorisation_cli(void **state)
   assert_string_equal(o_alias, o_plural);
   free(o_alias);
   free(o_plural);
+  /* a model spec with options is one quoted CSV field */
+  char *o_q = dpm_test_run_ok("memorisation --data circle:n=8 --steps-list 4 --denoisers 'relerr:eta=0.2,seed=3' "
+                              "--n 10",
+                              NULL);
+  assert_non_null(strstr(o_q, "\nddim,4,4,\"relerr:eta=0.2,seed=3\",0."));
+  free(o_q);
   char cmd[512];
   char *o1 = NULL, *o2 = NULL;
   const char *big = "memorisation --data circle:n=8 --process edm --grid uniform --steps-list 8 --n 2500";
