@@ -163,6 +163,14 @@ static void test_cli_contract(void **state)
     assert_close(u[i * 3 + 2], v[i * 7 + 1], 1e-14, 0.0);
     assert_within_se(u[i * 3], u[i * 3 + 1], u[i * 3 + 2], 4.0);
   }
+  /* a model's bound: scaled:c=1 is the exact score through the denoiser interface (its divergence op), the same
+   * bits */
+  char *a1 = dpm_test_run_ok("elbo-sde --data ring8 --process vp --at - --mc 50 --seed 3", pts);
+  char *a2 =
+      dpm_test_run_ok("elbo-sde --data ring8 --process vp --at - --mc 50 --seed 3 --denoiser scaled:c=1", pts);
+  assert_string_equal(a1, a2);
+  free(a1);
+  free(a2);
 }
 
 static void test_cli_bad_inputs(void **state)
@@ -195,6 +203,8 @@ static void test_cli_bad_inputs(void **state)
       {"elbo-sde --data ring8 --process vp --at - --mc 1", "0,0\n", 2, "--mc"},
       {"elbo-sde --data ring8 --process edm --at - --prior flat", "0,0\n", 2, "flat"},
       {"elbo-sde --data ring8 --process vp --at -", "1\n", 1, "1 columns"},
+      {"elbo-sde --data ring8 --process vp --at - --denoiser relerr:eta=0.1", "0,0\n", 2, "relerr"},
+      {"elbo-sde --data ring8 --process vp --at - --guidance 2", "0,0\n", 2, "--guide auto"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     dpm_test_expect_failure(cases[i].args, cases[i].input, outpath, cases[i].code, cases[i].needle, i);

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_likelihood.h"
 #include "commands.h"
 
 int cmd_elbo_sde(int argc, char **argv)
 {
-  const char *cmd = "elbo-sde", *data = NULL, *proc = NULL, *at = NULL, *outp = NULL, *priors = "gaussian";
+  const char *cmd = "elbo-sde", *data = NULL, *proc = NULL, *at = NULL, *outp = NULL, *priors = "gaussian",
+             *dspec = "exact", *guide = NULL;
+  double guidance = NAN;
   size_t M = 1000;
   double t0 = 1e-5;
   uint64_t seed = 0;
@@ -23,15 +26,21 @@ int cmd_elbo_sde(int argc, char **argv)
       {"t0", OPT_DOUBLE, &t0, "lower end t0 > 0; logq_true = log q_t0 (default 1e-5)", 0},
       {"prior", OPT_STR, &priors, "gaussian (N(0, s_T^2 I), the paper's; default) | exact (q_T: B = log q_t0)", 0},
       {"seed", OPT_U64, &seed, "seed: point i uses the stream (seed, i) (default 0)", 0},
+      {"denoiser", OPT_STR, &dspec,
+       "the bound of a model's score: exact (default) | scaled:c=C | empirical:n=N[,seed=S] (relerr is refused)",
+       0},
+      {"guide", OPT_STR, &guide, "auto[:var=V,keep=K]: the autoguided model (1 + w) D - w D_weak", 0},
+      {"guidance", OPT_DOUBLE, &guidance, "guidance weight w of --guide auto (default 1)", 0},
       {"out", OPT_STR, &outp, "output file (written whole or not at all); default stdout", 0},
       {"meta", OPT_FLAG, &meta, "begin the output with '#' metadata lines", 0},
       {NULL, 0, NULL, NULL, 0},
   };
-  int rc =
-      cli_parse(argc, argv, opts,
-                "usage: dpmlab elbo-sde --data SPEC --process P --at POINTS.csv [--mc M]\n"
-                "columns: bound,bound_se,logq_true: the lower bound B(x) <= log p^SDE_t0(x) of the reverse SDE\n"
-                "with the exact score, by Monte Carlo (nats) with its standard error, and the exact log q_t0(x)");
+  int rc = cli_parse(
+      argc, argv, opts,
+      "usage: dpmlab elbo-sde --data SPEC --process P --at POINTS.csv [--mc M]\n"
+      "columns: bound,bound_se,logq_true: the lower bound B(x) <= log p^SDE_t0(x) of the reverse SDE\n"
+      "with the exact score (or --denoiser's), by Monte Carlo (nats) with its standard error, and the exact\n"
+      "log q_t0(x)");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "data")) || (rc = cli_require(cmd, opts, "process")) ||
       (rc = cli_require(cmd, opts, "at")))
@@ -40,6 +49,9 @@ int cmd_elbo_sde(int argc, char **argv)
   if (!(t0 > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t0 must be > 0 (got %g)", t0);
   dpm_lik_prior prior;
   if (dpm_likelihood_prior_parse(priors, &prior)) return cli_fail(cmd, CLI_EUSAGE, "--prior");
+  if (cli_seen(opts, "guidance") && !guide) return cli_errorf(cmd, CLI_EUSAGE, "--guidance needs --guide auto");
+  if (guide && strncmp(guide, "auto", 4) != 0)
+    return cli_errorf(cmd, CLI_EUSAGE, "--guide '%s': only auto[:var=V,keep=K] is supported here", guide);
   dpm_process p;
   if (dpm_process_parse(&p, proc)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
   if (p.kind == DPM_PROCESS_DDPM) {
@@ -55,6 +67,7 @@ int cmd_elbo_sde(int argc, char **argv)
   dpm_likelihood *w = NULL;
   dpm_oracle *o = NULL;
   dpm_out *out = NULL;
+  cli_lik_models Mdl = {0};
   size_t n = 0, cols = 0;
   const size_t d = mix->d;
   rc = CLI_EDATA;
@@ -66,7 +79,11 @@ int cmd_elbo_sde(int argc, char **argv)
     cli_errorf(cmd, CLI_EDATA, "%s: points have %zu columns but the data is %zu-dimensional", at, cols, d);
     goto done;
   }
-  if (!(w = dpm_likelihood_alloc(mix, NULL, 0)) || !(o = dpm_oracle_alloc(mix)) ||
+  const int model = strcmp(dspec, "exact") != 0 || guide;
+  if (model && (rc = cli_lik_models_build(cmd, mix, dspec, guide, cli_seen(opts, "guidance"), guidance, &Mdl)))
+    goto done;
+  rc = CLI_EDATA;
+  if (!(w = dpm_likelihood_alloc(mix, model ? Mdl.dn : NULL, Mdl.n)) || !(o = dpm_oracle_alloc(mix)) ||
       !(buf = malloc(3 * n * sizeof(double)))) {
     cli_fail(cmd, CLI_EDATA, "out of memory");
     goto done;
@@ -88,7 +105,8 @@ int cmd_elbo_sde(int argc, char **argv)
   if (!(out = cli_out_open(cmd, outp, argc, argv, !meta))) goto done;
   FILE *fp = dpm_out_file(out);
   if (meta)
-    fprintf(fp, "# process: %s\n# prior: %s\n# mc: %zu  seed: %llu  t0: %.17g\n", dpm_process_name(&p), priors, M,
+    fprintf(fp, "# process: %s\n# prior: %s\n# model: %s%s%s\n# mc: %zu  seed: %llu  t0: %.17g\n",
+            dpm_process_name(&p), priors, dspec, guide ? " + " : "", guide ? guide : "", M,
             (unsigned long long)seed, t0);
   fputs("bound,bound_se,logq_true\n", fp);
   for (size_t i = 0; i < n; i++) {
@@ -100,6 +118,7 @@ int cmd_elbo_sde(int argc, char **argv)
 done:
   if (out) dpm_out_close(out, 0);
   dpm_likelihood_free(w);
+  cli_lik_models_clear(&Mdl);
   dpm_oracle_free(o);
   free(buf);
   free(x);

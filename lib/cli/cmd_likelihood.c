@@ -9,18 +9,10 @@
 #endif
 
 #include "cli.h"
-#include "cmd_sample.h"
+#include "cmd_likelihood.h"
 #include "commands.h"
 
-/* The models of a run, one copy per thread (a denoiser is not for concurrent use). */
-typedef struct {
-  size_t n;
-  cli_model *mdl;
-  dpm_denoiser **dn;
-  dpm_denoiser **scaled;
-} lik_models;
-
-static void models_clear(lik_models *M)
+void cli_lik_models_clear(cli_lik_models *M)
 {
   for (size_t i = 0; i < M->n; i++) {
     if (M->scaled) dpm_denoiser_free(M->scaled[i]);
@@ -32,10 +24,8 @@ static void models_clear(lik_models *M)
   memset(M, 0, sizeof *M);
 }
 
-/* --denoiser exact | scaled:c=C | empirical:n=N[,seed=S] (and exact/empirical with --guide auto[:var=V,keep=K]).
- * relerr is refused: its perturbation is a hash of x, so its flow has no divergence. Returns an exit code. */
-static int models_build(const char *cmd, const dpm_mixture *mix, const char *dspec, const char *guide, int w_seen,
-                        double w, lik_models *M)
+int cli_lik_models_build(const char *cmd, const dpm_mixture *mix, const char *dspec, const char *guide, int w_seen,
+                         double w, cli_lik_models *M)
 {
   memset(M, 0, sizeof *M);
   if (strncmp(dspec, "relerr", 6) == 0)
@@ -60,20 +50,20 @@ static int models_build(const char *cmd, const dpm_mixture *mix, const char *dsp
   M->dn = calloc(nt, sizeof *M->dn);
   M->scaled = calloc(nt, sizeof *M->scaled);
   if (!M->mdl || !M->dn || !M->scaled) {
-    models_clear(M);
+    cli_lik_models_clear(M);
     return cli_errorf(cmd, CLI_EDATA, "out of memory");
   }
   for (size_t i = 0; i < nt; i++) {
     int rc = cli_model_build(cmd, mix, inner, guide, 0, 0, w_seen, w, &M->mdl[i]);
     M->n = i + (rc ? 0 : 1);
     if (rc) {
-      models_clear(M);
+      cli_lik_models_clear(M);
       return rc;
     }
     M->dn[i] = cli_model_denoiser(&M->mdl[i]);
     if (isfinite(c)) {
       if (!(M->scaled[i] = dpm_denoiser_scaled_alloc(M->dn[i], c))) {
-        models_clear(M);
+        cli_lik_models_clear(M);
         return cli_fail(cmd, CLI_EDATA, "cannot build the scaled denoiser");
       }
       M->dn[i] = M->scaled[i];
@@ -166,7 +156,7 @@ int cmd_likelihood(int argc, char **argv)
   dpm_likelihood_point *res = NULL;
   dpm_likelihood *w = NULL;
   dpm_out *out = NULL;
-  lik_models M = {0};
+  cli_lik_models M = {0};
   size_t n = 0, cols = 0;
   const size_t d = mix->d;
   rc = CLI_EDATA;
@@ -179,7 +169,8 @@ int cmd_likelihood(int argc, char **argv)
     goto done;
   }
   const int model = strcmp(dspec, "exact") != 0 || guide;
-  if (model && (rc = models_build(cmd, mix, dspec, guide, cli_seen(opts, "guidance"), guidance, &M))) goto done;
+  if (model && (rc = cli_lik_models_build(cmd, mix, dspec, guide, cli_seen(opts, "guidance"), guidance, &M)))
+    goto done;
   rc = CLI_EDATA;
   if (!(w = dpm_likelihood_alloc(mix, model ? M.dn : NULL, M.n)) || !(xT = malloc(n * d * sizeof(double))) ||
       !(res = malloc(n * sizeof *res))) {
@@ -229,7 +220,7 @@ int cmd_likelihood(int argc, char **argv)
 done:
   if (out) dpm_out_close(out, 0);
   dpm_likelihood_free(w);
-  models_clear(&M);
+  cli_lik_models_clear(&M);
   free(res);
   free(xT);
   free(x);
