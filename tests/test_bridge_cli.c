@@ -145,6 +145,36 @@ static void test_sinkhorn_plan_paths(void **state)
   json_decref(j);
 }
 
+/* --method grid on the check problem: the last iteration's err (|C - C_sigma|) and Sigma_t at t = 1/2 at rounding
+ * level on a fine grid (the Poisson-summation error of the grid sums is exp(-2 pi^2 (sigma^2/N)/dx^2) < 1e-30
+ * here), the L1 marginal errors falling; a mixture end has no closed form (err null). */
+static void test_grid(void **state)
+{
+  (void)state;
+  const char *f0 = dpm_test_tmpfile(".json", G0), *f1 = dpm_test_tmpfile(".json", G1);
+  char args[1024];
+  snprintf(args, sizeof args,
+           "bridge --from %s --to %s --sigma2 1 --method grid --iters 30 --grid-steps 4 --grid-points 300", f0,
+           f1);
+  json_t *j = run_json(args);
+  const json_t *arr = json_object_get(j, "grid");
+  assert_int_equal(json_array_size(arr), 30);
+  const double m0 = -1, s0 = 0.5, m1 = 1.5, s1 = 2;
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &m0, &s0, &m1, &s1, 1.0);
+  double mt, St;
+  dpm_bridge_gauss_marginal(g, 0.5, &mt, &St);
+  assert_close(num(json_array_get(arr, 29), "err"), 0, 0, 1e-12);
+  assert_close(mat00(j, "Sigma_t"), St, 0, 1e-12);
+  assert_close(mat00(j, "C"), g->C[0], 0, 1e-12);
+  for (size_t k = 1; k < 10; k++)
+    assert_true(num(json_array_get(arr, k), "marginal_err") < num(json_array_get(arr, k - 1), "marginal_err"));
+  json_decref(j);
+  j = run_json("bridge --from gmm1d --to gauss:d=1 --sigma2 1 --method grid --iters 3 --grid-points 100");
+  assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "grid"), 2), "err")));
+  json_decref(j);
+  dpm_bridge_gauss_free(g);
+}
+
 static void test_bad_input(void **state)
 {
   (void)state;
@@ -174,6 +204,9 @@ static void test_bad_input(void **state)
        dpm_test_tmpfile(".csv", "1\n"));
   FAIL(1, "variance", "bridge --from %s --to %s --sigma2 1 --method closed-form", bad, f1);
   FAIL(1, "point sets", "bridge --from %s --to %s --sigma2 1 --method sinkhorn", pts, "ring8");
+  FAIL(2, "--paths", "bridge --from gmm1d --to gmm1d --sigma2 1 --method grid --paths /tmp/p.csv");
+  FAIL(1, "dimension 1 or 2", "bridge --from gauss:d=3 --to gauss:d=3 --sigma2 1 --method grid");
+  FAIL(1, "point sets", "bridge --from %s --to gauss:d=2 --sigma2 1 --method grid", pts);
   FAIL(1, "cannot open", "bridge --from /nonexistent.csv --to %s --sigma2 1 --method sinkhorn", pts);
 #undef FAIL
 }
@@ -184,6 +217,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_closed_form_and_ipf),
       cmocka_unit_test(test_sinkhorn_plan_paths),
+      cmocka_unit_test(test_grid),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("bridge_cli", tests, NULL, NULL);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpm_data.h"
+
 /* ---- Gaussian <-> Gaussian closed form (docs/MATH.md §5.2) -------------------------------------------------- */
 
 /* The bridge between mu_0 = N(m0, S0) and mu_1 = N(m1, S1) in R^d for the reference dX = sigma dW: read-only
@@ -160,5 +162,44 @@ int dpm_bridge_sinkhorn_marginal(const dpm_bridge_sinkhorn *s, double t, double 
  * ENOMEM. */
 int dpm_bridge_sinkhorn_paths(const dpm_bridge_sinkhorn *s, size_t n_paths, size_t K, uint64_t seed, double *paths,
                               size_t *ends);
+
+/* ---- grid IPF in 1-D and 2-D: dynamic Sinkhorn (docs/MATH.md §5.5) ---------------------------------------------
+ */
+
+/* IPF on a uniform grid of G points per axis on [lo, hi]^dim (dim = 1 or 2) for the Brownian reference observed at
+ * t_k = k/N, k = 0..N: the one-step kernel K_ab = dx^dim N(x_b; x_a, sigma^2/N I) (separable in 2-D, applied one
+ * axis at a time), the potentials f at t = 0 and g at t = 1, the end-to-end plan gamma_ab = f_a (K^N)_ab g_b and
+ * the time marginals p_k = phi_hat_k phi_k, phi_hat_k = K^k f, phi_k = K^(N-k) g (K is symmetric). mu0 and mu1 are
+ * cell masses (density x dx^dim, normalised) of the two end laws. */
+typedef struct {
+  size_t dim, G, N, M; /* M = G^dim cells */
+  double lo, hi, dx, sigma2;
+  double *x;         /* G coordinates per axis */
+  double *K;         /* G x G one-axis kernel dx N(x_b; x_a, sigma^2/N) */
+  double *mu0, *mu1; /* M cell masses */
+  double *f, *g;     /* M potentials */
+  size_t iters;      /* full iterations done */
+  double *work;      /* scratch: 3 M */
+} dpm_bridge_grid;
+
+/* The grid problem between two mixtures with densities (every component with a positive-definite covariance) of
+ * dimension dim = 1 or 2, evaluated at the cell centres by the oracle (cell masses normalised). g starts at 1.
+ * NULL (raised) on: NULL, dim not 1 or 2 or different dimensions (GSL_EBADLEN), a point mass (GSL_EDOM), G < 3, N
+ * = 0, lo >= hi or not finite, sigma2 not finite and > 0 (GSL_EDOM); ENOMEM. */
+dpm_bridge_grid *dpm_bridge_grid_alloc(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t G, double lo,
+                                       double hi, size_t N, double sigma2);
+void dpm_bridge_grid_free(dpm_bridge_grid *s); /* NULL is a no-op */
+
+/* One full IPF iteration: f = mu0 / K^N g (the X_0 marginal made exact), then g = mu1 / K^N f; *err (may be NULL)
+ * receives the L1 error |gamma^T 1 - mu1|_1 of the X_1 marginal before the g-update. Errors: a potential not
+ * finite (GSL_EBADFUNC: the domain is too small for the data). */
+int dpm_bridge_grid_iterate(dpm_bridge_grid *s, double *err);
+
+/* The time marginal at t_k, k = 0..N: cell masses p (M, may be NULL) normalised to 1, its mean (dim) and
+ * covariance (dim x dim) (either may be NULL). Errors: k > N (GSL_EDOM); ENOMEM. */
+int dpm_bridge_grid_marginal(const dpm_bridge_grid *s, size_t k, double *p, double *mean, double *cov);
+
+/* Cov(X_0, X_1) (dim x dim) of the end-to-end plan. ENOMEM. */
+int dpm_bridge_grid_cross_cov(const dpm_bridge_grid *s, double *C);
 
 #endif

@@ -1,7 +1,7 @@
 /* cmd_bridge.c — `dpmlab bridge`: the Schrödinger bridge between two data sets for the reference dX = sigma dW on
  * [0, 1] (De Bortoli et al. 2021; Janati et al. 2020; docs/MATH.md §5): the Gaussian closed form, exact IPF
- * iterate by iterate against it, or log-domain Sinkhorn between point sets, as JSON; optionally the plan and
- * bridge paths as CSV. */
+ * iterate by iterate against it, log-domain Sinkhorn between point sets, or IPF on a grid in 1-D and 2-D, as JSON;
+ * optionally the plan and bridge paths as CSV. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +64,7 @@ int cmd_bridge(int argc, char **argv)
   const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
              *pathsp = NULL;
   double sigma2 = NAN, t = 0.5, tol = 1e-9;
-  size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000;
+  size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10;
   uint64_t seed = 0;
   cli_opt opts[] = {
       {"from", OPT_STR, &from,
@@ -76,8 +76,10 @@ int cmd_bridge(int argc, char **argv)
        "sigma^2 > 0 of the reference dX = sigma dW; Sinkhorn's reg = 2 sigma^2 "
        "(required)",
        0},
-      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn (required)", 0},
-      {"iters", OPT_SIZE, &iters, "ipf: full iterations (both half-steps) to run (default 20)", 0},
+      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn | grid (required)", 0},
+      {"iters", OPT_SIZE, &iters, "ipf, grid: full iterations (both half-steps) to run (default 20)", 0},
+      {"grid-points", OPT_SIZE, &gpts, "grid: points per axis (default 400 in 1-D, 100 in 2-D)", 0},
+      {"grid-steps", OPT_SIZE, &gsteps, "grid: time steps N of the reference chain (default 10)", 0},
       {"t", OPT_DOUBLE, &t, "time in [0, 1] of the reported marginal mean_t, Sigma_t (default 0.5)", 0},
       {"plan", OPT_STR, &planp, "sinkhorn: write the plan here as CSV (a row per source point, no header)", 0},
       {"paths", OPT_STR, &pathsp, "write --n bridge paths on --steps uniform steps here as CSV path,t,x_1..x_d",
@@ -104,19 +106,27 @@ int cmd_bridge(int argc, char **argv)
       "iteration, "
       "err = |C - C_sigma|_F) and \"rate\"; sinkhorn (point\nsets): {\"cost\" (transport only), "
       "\"entropic_cost\", "
-      "\"marginal_err\", \"iters\", \"C\", \"t\", \"mean_t\", \"Sigma_t\"}.");
+      "\"marginal_err\", \"iters\", \"C\", \"t\", \"mean_t\", \"Sigma_t\"}; grid (densities in 1-D or 2-D): "
+      "\"grid\": [{\"iter\",\n"
+      "\"marginal_err\", \"C\", \"err\"}, ...] (L1 error of the X_1 marginal before the update; err against "
+      "C_sigma when both\n"
+      "ends are single Gaussians, else null), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (at the grid time nearest t), "
+      "\"range\".");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "from")) || (rc = cli_require(cmd, opts, "to")) ||
       (rc = cli_require(cmd, opts, "sigma2")) || (rc = cli_require(cmd, opts, "method")))
     return rc;
   int mcf = strcmp(method, "closed-form") == 0, mipf = strcmp(method, "ipf") == 0,
-      msk = strcmp(method, "sinkhorn") == 0;
-  if (!mcf && !mipf && !msk)
-    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn)", method);
+      msk = strcmp(method, "sinkhorn") == 0, mgrid = strcmp(method, "grid") == 0;
+  if (!mcf && !mipf && !msk && !mgrid)
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn, grid)", method);
+  if (mgrid && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
+  if (mgrid && (iters == 0 || gsteps == 0 || (cli_seen(opts, "grid-points") && gpts < 3)))
+    return cli_errorf(cmd, CLI_EUSAGE, "--iters and --grid-steps must be >= 1, --grid-points >= 3");
   if (!(isfinite(sigma2) && sigma2 > 0.0))
     return cli_errorf(cmd, CLI_EUSAGE, "--sigma2 must be a finite number > 0 (got %g)", sigma2);
   if (!(t >= 0.0 && t <= 1.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t must be in [0, 1] (got %g)", t);
-  if (mipf && iters == 0) return cli_errorf(cmd, CLI_EUSAGE, "--iters must be >= 1");
+  if ((mipf || mgrid) && iters == 0) return cli_errorf(cmd, CLI_EUSAGE, "--iters must be >= 1");
   if (planp && !msk) return cli_errorf(cmd, CLI_EUSAGE, "--plan needs --method sinkhorn");
   if (pathsp && (n == 0 || K == 0)) return cli_errorf(cmd, CLI_EUSAGE, "--n and --steps must be >= 1");
   if (!pathsp && (cli_seen(opts, "n") || cli_seen(opts, "steps")))
@@ -129,6 +139,7 @@ int cmd_bridge(int argc, char **argv)
   dpm_bridge_gauss *g = NULL;
   dpm_bridge_ipf_gauss *ipf = NULL;
   dpm_bridge_sinkhorn *sk = NULL;
+  dpm_bridge_grid *grid = NULL;
   dpm_out *out = NULL, *pout = NULL, *qout = NULL;
   json_t *root = NULL;
   rc = CLI_EDATA;
@@ -194,6 +205,78 @@ int cmd_bridge(int argc, char **argv)
       cli_fail(cmd, rc, "bridge paths failed");
       goto done_mt;
     }
+  } else if (mgrid) {
+    if (d > 2) {
+      cli_errorf(cmd, rc, "grid IPF works in dimension 1 or 2 (got %zu)", d);
+      goto done_mt;
+    }
+    /* the domain: a square holding all but 1e-14 of both laws */
+    double lo = HUGE_VAL, hi = -HUGE_VAL, bl[2], bh[2];
+    const dpm_mixture *both[2] = {mu0, mu1};
+    for (int q = 0; q < 2; q++) {
+      dpm_mixture_box(both[q], 1e-14, bl, bh);
+      for (size_t j = 0; j < d; j++) {
+        lo = fmin(lo, bl[j]);
+        hi = fmax(hi, bh[j]);
+      }
+    }
+    if (!cli_seen(opts, "grid-points")) gpts = d == 1 ? 400 : 100;
+    if (!(grid = dpm_bridge_grid_alloc(mu0, mu1, gpts, lo, hi, gsteps, sigma2))) {
+      cli_fail(cmd, rc, "grid IPF set-up failed");
+      goto done_mt;
+    }
+    /* the closed form to compare with, when both ends are single Gaussians */
+    if (mu0->K == 1 && mu1->K == 1) {
+      m0 = malloc(d * sizeof *m0);
+      S0 = malloc(d * d * sizeof *S0);
+      m1 = malloc(d * sizeof *m1);
+      S1 = malloc(d * d * sizeof *S1);
+      if (m0 && S0 && m1 && S1) {
+        memcpy(m0, mu0->mu, d * sizeof *m0);
+        memcpy(m1, mu1->mu, d * sizeof *m1);
+        dpm_mixture_cov(mu0, 0, S0);
+        dpm_mixture_cov(mu1, 0, S1);
+        g = dpm_bridge_gauss_alloc(d, m0, S0, m1, S1, sigma2);
+      }
+      if (!g) {
+        cli_fail(cmd, rc, "closed form failed");
+        goto done_mt;
+      }
+    }
+    json_t *arr = json_array();
+    json_object_set_new(root, "grid", arr);
+    for (size_t it = 1; it <= iters; it++) {
+      double e;
+      if (dpm_bridge_grid_iterate(grid, &e) || dpm_bridge_grid_cross_cov(grid, C)) {
+        dpm_error_context("grid IPF iteration %zu", it);
+        cli_fail(cmd, rc, "grid IPF failed");
+        goto done_mt;
+      }
+      json_t *row = json_object();
+      json_object_set_new(row, "iter", json_integer((json_int_t)it));
+      json_object_set_new(row, "marginal_err", json_real(e));
+      json_object_set_new(row, "C", jmat(C, d));
+      double ce = 0.0;
+      if (g)
+        for (size_t i = 0; i < d * d; i++)
+          ce += (C[i] - g->C[i]) * (C[i] - g->C[i]);
+      json_object_set_new(row, "err", g ? json_real(sqrt(ce)) : json_null());
+      json_array_append_new(arr, row);
+    }
+    const size_t kt = (size_t)lround(t * (double)gsteps);
+    if (dpm_bridge_grid_marginal(grid, kt, NULL, mt, St)) {
+      cli_fail(cmd, rc, "grid marginal failed");
+      goto done_mt;
+    }
+    json_object_set_new(root, "C", jmat(C, d));
+    json_object_set_new(root, "t", json_real((double)kt / (double)gsteps));
+    json_object_set_new(root, "mean_t", jvec(mt, d));
+    json_object_set_new(root, "Sigma_t", jmat(St, d));
+    json_t *rg = json_array();
+    json_array_append_new(rg, json_real(lo));
+    json_array_append_new(rg, json_real(hi));
+    json_object_set_new(root, "range", rg);
+    if (g) json_object_set_new(root, "C_closed_form", jmat(g->C, d));
   } else {
     if (!dpm_mixture_is_pointset(mu0) || !dpm_mixture_is_pointset(mu1)) {
       cli_errorf(cmd, rc, "sinkhorn needs point sets: '%s' has covariances (use sample:of=SPEC,n=N)",
@@ -276,6 +359,7 @@ done:
   free(m1);
   free(S1);
   dpm_bridge_sinkhorn_free(sk);
+  dpm_bridge_grid_free(grid);
   dpm_bridge_ipf_gauss_free(ipf);
   dpm_bridge_gauss_free(g);
   dpm_mixture_free(mu1);
