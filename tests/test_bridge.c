@@ -584,8 +584,6 @@ static void test_grid_ipf(void **state)
   }
   const double slope = log(cerr[0] / cerr[1]) / (1 / (dx[0] * dx[0]) - 1 / (dx[1] * dx[1]));
   assert_close(slope, -2 * M_PI * M_PI * SIG2 / N, 0.2, 0);
-  dpm_mixture_free(a);
-  dpm_mixture_free(b);
   dpm_bridge_gauss_free(g);
   /* 2-D */
   const double m0[2] = {1.0, -1.0}, m1[2] = {-1.0, 0.5}, A0[4] = {1.0, 0.3, 0.3, 0.5},
@@ -615,6 +613,8 @@ static void test_grid_ipf(void **state)
   assert_raises_null(dpm_bridge_grid_alloc(a2, b2, 64, 7.0, -7.0, 3, 1.5), "range");
   dpm_mixture_free(a2);
   dpm_mixture_free(b2);
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
   dpm_bridge_gauss_free(g2);
 }
 
