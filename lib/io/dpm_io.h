@@ -43,7 +43,8 @@ int dpm_npy_write(FILE *fp, const double *data, size_t rows, size_t cols);
  * A path ending in ".npy" (not a device) is a binary target: the caller writes CSV text as for any output (through
  * dpm_out_file, buffered in memory), and dpm_out_close(out, 1) parses it as dpm_csv_read does ('#' lines and the
  * header row skipped) and writes the matrix as a .npy array; text that is not a numeric table (a column of names)
- * is an error naming the path, and no file appears. */
+ * is an error naming the path, and no file appears. Rows given to dpm_csv_write_row on that stream skip the text:
+ * they are kept as doubles and written as they are (then the text may hold only '#' lines and one header). */
 typedef struct dpm_out dpm_out;
 dpm_out *dpm_out_open(const char *path);
 FILE *dpm_out_file(dpm_out *out);

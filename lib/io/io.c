@@ -379,12 +379,21 @@ struct dpm_out {
   FILE *text; /* a .npy target: the caller's CSV text, in memory until the close converts it */
   char *textbuf;
   size_t textlen;
+  double *bin; /* a .npy target: rows given to dpm_csv_write_row, kept as doubles (no text) */
+  size_t binrows, bincols, bincap;
+  int binbad; /* rows of different widths */
 };
+
+/* The .npy targets open now: dpm_csv_write_row finds its stream here and keeps the doubles instead of text. */
+static dpm_out *npy_open[DPM_OUT_SLOTS];
 
 static void out_discard(dpm_out *out)
 {
+  for (int i = 0; i < DPM_OUT_SLOTS; i++)
+    if (npy_open[i] == out) npy_open[i] = NULL;
   if (out->text) fclose(out->text);
   free(out->textbuf);
+  free(out->bin);
   free(out->path);
   free(out->real);
   free(out->tmp);
@@ -508,7 +517,39 @@ dpm_out *dpm_out_open(const char *path)
     dpm_out_close(out, 0);
     DPM_ERROR_NULL(GSL_ENOMEM, "%s: out of memory", path);
   }
+  for (int i = 0; out->text && i < DPM_OUT_SLOTS; i++)
+    if (!npy_open[i]) {
+      npy_open[i] = out;
+      break;
+    }
   return out;
+}
+
+/* dpm_csv_write_row into a .npy target: append the row as doubles; 1 when fp is such a target. */
+static int npy_append(FILE *fp, const double *v, size_t n)
+{
+  dpm_out *out = NULL;
+  for (int i = 0; i < DPM_OUT_SLOTS && !out; i++)
+    if (npy_open[i] && npy_open[i]->text == fp) out = npy_open[i];
+  if (!out) return 0;
+  if (out->binrows == 0 && out->bincap == 0) out->bincols = n;
+  if (n != out->bincols) {
+    out->binbad = 1;
+    return 1;
+  }
+  if ((out->binrows + 1) * n > out->bincap) {
+    const size_t cap = out->bincap ? 2 * out->bincap : 64 * (n ? n : 1);
+    double *nb = realloc(out->bin, cap * sizeof(double));
+    if (!nb) {
+      out->binbad = 2;
+      return 1;
+    }
+    out->bin = nb;
+    out->bincap = cap;
+  }
+  memcpy(out->bin + out->binrows * n, v, n * sizeof(double));
+  out->binrows++;
+  return 1;
 }
 
 FILE *dpm_out_file(dpm_out *out) { return out->text ? out->text : out->fp; }
@@ -519,6 +560,22 @@ static int out_write_npy(dpm_out *out)
   const int closed = fclose(out->text);
   out->text = NULL;
   if (closed != 0) DPM_ERROR(GSL_ENOMEM, "%s: out of memory buffering the output", out->path);
+  if (out->binbad)
+    DPM_ERROR(out->binbad == 2 ? GSL_ENOMEM : GSL_EBADLEN, "%s: %s", out->path,
+              out->binbad == 2 ? "out of memory" : "rows of different widths cannot be a .npy array");
+  if (out->binrows) { /* the rows came as doubles: the text may hold only '#' lines, blanks and one header */
+    int header = 0;
+    for (size_t i = 0; i < out->textlen;) {
+      const char *line = out->textbuf + i, *nl = memchr(line, '\n', out->textlen - i);
+      const size_t len = nl ? (size_t)(nl - line) : out->textlen - i;
+      const int blank = strspn(line, " \t\r") >= len;
+      if (!blank && line[0] != '#' && header++)
+        DPM_ERROR(GSL_EINVAL, "%s: cannot be written as .npy (rows written both as text and as numbers)",
+                  out->path);
+      i += len + 1;
+    }
+    return dpm_npy_write(out->fp, out->bin, out->binrows, out->bincols);
+  }
   FILE *mem = fmemopen(out->textbuf, out->textlen ? out->textlen : 1, "r");
   if (!mem) DPM_ERROR(GSL_ENOMEM, "%s: out of memory", out->path);
   double *v = NULL;
@@ -598,6 +655,7 @@ int dpm_format_double(char *buf, size_t cap, double x)
 
 void dpm_csv_write_row(FILE *fp, const double *v, size_t n)
 {
+  if (npy_append(fp, v, n)) return;
   char tmp[40];
   for (size_t i = 0; i < n; i++) {
     if (i) putc(',', fp);

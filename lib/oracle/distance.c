@@ -131,13 +131,14 @@ static void direct_query(size_t K, size_t Kp, size_t d, const double *restrict Y
   }
   for (size_t k = K; k < Kp; k++)
     D[k] = HUGE_VAL; /* padding: weight exp(-inf) = 0 */
+  /* the minimum by a SIMD min reduction (exact in any order), then its first index: ties go to the lowest */
   double Dmin = HUGE_VAL;
+#pragma omp simd aligned(D : 64) reduction(min : Dmin)
+  for (size_t k = 0; k < Kp; k++)
+    Dmin = D[k] < Dmin ? D[k] : Dmin;
   size_t best = 0;
-  for (size_t k = 0; k < K; k++)
-    if (D[k] < Dmin) { /* strict: ties go to the lowest index */
-      Dmin = D[k];
-      best = k;
-    }
+  while (D[best] != Dmin)
+    best++;
   if (proj) memcpy(proj, Y + best * d, d * sizeof(double));
   if (proj_index) *proj_index = best;
   const int want_w = grad || eps;
@@ -249,9 +250,9 @@ static void tile_weights(const tile_job *J, size_t k0, size_t kb, double *restri
     double ub = s->M;
 #pragma omp simd reduction(min : ub)
     for (size_t k = 0; k < kb; k++) {
-      const double D = fmax(xn + yn[k] + g[k], 0.0);
+      const double D0 = xn + yn[k] + g[k], D = D0 > 0.0 ? D0 : 0.0, hi = D + cd * (xn + yn[k]);
       g[k] = D;
-      ub = fmin(ub, D + cd * (xn + yn[k]));
+      ub = hi < ub ? hi : ub;
     }
     /* refine: candidates for the nearest, and points whose weight can matter where the expansion cancels */
     size_t nref = 0;
@@ -289,7 +290,7 @@ static void tile_weights(const tile_job *J, size_t k0, size_t kb, double *restri
     if (two_s2 > 0.0) {
 #pragma omp simd reduction(+ : osum)
       for (size_t k = 0; k < kb; k++) {
-        const double e = exp(-(fmax(g[k], M) - M) / two_s2);
+        const double e = exp(-((g[k] > M ? g[k] : M) - M) / two_s2);
         g[k] = refine[k] ? 0.0 : e;
         osum += g[k];
       }

@@ -1,0 +1,55 @@
+# bench_scaling.gp — how the ideal denoiser's time grows (docs/MATH.md §2.11): the median time of dpm_distance_eval
+# against the number of data points K, the dimension d and the number of queries B on log-log axes, one size varied
+# at a time (K = 8000, d = 256, B = 128 otherwise, DGEMM route; and the small-d route at d = 2, B = 2000), with
+# least-squares slopes of log t against log size (1 = linear). Written by `make bench` (tests/bench.sh).
+# Usage: gnuplot -c plots/bench_scaling.gp build/data/bench_scaling.dat OUT.{pdf,png,svg,tex}
+dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0
+load ARG0[1:dpm_slash(ARG0)].'style.gp'
+DATA = ARG1
+eval dpm_output(ARG2, 7.0, 2.6)
+
+set fit quiet nolog
+# slope of log t against log x over a block, by gnuplot's least squares
+array slope[4]
+blocks = "Ksweep dsweep Bsweep K2sweep"
+do for [i = 1:4] {
+  a = 0; b = 1
+  f(x) = a + b * x
+  fit f(x) DATA index word(blocks, i) using (log($1)):(log($2)) via a, b
+  slope[i] = b
+}
+
+eval dpm_grid(1, 3, 1)
+do for [dpm_pass = 1:2] {
+  eval dpm_pass_begin
+  set logscale xy
+  set format y dpm_L('10^{%T}', '$10^{%T}$')
+  set mytics 10
+  set ylabel dpm_L('time {/:Italic t} (s)', 'time $t$ (s)')
+  set key top left reverse Left samplen 2 spacing 1.2
+
+  eval dpm_panel(1, 1)
+  set xlabel dpm_L('data points {/:Italic K}', 'data points $K$')
+  set title dpm_L('against {/:Italic K}', 'against $K$')
+  plot DATA index 'Ksweep' using 1:2 with linespoints ls 1 title sprintf('d = 256: slope %.2f', slope[1]), \
+       DATA index 'K2sweep' using 1:2 with linespoints ls 2 title sprintf('d = 2: slope %.2f', slope[4])
+  eval dpm_panel_end
+
+  eval dpm_panel(1, 2)
+  set xlabel dpm_L('dimension {/:Italic d}', 'dimension $d$')
+  set title dpm_L('against {/:Italic d}', 'against $d$')
+  unset ylabel
+  plot DATA index 'dsweep' using 1:2 with linespoints ls 1 title sprintf('slope %.2f', slope[2])
+  eval dpm_panel_end
+
+  eval dpm_panel(1, 3)
+  set xlabel dpm_L('queries {/:Italic B}', 'queries $B$')
+  set title dpm_L('against {/:Italic B}', 'against $B$')
+  plot DATA index 'Bsweep' using 1:2 with linespoints ls 1 title sprintf('slope %.2f', slope[3])
+  eval dpm_panel_end
+
+  eval dpm_key_begin(2)
+  plot [0:1][0:1] NaN with linespoints ls 1 title 'DGEMM route (others at K = 8000, d = 256, B = 128)', \
+       NaN with linespoints ls 2 title 'coordinate-difference route (d = 2, B = 2000)'
+  unset multiplot
+}
