@@ -27,7 +27,8 @@
 #define NLIM  8 /* sigma^2 = 10^(-1.5 + k/2) */
 
 typedef struct {
-  size_t n_sk, n_lim, n_em, K_em;
+  size_t n_sk, n_lim, n_em, K_em, G;
+  double grid_match, grid_dx;
   double D, C, OT, S12, transport;
   double ipf_c[4], rate_bm, rate_pred, err_last_bm;
   double dsb_a, dsb_q, dsb_sig2, rate_dsb;
@@ -171,6 +172,33 @@ static int compute(const demo_ctx *ctx, results *R)
       if (e > 0) demo_dat_row(fp, 2, v);
     }
   }
+  /* grid IPF on the check problem: each iteration ends on the X_1-update, i.e. on exact IPF's half-step 2n - 1 */
+  if (!st) {
+    dpm_mixture *ga = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[-1]],\"covariances\":[0.5]}", "mu0");
+    dpm_mixture *gb = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[1.5]],\"covariances\":[2]}", "mu1");
+    dpm_bridge_grid *gr = ga && gb ? dpm_bridge_grid_alloc(ga, gb, R->G, -11.0, 14.0, 4, SIG2) : NULL;
+    dpm_bridge_ipf_gauss *ex =
+        gr ? dpm_bridge_ipf_gauss_alloc(1, &m0, &s0, dpm_bridge_kernel_brownian(SIG2)) : NULL;
+    if (!ex) st = GSL_EFAILED;
+    demo_dat_block(fp, "ipf_grid", "iteration-1/2 err (grid IPF, 1-D, G points, N = 4; after its X_1-update)");
+    R->grid_match = 0.0;
+    for (size_t it = 1; it <= NIPF && !st; it++) {
+      double e, C;
+      st = dpm_bridge_grid_iterate(gr, &e);
+      if (!st) st = dpm_bridge_grid_cross_cov(gr, &C);
+      if (!st) st = dpm_bridge_ipf_gauss_step(ex, 1, &m1, &s1); /* exact half-step 2n - 1 */
+      if (st) break;
+      R->grid_match = fmax(R->grid_match, fabs(C - ex->Sxy[0]));
+      st = dpm_bridge_ipf_gauss_step(ex, 0, &m0, &s0);
+      const double v[2] = {(double)it - 0.5, fabs(C - g->C[0])};
+      if (v[1] > 0) demo_dat_row(fp, 2, v);
+    }
+    R->grid_dx = gr ? gr->dx : (double)NAN;
+    dpm_bridge_ipf_gauss_free(ex);
+    dpm_bridge_grid_free(gr);
+    dpm_mixture_free(ga);
+    dpm_mixture_free(gb);
+  }
   /* the limits: C_sigma and Sinkhorn's cross-covariance on the samples against sigma^2 */
   if (!st) {
     /* a smaller sample: Sinkhorn's iteration count grows like 1/reg as reg -> 0 */
@@ -254,6 +282,9 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val1(fp, "dsb_q", R->dsb_q);
   demo_val1(fp, "dsb_sig2", R->dsb_sig2);
   demo_val1(fp, "rate_dsb", R->rate_dsb);
+  demo_val1(fp, "G", (double)R->G);
+  demo_val1(fp, "grid_dx", R->grid_dx);
+  demo_val1(fp, "grid_match", R->grid_match);
   demo_val1(fp, "n_sk", (double)R->n_sk);
   demo_val1(fp, "n_lim", (double)R->n_lim);
   demo_val1(fp, "sk_cost", R->sk_cost);
@@ -287,6 +318,7 @@ int main(int argc, char **argv)
   results R = {0};
   R.n_sk = ctx.quick ? 200 : 1000;
   R.n_lim = ctx.quick ? 100 : 300;
+  R.G = ctx.quick ? 120 : 300;
   R.n_em = ctx.quick ? 2000 : 20000;
   R.K_em = ctx.quick ? 50 : 200;
   demo_progress(&ctx, "closed form, %zu Euler-Maruyama paths, Sinkhorn on %zu samples", R.n_em, R.n_sk);

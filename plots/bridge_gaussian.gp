@@ -7,9 +7,9 @@
 dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0
 load ARG0[1:dpm_slash(ARG0)].'style.gp'
 DATA = ARG1
-eval dpm_output(ARG2, 7.0, 2.8)
+eval dpm_output(ARG2, 7.0, 3.1)
 
-eval dpm_grid(1, 3, 2)
+eval dpm_grid(1, 3, 4)
 do for [dpm_pass = 1:2] {
   eval dpm_pass_begin
   set border 15 lw 1
@@ -35,16 +35,17 @@ do for [dpm_pass = 1:2] {
   # ---- IPF convergence ----------------------------------------------------------------------------------------
   eval dpm_panel(1, 2)
   set logscale y 10
-  set xrange [0.5:*]; set yrange [*:*]
+  set xrange [0:12.5]; set yrange [*:*]
   set xtics 2
   set format y '10^{%T}'
   if (dpm_tex) { set format y '$10^{%T}$' }
   set xlabel dpm_L('IPF iteration {/:Italic n}', 'IPF iteration $n$')
   set ylabel dpm_L('‖{/:Italic C_n} − {/:Italic C_σ}‖_F', '$\|C_n - C_\sigma\|_F$')
-  set title dpm_L('exact IPF against the closed form', 'exact IPF against the closed form')
+  set title dpm_L('IPF against the closed form', 'IPF against the closed form')
   plot DATA index 'ipf_bm' using 1:2 with linespoints pt 7 ps 0.45 lw 1.6 dt 1 lc rgb dpm_blue notitle, \
        DATA index 'ipf_bm' using 1:3 with lines lw 1.0 dt (2, 2) lc rgb dpm_black notitle, \
-       DATA index 'ipf_dsb' using 1:2 with linespoints pt 4 ps 0.45 lw 1.4 dt (5, 3) lc rgb dpm_green notitle
+       DATA index 'ipf_dsb' using 1:2 with linespoints pt 4 ps 0.45 lw 1.4 dt (5, 3) lc rgb dpm_green notitle, \
+       DATA index 'ipf_grid' using 1:2 with linespoints pt 6 ps 0.55 lw 1.2 dt (1, 2) lc rgb dpm_purple notitle
   eval dpm_panel_end
   unset logscale y
 
@@ -67,7 +68,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel_end
 
   # ---- one key for the three panels ---------------------------------------------------------------------------
-  eval dpm_key_begin(9)
+  eval dpm_key_begin(10)
   set key samplen 1.6 width 0.4
   set style fill transparent solid 0.25 noborder
   plot [0:1][0:1] \
@@ -77,6 +78,7 @@ do for [dpm_pass = 1:2] {
     NaN with linespoints pt 7 ps 0.45 lw 1.6 dt 1 lc rgb dpm_blue title dpm_L('IPF, Brownian reference', 'IPF, Brownian reference'), \
     NaN with lines lw 1.0 dt (2, 2) lc rgb dpm_black title dpm_L('rate {/:Italic φ}^4 per iteration', 'rate $\varphi^4$ per iteration'), \
     NaN with linespoints pt 4 ps 0.45 lw 1.4 dt (5, 3) lc rgb dpm_green title dpm_L('IPF, DSB reference (2-D)', 'IPF, DSB reference (2-D)'), \
+    NaN with linespoints pt 6 ps 0.55 lw 1.2 dt (1, 2) lc rgb dpm_purple title dpm_L('grid IPF (at {/:Italic n} − ½)', 'grid IPF (at $n - \frac12$)'), \
     NaN with lines lw 1.2 dt (6, 3) lc rgb dpm_green title dpm_L('√({/:Italic Σ}_0{/:Italic Σ}_1): {/:Italic σ} → 0', '$\sqrt{\Sigma_0\Sigma_1}$: $\sigma \to 0$'), \
     NaN with lines lw 1.0 dt (2, 2) lc rgb dpm_grey title dpm_L('sorted coupling of the sample', 'sorted coupling of the sample'), \
     NaN with lines lw 1.2 dt (3, 3) lc rgb dpm_orange title dpm_L('{/:Italic Σ}_0{/:Italic Σ}_1/{/:Italic σ}^2: {/:Italic σ} → ∞', '$\Sigma_0\Sigma_1/\sigma^2$: $\sigma \to \infty$')
