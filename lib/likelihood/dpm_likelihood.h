@@ -66,17 +66,19 @@ typedef struct {
   double prior_mismatch; /* log N(x_T; 0, s_T^2 I) - log q_T(x_T) (whatever prior was used) */
   double logq_true;      /* the exact log q_t0(x) */
   double bpd;            /* -logp / (d log 2), bits per dimension */
-  unsigned long nfe;     /* right-hand-side evaluations (one model call each; see the divergence routes) */
-  unsigned long nsteps;  /* accepted steps */
+  unsigned long nfe;     /* right-hand-side evaluations of its solve (one model call each, for the whole block;
+                            the finite-difference routes evaluate 2d + 1 or 2M + 1 points per call) */
+  unsigned long nsteps;  /* accepted steps of its solve */
 } dpm_likelihood_point;
 
 /* A workspace for the flow of one field: the exact data (models == NULL: score, Laplacian and Hessian from the
  * oracle of mix) or a model (models[0..nmodels-1], nmodels >= 1 copies of the same denoiser, one per thread,
  * since a denoiser is not for concurrent use; the model's divergence op when it has one, else central
  * differences). mix (borrowed, must outlive the workspace) is always the data: it gives the exact q_T of the
- * exact prior and the truth log q_t0. Points are solved one per task over min(nmodels, omp threads) threads
- * (any thread count for the data), each from its own probe stream, so the results are the same bits for any
- * number of threads. NULL on error (NULL mix, a model of another dimension, ENOMEM; raised). */
+ * exact prior and the truth log q_t0. Points are solved one per task (or par->block per task, blocks fixed by
+ * index) over min(nmodels, omp threads) threads (any thread count for the data), each point from its own probe
+ * stream, so the results are the same bits for any number of threads. NULL on error (NULL mix, a model of another
+ * dimension, ENOMEM; raised). */
 typedef struct dpm_likelihood dpm_likelihood;
 dpm_likelihood *dpm_likelihood_alloc(const dpm_mixture *mix, dpm_denoiser *const *models, size_t nmodels);
 void dpm_likelihood_free(dpm_likelihood *w); /* NULL is a no-op */
@@ -84,8 +86,8 @@ void dpm_likelihood_free(dpm_likelihood *w); /* NULL is a no-op */
 /* Encode n points x (n x d) at t0 along the probability flow to T (the augmented state [x, delta]) and return the
  * likelihood of each (res, n) and the encodings x_T (xT, n x d, may be NULL). Errors: GSL_EINVAL (NULL argument,
  * a discrete ddpm process, probes = 0, a bad method), GSL_EDOM (t0 <= 0, t0 >= T, T beyond the process, bad
- * tolerances or steps = 0), GSL_EBADFUNC (a non-finite point), a failed solve (naming the point and rho); the
- * reason names the first failing point. */
+ * tolerances or steps = 0, block = 0), GSL_EBADFUNC (a non-finite point), a failed solve (naming the point or
+ * block and rho); the reason names the first failing task. */
 int dpm_likelihood_eval(dpm_likelihood *w, const dpm_process *p, const dpm_likelihood_params *par, size_t n,
                         const double *x, dpm_likelihood_point *res, double *xT);
 
