@@ -3,7 +3,8 @@
  * Fisher divergence, implicit SM, sliced SM and DSM of the exact score of a perturbed mixture (means shifted by
  * delta) against delta — four parallel curves, the gaps DSM - SM = d/s^2 and Fisher - SM = d Gamma/s^2 constant in
  * delta — and the exact least-squares DSM fit of linear models against their number of features, whose DSM loss
- * approaches its floor d(1 - Gamma)/s^2 while the Fisher divergence goes to zero. */
+ * approaches its floor d(1 - Gamma)/s^2 while the Fisher divergence goes to zero, with the second-order DSM fit of
+ * the Laplacian on the same features (Lu et al. 2022, trace form). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ typedef struct {
   double argmin[4];                  /* the delta minimising fisher, sm, dsm, ssm on the grid */
   double tab_delta[5], tab[5][4];    /* five rows of the table */
   double fit_fisher[2][NSIZES], fit_dsm[2][NSIZES], fit_P[2][NSIZES];
+  double fit_rel1[2][NSIZES], fit_rel2[2][NSIZES]; /* relative errors of the first- and second-order fits */
+  double lap2;                                     /* E (Delta log q_t)^2, the second-order normaliser */
 } results;
 
 static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
@@ -100,11 +103,32 @@ static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
       row++;
     }
   }
-  /* linear models fitted by exact least-squares DSM at the same noise level */
+  /* E (Delta log q_t)^2 over the draws of the objectives, the scale of the second-order errors */
+  if (!st) {
+    double *x = malloc(R->M * mix->d * sizeof *x), *lap = malloc(R->M * sizeof *lap);
+    gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
+    dpm_mixture_sample_workspace *sw = dpm_mixture_sample_alloc(mix);
+    dpm_oracle *o = dpm_oracle_alloc(mix);
+    st = x && lap && r && sw && o ? dpm_mixture_sample_t(mix, sw, r, m, s, R->M, x, NULL, NULL) : GSL_ENOMEM;
+    dpm_oracle_result res = {.lap = lap};
+    if (!st) st = dpm_oracle_eval(o, m, s, R->M, x, &res);
+    R->lap2 = 0.0;
+    for (size_t i = 0; i < R->M && !st; i++)
+      R->lap2 += lap[i] * lap[i] / (double)R->M;
+    dpm_oracle_free(o);
+    dpm_mixture_sample_free(sw);
+    gsl_rng_free(r);
+    free(x);
+    free(lap);
+  }
+  /* linear models fitted by exact least-squares DSM at the same noise level: the score (first order) and, on the
+   * same features, the Laplacian by second-order DSM (Lu et al. 2022, trace form) */
   for (int b = 0; b < 2 && !st; b++) {
     char blk[32];
     snprintf(blk, sizeof blk, "fit_%s", BASES[b]);
-    demo_dat_block(fp, blk, "features fisher fisher_se dsm dsm_se floor");
+    demo_dat_block(fp, blk,
+                   "features fisher fisher_se dsm dsm_se floor rel1 rel1_dsm rel2 rel2_se (relative: fisher / "
+                   "E|grad log q|^2, (dsm - floor) / E|grad log q|^2, E|h - lap|^2 / E lap^2)");
     dpm_sm_basis_kind kind;
     if ((st = dpm_sm_basis_parse(BASES[b], &kind))) break;
     for (int k = 0; k < NSIZES && !st; k++) {
@@ -116,12 +140,21 @@ static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
       if (!st)
         st = dpm_sm_linear_fit_level(L, mix, m, s, DPM_SM_TARGET_DSM, R->Mfit, demo_seed(ctx, 2), 1e-10, NULL);
       if (!st) st = dpm_sm_objectives_eval(mix, md, m, s, R->M, seed, &o);
+      double w[1 + 1 + 64], lerr = NAN, lerr_se = NAN;
+      if (!st)
+        st = dpm_sm_second_order_fit(L, mix, m, s, DPM_SM_TARGET_DSM, R->Mfit, demo_seed(ctx, 3), 1e-10, w, &lerr,
+                                     &lerr_se);
       if (!st) {
         R->fit_P[b][k] = (double)dpm_sm_linear_nfeatures(L);
         R->fit_fisher[b][k] = o.fisher;
         R->fit_dsm[b][k] = o.dsm;
-        const double v[6] = {R->fit_P[b][k], o.fisher, o.fisher_se, o.dsm, o.dsm_se, R->c_floor};
-        demo_dat_row(fp, 6, v);
+        R->fit_rel1[b][k] = o.fisher / R->c_fisher;
+        R->fit_rel2[b][k] = lerr / R->lap2;
+        const double v[10] = {
+            R->fit_P[b][k],    o.fisher,         o.fisher_se,       o.dsm,
+            o.dsm_se,          R->c_floor,       R->fit_rel1[b][k], (o.dsm - R->c_floor) / R->c_fisher,
+            R->fit_rel2[b][k], lerr_se / R->lap2};
+        demo_dat_row(fp, 10, v);
       }
       dpm_sm_model_free(md);
       dpm_sm_linear_free(L);
@@ -150,6 +183,7 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val1(fp, "c_dsm", R->c_dsm);
   demo_val1(fp, "c_fisher", R->c_fisher);
   demo_val1(fp, "c_floor", R->c_floor);
+  demo_val1(fp, "lap2", R->lap2);
   demo_val1(fp, "gap_dsm_mean", R->gap_dsm_mean);
   demo_val1(fp, "gap_dsm_maxz", R->gap_dsm_maxz);
   demo_val1(fp, "gap_fis_mean", R->gap_fis_mean);
@@ -172,6 +206,10 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
     demo_val(fp, key, NSIZES, R->fit_fisher[b]);
     snprintf(key, sizeof key, "fitD[%d]", b);
     demo_val(fp, key, NSIZES, R->fit_dsm[b]);
+    snprintf(key, sizeof key, "fitR1[%d]", b);
+    demo_val(fp, key, NSIZES, R->fit_rel1[b]);
+    snprintf(key, sizeof key, "fitR2[%d]", b);
+    demo_val(fp, key, NSIZES, R->fit_rel2[b]);
   }
   return DPM_SUCCESS;
 }
