@@ -202,4 +202,40 @@ int dpm_bridge_grid_marginal(const dpm_bridge_grid *s, size_t k, double *p, doub
 /* Cov(X_0, X_1) (dim x dim) of the end-to-end plan. ENOMEM. */
 int dpm_bridge_grid_cross_cov(const dpm_bridge_grid *s, double *C);
 
+/* ---- mean-matching IPF without networks (docs/MATH.md §5.6) --------------------------------------------------
+ */
+
+/* The DSB algorithm (De Bortoli et al. 2021, Algorithm 1 and Proposition 3) with affine least squares in place of
+ * networks, for the Brownian reference observed at N steps h = 1/N: particles of the forward chain X_{k+1} =
+ * F_k(X_k) + sigma sqrt(h) Z from mu_0 fit the backward means B_{k+1}(x) ~ x + F_k(x_k) - F_k(x) on the pairs
+ * (x_k, x_{k+1} = x); particles of the backward chain X_k = B_{k+1}(X_{k+1}) + sigma sqrt(h) Z from mu_1 fit
+ * F_k(x) ~ x + B_{k+1}(x_{k+1}) - B_{k+1}(x) on (x = x_k, x_{k+1}). Both kernels keep the reference's variance
+ * sigma^2 h (the fixed-variance approximation: the true reversal of a Gaussian chain has variance sigma^2 h (1 +
+ * O(h)), an O(h) bias overall). Affine maps are exact for Gaussian ends. Each simulation draws its particles in
+ * blocks of 256 with the stream (seed, (2 n + direction) 2^32 + block). */
+typedef struct {
+  size_t d, N, M;
+  double sigma2;
+  uint64_t seed;
+  const dpm_mixture *mu0, *mu1; /* borrowed: alive as long as the workspace */
+  double *FA, *Fc;              /* F_k(x) = FA_k x + Fc_k, k = 0..N-1 (N d^2, N d); F = identity at start */
+  double *BA, *Bc;              /* B_{k+1}(x) = BA_k x + Bc_k, k = 0..N-1 */
+  double *X;                    /* (N + 1) x M x d particles of the last simulation */
+  size_t iters;                 /* full iterations done */
+  double *work;
+} dpm_bridge_mm;
+
+/* Set up and run the first forward simulation (the reference from mu_0) and the first backward fit. NULL (raised)
+ * on NULL or mismatched dimensions (GSL_EBADLEN), N = 0, M < 4 (d + 1), sigma2 not finite and > 0 (GSL_EDOM);
+ * ENOMEM. */
+dpm_bridge_mm *dpm_bridge_mm_alloc(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t N, size_t M,
+                                   double sigma2, uint64_t seed);
+void dpm_bridge_mm_free(dpm_bridge_mm *s); /* NULL is a no-op */
+
+/* One full iteration: the backward simulation from mu_1 with the current B, the forward fit F, the forward
+ * simulation from mu_0 with it and the next backward fit. C (d x d, may be NULL) receives Cov(X_0, X_N) of that
+ * forward simulation: the estimate of exact IPF's cross-covariance after s->iters full iterations. Errors: a
+ * singular least-squares system (GSL_EDOM), a non-finite particle (GSL_EBADFUNC); ENOMEM. */
+int dpm_bridge_mm_iterate(dpm_bridge_mm *s, double *C);
+
 #endif
