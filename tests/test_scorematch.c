@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <gsl/gsl_integration.h>
 #include <gsl/gsl_randist.h>
 
 #include "dpmlab.h"
@@ -480,6 +481,48 @@ static void test_second_order(void **state)
   dpm_mixture_free(mix);
 }
 
+/* The weighted integrals: with lambda = s_t^2 the gap DSM - Fisher integrates to int d (1 - Gamma_t) dt (the DDPM
+ * simple loss's constant over t), with lambda = 1 the gap DSM - SM to int d/s_t^2 dt, each node of the
+ * Gauss-Legendre rule computed independently here (Gamma by cubature, (m, s) from the process) and the Monte Carlo
+ * integrals within 4 of their propagated standard errors; the weights themselves against the process's s and g. */
+static void test_weighted_integrals(void **state)
+{
+  (void)state;
+  dpm_mixture *mix = dpm_test_mixture("gmm1d");
+  dpm_process p;
+  assert_int_equal(dpm_process_parse(&p, "vp"), DPM_SUCCESS);
+  dpm_sm_model *md = dpm_sm_model_perturbed_alloc(mix, 0.3, 0.0);
+  const double t0 = 0.05, t1 = 1.0;
+  enum { NT = 6 };
+  dpm_sm_objectives o2, o1;
+  assert_int_equal(dpm_sm_objectives_integrate(mix, md, &p, DPM_SM_WEIGHT_SIGMA2, t0, t1, NT, 4000, 3, &o2), 0);
+  assert_int_equal(dpm_sm_objectives_integrate(mix, md, &p, DPM_SM_WEIGHT_UNIFORM, t0, t1, NT, 4000, 3, &o1), 0);
+  assert_int_equal(o2.M, NT * 4000);
+  gsl_integration_glfixed_table *gl = gsl_integration_glfixed_table_alloc(NT);
+  dpm_analytic_gamma_quad *q = dpm_analytic_gamma_quad_alloc(mix, 1e-10);
+  double want2 = 0.0, want1 = 0.0;
+  for (size_t j = 0; j < NT; j++) {
+    double t, w, m, s, g, err;
+    gsl_integration_glfixed_point(t0, t1, j, &t, &w, gl);
+    assert_int_equal(dpm_process_ms(&p, t, &m, &s), DPM_SUCCESS);
+    assert_int_equal(dpm_analytic_gamma_quad_eval(q, m, s, &g, &err), DPM_SUCCESS);
+    want2 += w * (1.0 - g);
+    want1 += w / (s * s);
+    assert_close(dpm_sm_weighting_eval(DPM_SM_WEIGHT_SIGMA2, &p, t), s * s, 1e-15, 0.0);
+    const double gg = dpm_process_g(&p, t);
+    assert_close(dpm_sm_weighting_eval(DPM_SM_WEIGHT_LIKELIHOOD, &p, t), 0.5 * gg * gg, 1e-15, 0.0);
+  }
+  assert_within_se(o2.dsm_minus_fisher, o2.dsm_minus_fisher_se, want2, KSE);
+  assert_within_se(o1.dsm_minus_sm, o1.dsm_minus_sm_se, want1, KSE);
+  assert_raises(dpm_sm_objectives_integrate(mix, md, &p, DPM_SM_WEIGHT_SIGMA2, 0.5, 0.2, NT, 100, 0, &o1),
+                GSL_EDOM, "t0");
+  assert_true(isnan(dpm_sm_weighting_eval(DPM_SM_WEIGHT_SIGMA2, &p, 2.0)));
+  gsl_integration_glfixed_table_free(gl);
+  dpm_analytic_gamma_quad_free(q);
+  dpm_sm_model_free(md);
+  dpm_mixture_free(mix);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -489,6 +532,7 @@ int main(void)
       cmocka_unit_test(test_linear_derivatives), cmocka_unit_test(test_exact_training),
       cmocka_unit_test(test_threads_and_file),   cmocka_unit_test(test_errors),
       cmocka_unit_test(test_mixture_fit),        cmocka_unit_test(test_second_order),
+      cmocka_unit_test(test_weighted_integrals),
   };
   return cmocka_run_group_tests_name("scorematch", tests, NULL, NULL);
 }

@@ -142,6 +142,21 @@ static void test_train_roundtrip(void **state)
   out = dpm_test_run_ok(cmd, NULL);
   assert_non_null(strstr(out, "x_1\n"));
   free(out);
+  /* the weighting is recorded, and changes the fit */
+  snprintf(cmd, sizeof cmd,
+           "train --data gmm1d --process vp --model linear:basis=bump,size=16,ell=0.4 --weighting likelihood "
+           "--n 20000 --knots 8 --seed 2");
+  char *lik = dpm_test_run_ok(cmd, NULL);
+  assert_non_null(strstr(lik, "\"weighting\": \"likelihood\""));
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char *sig = calloc(1, 1 << 16);
+  assert_true(fread(sig, 1, (1 << 16) - 1, f) > 0);
+  fclose(f);
+  assert_non_null(strstr(sig, "\"weighting\": \"sigma2\""));
+  assert_true(strcmp(strstr(sig, "\"theta\""), strstr(lik, "\"theta\"")) != 0);
+  free(sig);
+  free(lik);
   /* a model of another dimension is refused */
   snprintf(cmd, sizeof cmd, "sample --data ring8 --process vp --sampler ddim --steps 10 --n 5 --denoiser model:%s",
            path);

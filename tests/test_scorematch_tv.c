@@ -4,12 +4,13 @@
  * discretisation term with the measured slope 1 in the step size (Euler–Maruyama's weak order, steeper than the
  * bound's 1/2); the score-error term under its Girsanov bound and linear in eta; the grid resolved (halving h
  * changes nothing that matters); tv <= prior + steps + score terms; the command's rows equal to the library's; the
- * errors. */
+ * same bits for 1 and 2 threads; the errors. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 
 #include "dpmlab.h"
 #include "dpm_scorematch.h"
@@ -116,6 +117,19 @@ static void test_cli_and_errors(void **state)
       assert_true(v[8] == r.tv_score && v[9] == r.score_bound);
     }
   free(out);
+  /* the batch in parallel: the same bits for 1 and 2 threads */
+  {
+    const double Tb[3] = {1.0, 2.0, 3.0}, eb[3] = {0.0, 0.05, 0.1};
+    const size_t Nb[3] = {20, 40, 60};
+    dpm_sm_tv_result a1[3], a2[3];
+    const int nth = omp_get_max_threads();
+    omp_set_num_threads(1);
+    assert_int_equal(dpm_sm_tv_reverse_batch(mix, 3, Tb, Nb, eb, 0, 0, a1), 0);
+    omp_set_num_threads(2);
+    assert_int_equal(dpm_sm_tv_reverse_batch(mix, 3, Tb, Nb, eb, 0, 0, a2), 0);
+    omp_set_num_threads(nth);
+    assert_memory_equal(a1, a2, sizeof a1);
+  }
   dpm_sm_tv_result r;
   assert_raises(dpm_sm_tv_reverse(mix, 0.0, 10, 0.0, 0, 0, &r), GSL_EDOM, "T");
   assert_raises(dpm_sm_tv_reverse(mix, 1.0, 0, 0.0, 0, 0, &r), GSL_EDOM, "steps");
