@@ -215,8 +215,9 @@ int dpm_sm_second_order_fit(const dpm_sm_linear *L, const dpm_mixture *mix, doub
                             dpm_sm_target target, size_t M, uint64_t seed, double ridge, double *w, double *err,
                             double *err_se);
 
-/* Write L as a JSON model file (status; GSL_EFAILED on a write error). meta (may be NULL): extra string fields
- * "process" and "weighting" recorded for the reader. */
+/* Write L as a JSON model file to fp, with process and weighting (each may be NULL) recorded as string fields for
+ * the reader. Status: GSL_EBADFUNC for a non-finite coefficient (nothing written), GSL_EFAILED on a write error.
+ */
 int dpm_sm_linear_write(const dpm_sm_linear *L, const char *process, const char *weighting, FILE *fp);
 /* Read a model file written by dpm_sm_linear_write. NULL on error (naming the file and the field). */
 dpm_sm_linear *dpm_sm_linear_read(const char *path);
