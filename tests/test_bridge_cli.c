@@ -175,6 +175,42 @@ static void test_grid(void **state)
   dpm_bridge_gauss_free(g);
 }
 
+/* --method mean-matching: the command's iterates are the library's bit for bit (same seed, N, M), err_ipf is the
+ * distance to exact IPF's iterate and err to C_sigma. */
+static void test_mean_matching_cli(void **state)
+{
+  (void)state;
+  const char *f0 = dpm_test_tmpfile(".json", G0), *f1 = dpm_test_tmpfile(".json", G1);
+  char args[1024];
+  snprintf(args, sizeof args,
+           "bridge --from %s --to %s --sigma2 1 --method mean-matching --iters 2 --chain-steps 8 --particles 3000 "
+           "--seed 5",
+           f0, f1);
+  json_t *j = run_json(args);
+  const json_t *arr = json_object_get(j, "mean_matching");
+  assert_int_equal(json_array_size(arr), 2);
+  dpm_mixture *a = dpm_data_from_spec(f0), *b = dpm_data_from_spec(f1);
+  dpm_bridge_mm *s = dpm_bridge_mm_alloc(a, b, 8, 3000, 1.0, 5);
+  assert_non_null(s);
+  const double m0 = -1, s0 = 0.5, m1 = 1.5, s1 = 2, exact[2] = {3.0 / 5.0, 8.0 / 13.0};
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &m0, &s0, &m1, &s1, 1.0);
+  for (size_t k = 0; k < 2; k++) {
+    double C;
+    assert_int_equal(dpm_bridge_mm_iterate(s, &C), 0);
+    const json_t *e = json_array_get(arr, k);
+    assert_true(mat00(e, "C") == C);
+    assert_close(num(e, "err_ipf"), fabs(C - exact[k]), 1e-12, 1e-15);
+    assert_close(num(e, "err"), fabs(C - g->C[0]), 1e-12, 1e-15);
+  }
+  dpm_bridge_gauss_free(g);
+  dpm_bridge_mm_free(s);
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
+  json_decref(j);
+  dpm_test_expect_failure("bridge --from gauss:d=1 --to gauss:d=1 --sigma2 1 --method mean-matching --particles 3",
+                          NULL, NULL, 2, "--particles", 0);
+}
+
 static void test_bad_input(void **state)
 {
   (void)state;
@@ -218,6 +254,7 @@ int main(void)
       cmocka_unit_test(test_closed_form_and_ipf),
       cmocka_unit_test(test_sinkhorn_plan_paths),
       cmocka_unit_test(test_grid),
+      cmocka_unit_test(test_mean_matching_cli),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("bridge_cli", tests, NULL, NULL);

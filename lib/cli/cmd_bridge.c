@@ -1,6 +1,7 @@
 /* cmd_bridge.c — `dpmlab bridge`: the Schrödinger bridge between two data sets for the reference dX = sigma dW on
  * [0, 1] (De Bortoli et al. 2021; Janati et al. 2020; docs/MATH.md §5): the Gaussian closed form, exact IPF
- * iterate by iterate against it, log-domain Sinkhorn between point sets, or IPF on a grid in 1-D and 2-D, as JSON;
+ * iterate by iterate against it, log-domain Sinkhorn between point sets, IPF on a grid in 1-D and 2-D, or
+ * mean-matching IPF on particles, as JSON;
  * optionally the plan and bridge paths as CSV. */
 #include <math.h>
 #include <stdlib.h>
@@ -64,7 +65,8 @@ int cmd_bridge(int argc, char **argv)
   const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
              *pathsp = NULL;
   double sigma2 = NAN, t = 0.5, tol = 1e-9;
-  size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10;
+  size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10, particles = 20000,
+         csteps = 20;
   uint64_t seed = 0;
   cli_opt opts[] = {
       {"from", OPT_STR, &from,
@@ -76,10 +78,12 @@ int cmd_bridge(int argc, char **argv)
        "sigma^2 > 0 of the reference dX = sigma dW; Sinkhorn's reg = 2 sigma^2 "
        "(required)",
        0},
-      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn | grid (required)", 0},
+      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn | grid | mean-matching (required)", 0},
       {"iters", OPT_SIZE, &iters, "ipf, grid: full iterations (both half-steps) to run (default 20)", 0},
       {"grid-points", OPT_SIZE, &gpts, "grid: points per axis (default 400 in 1-D, 100 in 2-D)", 0},
       {"grid-steps", OPT_SIZE, &gsteps, "grid: time steps N of the reference chain (default 10)", 0},
+      {"particles", OPT_SIZE, &particles, "mean-matching: particles per simulation (default 20000)", 0},
+      {"chain-steps", OPT_SIZE, &csteps, "mean-matching: time steps N of the particle chains (default 20)", 0},
       {"t", OPT_DOUBLE, &t, "time in [0, 1] of the reported marginal mean_t, Sigma_t (default 0.5)", 0},
       {"plan", OPT_STR, &planp, "sinkhorn: write the plan here as CSV (a row per source point, no header)", 0},
       {"paths", OPT_STR, &pathsp, "write --n bridge paths on --steps uniform steps here as CSV path,t,x_1..x_d",
@@ -96,31 +100,38 @@ int cmd_bridge(int argc, char **argv)
   };
   int rc = cli_parse(
       argc, argv, opts,
-      "usage: dpmlab bridge --from SPEC --to SPEC --sigma2 S2 --method closed-form|ipf|sinkhorn [--iters N] [--t "
-      "T]"
-      "\n       [--plan FILE.csv] [--paths FILE.csv --n N --steps K]\n"
-      "The Schroedinger bridge for the reference dX = sigma dW on [0, 1] (static cost |x - y|^2, penalty 2 "
-      "sigma^2 "
-      "KL),\nas JSON. closed-form: {\"C\", \"OT\", \"t\", \"mean_t\", \"Sigma_t\", \"D\", \"transport\"} (C = "
-      "Cov(X_0, X_1)); ipf: the same and\n\"ipf\": [{\"iter\", \"C\", \"err\"}, ...] (C after each full "
-      "iteration, "
-      "err = |C - C_sigma|_F) and \"rate\"; sinkhorn (point\nsets): {\"cost\" (transport only), "
-      "\"entropic_cost\", "
-      "\"marginal_err\", \"iters\", \"C\", \"t\", \"mean_t\", \"Sigma_t\"}; grid (densities in 1-D or 2-D): "
-      "\"grid\": [{\"iter\",\n"
-      "\"marginal_err\", \"C\", \"err\"}, ...] (L1 error of the X_1 marginal before the update; err against "
-      "C_sigma when both\n"
-      "ends are single Gaussians, else null), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (at the grid time nearest t), "
-      "\"range\".");
+      "usage: dpmlab bridge --from SPEC --to SPEC --sigma2 S2 --method "
+      "closed-form|ipf|sinkhorn|grid|mean-matching\n"
+      "       [--iters N] [--t T] [--plan FILE.csv] [--paths FILE.csv --n N --steps K]\n"
+      "The Schroedinger bridge for the reference dX = sigma dW on [0, 1] (static cost |x - y|^2, penalty\n"
+      "2 sigma^2 KL), as JSON.\n"
+      "closed-form: {\"C\", \"OT\", \"t\", \"mean_t\", \"Sigma_t\", \"D\", \"transport\"} (C = Cov(X_0, X_1));\n"
+      "ipf: the same and \"ipf\": [{\"iter\", \"C\", \"err\"}, ...] (C after each full iteration,\n"
+      "  err = |C - C_sigma|_F) and \"rate\";\n"
+      "sinkhorn (point sets): {\"cost\" (transport only), \"entropic_cost\", \"marginal_err\", \"iters\", \"C\", "
+      "\"t\",\n"
+      "  \"mean_t\", \"Sigma_t\"};\n"
+      "grid (densities in 1-D or 2-D): \"grid\": [{\"iter\", \"marginal_err\", \"C\", \"err\"}, ...] (the L1 "
+      "error of\n"
+      "  the X_1 marginal before the update; err against C_sigma when both ends are single Gaussians, else "
+      "null),\n"
+      "  \"C\", \"t\", \"mean_t\", \"Sigma_t\" (at the grid time nearest t), \"range\";\n"
+      "mean-matching: \"mean_matching\": [{\"iter\", \"C\", \"err\", \"err_ipf\"}, ...] (err_ipf against exact "
+      "IPF's\n"
+      "  iterate), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (from the last forward particles).");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "from")) || (rc = cli_require(cmd, opts, "to")) ||
       (rc = cli_require(cmd, opts, "sigma2")) || (rc = cli_require(cmd, opts, "method")))
     return rc;
   int mcf = strcmp(method, "closed-form") == 0, mipf = strcmp(method, "ipf") == 0,
-      msk = strcmp(method, "sinkhorn") == 0, mgrid = strcmp(method, "grid") == 0;
-  if (!mcf && !mipf && !msk && !mgrid)
-    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn, grid)", method);
-  if (mgrid && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
+      msk = strcmp(method, "sinkhorn") == 0, mgrid = strcmp(method, "grid") == 0,
+      mmm = strcmp(method, "mean-matching") == 0;
+  if (!mcf && !mipf && !msk && !mgrid && !mmm)
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn, grid, mean-matching)",
+                      method);
+  if ((mgrid || mmm) && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
+  if (mmm && (iters == 0 || csteps == 0 || particles < 16))
+    return cli_errorf(cmd, CLI_EUSAGE, "--iters and --chain-steps must be >= 1, --particles >= 16");
   if (mgrid && (iters == 0 || gsteps == 0 || (cli_seen(opts, "grid-points") && gpts < 3)))
     return cli_errorf(cmd, CLI_EUSAGE, "--iters and --grid-steps must be >= 1, --grid-points >= 3");
   if (!(isfinite(sigma2) && sigma2 > 0.0))
@@ -140,6 +151,7 @@ int cmd_bridge(int argc, char **argv)
   dpm_bridge_ipf_gauss *ipf = NULL;
   dpm_bridge_sinkhorn *sk = NULL;
   dpm_bridge_grid *grid = NULL;
+  dpm_bridge_mm *mm = NULL;
   dpm_out *out = NULL, *pout = NULL, *qout = NULL;
   json_t *root = NULL;
   rc = CLI_EDATA;
@@ -205,6 +217,70 @@ int cmd_bridge(int argc, char **argv)
       cli_fail(cmd, rc, "bridge paths failed");
       goto done_mt;
     }
+  } else if (mmm) {
+    if (d > 8) {
+      cli_errorf(cmd, rc, "mean-matching here works in dimension <= 8 (got %zu)", d);
+      goto done_mt;
+    }
+    if (!(mm = dpm_bridge_mm_alloc(mu0, mu1, csteps, particles, sigma2, seed))) {
+      cli_fail(cmd, rc, "mean-matching IPF set-up failed");
+      goto done_mt;
+    }
+    /* exact IPF and the closed form to compare with, when both ends are single Gaussians */
+    if (mu0->K == 1 && mu1->K == 1 && mu0->kind[0] != DPM_COV_ZERO && mu1->kind[0] != DPM_COV_ZERO) {
+      if (single_gaussian(cmd, "from", mu0, &m0, &S0) || single_gaussian(cmd, "to", mu1, &m1, &S1)) goto done_mt;
+      g = dpm_bridge_gauss_alloc(d, m0, S0, m1, S1, sigma2);
+      ipf = g ? dpm_bridge_ipf_gauss_alloc(d, m0, S0, dpm_bridge_kernel_brownian(sigma2)) : NULL;
+      if (!ipf) {
+        cli_fail(cmd, rc, "closed form failed");
+        goto done_mt;
+      }
+    }
+    json_t *arr = json_array();
+    json_object_set_new(root, "mean_matching", arr);
+    for (size_t it = 1; it <= iters; it++) {
+      if (dpm_bridge_mm_iterate(mm, C)) {
+        dpm_error_context("mean-matching iteration %zu", it);
+        cli_fail(cmd, rc, "mean-matching IPF failed");
+        goto done_mt;
+      }
+      json_t *row = json_object();
+      json_object_set_new(row, "iter", json_integer((json_int_t)it));
+      json_object_set_new(row, "C", jmat(C, d));
+      double ce = 0.0, ie = 0.0;
+      if (ipf && (dpm_bridge_ipf_gauss_step(ipf, 1, m1, S1) || dpm_bridge_ipf_gauss_step(ipf, 0, m0, S0))) {
+        cli_fail(cmd, rc, "exact IPF failed");
+        goto done_mt;
+      }
+      for (size_t i = 0; g && i < d * d; i++) {
+        ce += (C[i] - g->C[i]) * (C[i] - g->C[i]);
+        ie += (C[i] - ipf->Sxy[i]) * (C[i] - ipf->Sxy[i]);
+      }
+      json_object_set_new(row, "err", g ? json_real(sqrt(ce)) : json_null());
+      json_object_set_new(row, "err_ipf", g ? json_real(sqrt(ie)) : json_null());
+      json_array_append_new(arr, row);
+    }
+    /* the time marginal's moments from the last forward simulation's particles */
+    const size_t kt = (size_t)lround(t * (double)csteps), M = mm->M;
+    const double *xs = mm->X + kt * M * d;
+    for (size_t j = 0; j < d; j++) {
+      double acc = 0.0;
+      for (size_t i = 0; i < M; i++)
+        acc += xs[i * d + j];
+      mt[j] = acc / (double)M;
+    }
+    for (size_t a = 0; a < d; a++)
+      for (size_t b = 0; b < d; b++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < M; i++)
+          acc += (xs[i * d + a] - mt[a]) * (xs[i * d + b] - mt[b]);
+        St[a * d + b] = acc / (double)(M - 1);
+      }
+    json_object_set_new(root, "C", jmat(C, d));
+    json_object_set_new(root, "t", json_real((double)kt / (double)csteps));
+    json_object_set_new(root, "mean_t", jvec(mt, d));
+    json_object_set_new(root, "Sigma_t", jmat(St, d));
+    if (g) json_object_set_new(root, "C_closed_form", jmat(g->C, d));
   } else if (mgrid) {
     if (d > 2) {
       cli_errorf(cmd, rc, "grid IPF works in dimension 1 or 2 (got %zu)", d);
@@ -360,6 +436,7 @@ done:
   free(S1);
   dpm_bridge_sinkhorn_free(sk);
   dpm_bridge_grid_free(grid);
+  dpm_bridge_mm_free(mm);
   dpm_bridge_ipf_gauss_free(ipf);
   dpm_bridge_gauss_free(g);
   dpm_mixture_free(mu1);
