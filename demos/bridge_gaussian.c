@@ -28,7 +28,8 @@
 
 typedef struct {
   size_t n_sk, n_lim, n_em, K_em, G;
-  double grid_match, grid_dx;
+  double grid_match, grid_dx, mm_bias[4], mm_order;
+  size_t n_mm;
   double D, C, OT, S12, transport;
   double ipf_c[4], rate_bm, rate_pred, err_last_bm;
   double dsb_a, dsb_q, dsb_sig2, rate_dsb;
@@ -199,6 +200,35 @@ static int compute(const demo_ctx *ctx, results *R)
     dpm_mixture_free(ga);
     dpm_mixture_free(gb);
   }
+  /* mean-matching IPF (affine least squares) on the check problem: its error per iteration at N = 32, and the
+   * fixed-variance bias after one iteration against exact IPF's 3/5 for N = 4, 8, 16, 32 */
+  if (!st) {
+    dpm_mixture *ga = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[-1]],\"covariances\":[0.5]}", "mu0");
+    dpm_mixture *gb = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[1.5]],\"covariances\":[2]}", "mu1");
+    if (!ga || !gb) st = GSL_EFAILED;
+    static const size_t NMM[4] = {4, 8, 16, 32};
+    for (int q = 0; q < 4 && !st; q++) {
+      dpm_bridge_mm *mm = dpm_bridge_mm_alloc(ga, gb, NMM[q], R->n_mm, SIG2, demo_seed(ctx, 3));
+      if (!mm) {
+        st = GSL_EFAILED;
+        break;
+      }
+      double C;
+      const size_t nit = q == 3 ? NIPF / 2 : 1;
+      if (q == 3)
+        demo_dat_block(fp, "ipf_mm", "iteration err (mean-matching IPF, N = 32 steps, affine least squares)");
+      for (size_t it = 1; it <= nit && !st; it++) {
+        st = dpm_bridge_mm_iterate(mm, &C);
+        if (it == 1) R->mm_bias[q] = C - 3.0 / 5.0;
+        const double v[2] = {(double)it, fabs(C - g->C[0])};
+        if (q == 3 && !st) demo_dat_row(fp, 2, v);
+      }
+      dpm_bridge_mm_free(mm);
+    }
+    R->mm_order = log(R->mm_bias[1] / R->mm_bias[3]) / log(4.0);
+    dpm_mixture_free(ga);
+    dpm_mixture_free(gb);
+  }
   /* the limits: C_sigma and Sinkhorn's cross-covariance on the samples against sigma^2 */
   if (!st) {
     /* a smaller sample: Sinkhorn's iteration count grows like 1/reg as reg -> 0 */
@@ -285,6 +315,11 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val1(fp, "G", (double)R->G);
   demo_val1(fp, "grid_dx", R->grid_dx);
   demo_val1(fp, "grid_match", R->grid_match);
+  demo_val(fp, "mm_bias", 4, R->mm_bias);
+  demo_val1(fp, "mm_order", R->mm_order);
+  demo_val1(fp, "n_mm", (double)R->n_mm);
+  /* the standard error of a sample Cov(X_0, X_1) of Gaussians: sqrt((S0 S1 + C^2)/M) */
+  demo_val1(fp, "mm_se", sqrt((S0 * S1 + 0.36) / (double)R->n_mm));
   demo_val1(fp, "n_sk", (double)R->n_sk);
   demo_val1(fp, "n_lim", (double)R->n_lim);
   demo_val1(fp, "sk_cost", R->sk_cost);
@@ -319,6 +354,7 @@ int main(int argc, char **argv)
   R.n_sk = ctx.quick ? 200 : 1000;
   R.n_lim = ctx.quick ? 100 : 300;
   R.G = ctx.quick ? 120 : 300;
+  R.n_mm = ctx.quick ? 5000 : 200000;
   R.n_em = ctx.quick ? 2000 : 20000;
   R.K_em = ctx.quick ? 50 : 200;
   demo_progress(&ctx, "closed form, %zu Euler-Maruyama paths, Sinkhorn on %zu samples", R.n_em, R.n_sk);

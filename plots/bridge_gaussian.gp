@@ -45,7 +45,8 @@ do for [dpm_pass = 1:2] {
   plot DATA index 'ipf_bm' using 1:2 with linespoints pt 7 ps 0.45 lw 1.6 dt 1 lc rgb dpm_blue notitle, \
        DATA index 'ipf_bm' using 1:3 with lines lw 1.0 dt (2, 2) lc rgb dpm_black notitle, \
        DATA index 'ipf_dsb' using 1:2 with linespoints pt 4 ps 0.45 lw 1.4 dt (5, 3) lc rgb dpm_green notitle, \
-       DATA index 'ipf_grid' using 1:2 with linespoints pt 6 ps 0.55 lw 1.2 dt (1, 2) lc rgb dpm_purple notitle
+       DATA index 'ipf_grid' using 1:2 with linespoints pt 6 ps 0.55 lw 1.2 dt (1, 2) lc rgb dpm_purple notitle, \
+       DATA index 'ipf_mm' using 1:2 with linespoints pt 9 ps 0.55 lw 1.2 dt (8, 3) lc rgb dpm_orange notitle
   eval dpm_panel_end
   unset logscale y
 
@@ -68,7 +69,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel_end
 
   # ---- one key for the three panels ---------------------------------------------------------------------------
-  eval dpm_key_begin(10)
+  eval dpm_key_begin(11)
   set key samplen 1.6 width 0.4
   set style fill transparent solid 0.25 noborder
   plot [0:1][0:1] \
@@ -78,6 +79,7 @@ do for [dpm_pass = 1:2] {
     NaN with linespoints pt 7 ps 0.45 lw 1.6 dt 1 lc rgb dpm_blue title dpm_L('IPF, Brownian reference', 'IPF, Brownian reference'), \
     NaN with lines lw 1.0 dt (2, 2) lc rgb dpm_black title dpm_L('rate {/:Italic φ}^4 per iteration', 'rate $\varphi^4$ per iteration'), \
     NaN with linespoints pt 4 ps 0.45 lw 1.4 dt (5, 3) lc rgb dpm_green title dpm_L('IPF, DSB reference (2-D)', 'IPF, DSB reference (2-D)'), \
+    NaN with linespoints pt 9 ps 0.55 lw 1.2 dt (8, 3) lc rgb dpm_orange title dpm_L('mean-matching IPF ({/:Italic N} = 32)', 'mean-matching IPF ($N = 32$)'), \
     NaN with linespoints pt 6 ps 0.55 lw 1.2 dt (1, 2) lc rgb dpm_purple title dpm_L('grid IPF (at {/:Italic n} − ½)', 'grid IPF (at $n - \frac12$)'), \
     NaN with lines lw 1.2 dt (6, 3) lc rgb dpm_green title dpm_L('√({/:Italic Σ}_0{/:Italic Σ}_1): {/:Italic σ} → 0', '$\sqrt{\Sigma_0\Sigma_1}$: $\sigma \to 0$'), \
     NaN with lines lw 1.0 dt (2, 2) lc rgb dpm_grey title dpm_L('sorted coupling of the sample', 'sorted coupling of the sample'), \
