@@ -661,6 +661,100 @@ static void test_mean_matching(void **state)
   dpm_mixture_free(b);
 }
 
+/* log pi(y | x) of the mixture-potential plan from its closed-form parameters (one point x, one y). */
+static double gmmpot_logpi(const dpm_mixture *pot, double eps, const double *x, const double *y)
+{
+  const size_t K = pot->K, d = pot->d;
+  double w[8], m[16], St[32], acc = 0.0;
+  assert_int_equal(dpm_bridge_gmmpot_cond(pot, eps, 1, x, w, m, St, NULL, NULL), 0);
+  for (size_t k = 0; k < K; k++) {
+    double P[4], r[2] = {y[0] - m[k * d], d == 2 ? y[1] - m[k * d + 1] : 0.0}, z[2];
+    memcpy(P, St + k * d * d, d * d * sizeof *P);
+    if (d == 1) {
+      acc += w[k] * exp(-0.5 * r[0] * r[0] / P[0]) / sqrt(2 * M_PI * P[0]);
+    } else {
+      const double det = P[0] * P[3] - P[1] * P[2];
+      z[0] = (P[3] * r[0] - P[1] * r[1]) / det;
+      z[1] = (-P[2] * r[0] + P[0] * r[1]) / det;
+      acc += w[k] * exp(-0.5 * (r[0] * z[0] + r[1] * z[1])) / (2 * M_PI * sqrt(det));
+    }
+  }
+  return log(acc);
+}
+
+/* The mixture-potential benchmark (Gushchin et al. 2023): pi(y | x) in closed form is the entropic plan for the
+ * cost 1/2 |x - y|^2 with eps, so log pi(y | x) = <x, y>/eps + a(x) + b(y) and its mixed derivatives are d^2/dx_a
+ * dy_b = delta_ab/eps: checked by central differences at steps h and h/2 in 1-D and 2-D (three full-covariance
+ * components), tolerance the Richardson estimate 4|D(h) - D(h/2)| plus rounding 1e-6/h^2 ... of log pi. The pair
+ * sampler: the mean of Y over pairs within 4 SE of the mean of the closed-form conditional means. BW^2 between
+ * Gaussians against the 1-D formula (m1 - m2)^2 + (sqrt s1 - sqrt s2)^2 and zero for equal laws. */
+static void test_mixture_potential(void **state)
+{
+  (void)state;
+  dpm_mixture *pot =
+      dpm_data_load_json_string("{\"weights\":[0.5,0.3,0.2],\"means\":[[-2,0],[1,1.5],[2,-1]],"
+                                "\"covariances\":[[[0.5,0.1],[0.1,0.3]],[0.4,0.6],[[0.3,-0.1],[-0.1,0.5]]]}",
+                                "pot");
+  dpm_mixture *pot1 = dpm_data_load_json_string(
+      "{\"weights\":[0.6,0.4],\"means\":[[-1.5],[2]],\"covariances\":[0.3,0.8]}", "pot1");
+  assert_non_null(pot);
+  assert_non_null(pot1);
+  const double eps = 0.7;
+  const double pts[3][4] = {{0.3, -0.2, 0.5, 1.0}, {-1.0, 0.8, -1.5, 0.2}, {1.2, 0.1, 2.0, -0.7}};
+  for (int c = 0; c < 3; c++)
+    for (int dim = 1; dim <= 2; dim++) {
+      const dpm_mixture *P = dim == 1 ? pot1 : pot;
+      for (int a = 0; a < dim; a++)
+        for (int b = 0; b < dim; b++) {
+          double D[2];
+          for (int q = 0; q < 2; q++) {
+            const double h = q == 0 ? 1e-3 : 5e-4;
+            double acc = 0.0;
+            for (int sx = -1; sx <= 1; sx += 2)
+              for (int sy = -1; sy <= 1; sy += 2) {
+                double x[2] = {pts[c][0], pts[c][1]}, y[2] = {pts[c][2], pts[c][3]};
+                x[a] += sx * h;
+                y[b] += sy * h;
+                acc += sx * sy * gmmpot_logpi(P, eps, x, y);
+              }
+            D[q] = acc / (4 * h * h);
+          }
+          const double tol = 4 * fabs(D[0] - D[1]) + 64 * DBL_EPSILON * 10 / (5e-4 * 5e-4);
+          assert_close(D[1], a == b ? 1 / eps : 0.0, 0, tol);
+        }
+    }
+  /* pairs */
+  enum { n = 20000 };
+  double *x = malloc(2 * n * sizeof *x), *y = malloc(2 * n * sizeof *y), *mc = malloc(2 * n * sizeof *mc);
+  dpm_mixture *src = dpm_data_from_spec("gauss:d=2,sd=1.5");
+  assert_int_equal(dpm_bridge_gmmpot_sample(src, pot, eps, n, 9, x, y), 0);
+  assert_int_equal(dpm_bridge_gmmpot_cond(pot, eps, n, x, NULL, NULL, NULL, mc, NULL), 0);
+  for (int j = 0; j < 2; j++) {
+    double *v = malloc(n * sizeof *v), m, se;
+    for (size_t i = 0; i < n; i++)
+      v[i] = y[2 * i + j] - mc[2 * i + j]; /* mean 0 given x: the sampler draws from the closed form */
+    dpm_test_mean_se(v, n, &m, &se);
+    assert_within_se(m, se, 0.0, 4);
+    free(v);
+  }
+  free(x);
+  free(y);
+  free(mc);
+  dpm_mixture_free(src);
+  /* BW^2 */
+  const double m1 = 0.3, s1 = 2.0, m2 = -0.4, s2 = 0.5;
+  double bw, uvp;
+  assert_int_equal(dpm_bridge_bw2(1, &m1, &s1, &m2, &s2, &bw, &uvp), 0);
+  assert_close(bw, (m1 - m2) * (m1 - m2) + pow(sqrt(s1) - sqrt(s2), 2), 16 * DBL_EPSILON, 0);
+  assert_close(uvp, 100 * bw / (0.5 * s2), 16 * DBL_EPSILON, 0);
+  const double S[4] = {1.0, 0.3, 0.3, 0.5}, mu[2] = {1, 2};
+  assert_int_equal(dpm_bridge_bw2(2, mu, S, mu, S, &bw, NULL), 0);
+  assert_close(bw, 0.0, 0, 1e-14);
+  assert_raises(dpm_bridge_gmmpot_cond(pot, 0.0, 1, mu, NULL, NULL, NULL, NULL, NULL), GSL_EDOM, "eps");
+  dpm_mixture_free(pot);
+  dpm_mixture_free(pot1);
+}
+
 int main(void)
 {
   dpm_error_install();
@@ -670,7 +764,7 @@ int main(void)
       cmocka_unit_test(test_ipf_fibonacci),      cmocka_unit_test(test_ipf_limits),
       cmocka_unit_test(test_sinkhorn_marginals), cmocka_unit_test(test_sinkhorn_gaussian),
       cmocka_unit_test(test_sinkhorn_limits),    cmocka_unit_test(test_grid_ipf),
-      cmocka_unit_test(test_mean_matching),
+      cmocka_unit_test(test_mean_matching),      cmocka_unit_test(test_mixture_potential),
   };
   return cmocka_run_group_tests_name("bridge", tests, NULL, NULL);
 }

@@ -238,4 +238,30 @@ void dpm_bridge_mm_free(dpm_bridge_mm *s); /* NULL is a no-op */
  * singular least-squares system (GSL_EDOM), a non-finite particle (GSL_EBADFUNC); ENOMEM. */
 int dpm_bridge_mm_iterate(dpm_bridge_mm *s, double *C);
 
+/* ---- non-Gaussian ground truth: mixture potentials (Gushchin et al. 2023; docs/MATH.md §5.7) ------------------
+ */
+
+/* For the cost 1/2 |x - y|^2 with eps = sigma^2 (our convention), a target built as Y | X = x ~ pi(y | x) with
+ * pi(y | x) proportional to N(y; x, eps I) psi(y), psi = sum_k p_k N(mu_k, Sigma_k) a Gaussian mixture (the
+ * "potential"), makes pi the entropic OT plan between the law of X and the law of Y, in closed form:
+ *   pi(y | x) = sum_k w_k(x) N(Sigma~_k (Sigma_k^{-1} mu_k + x/eps), Sigma~_k), Sigma~_k = (Sigma_k^{-1} +
+ * I/eps)^{-1}, w_k(x) proportional to p_k N(x; mu_k, Sigma_k + eps I). pot is the mixture psi (every component
+ * with a positive-definite covariance). For n points x (n x d) this fills (any may be NULL) w (n x K), the
+ * component means m (n x K x d), Sigma~ (K x d x d, the same for every x), and the conditional mean (n x d) and
+ * covariance (n x d x d) of the mixture. Errors: NULL pot, a point mass in pot, eps not finite and > 0 (GSL_EDOM);
+ * ENOMEM. */
+int dpm_bridge_gmmpot_cond(const dpm_mixture *pot, double eps, size_t n, const double *x, double *w, double *m,
+                           double *Stilde, double *mean, double *cov);
+
+/* n pairs (x_i, y_i): x_i ~ mu0 and y_i ~ pi(. | x_i), pair i from the stream (seed, i). Errors: as
+ * dpm_bridge_gmmpot_cond, mu0->d != pot->d (GSL_EBADLEN); ENOMEM. */
+int dpm_bridge_gmmpot_sample(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, uint64_t seed,
+                             double *x, double *y);
+
+/* The squared Bures–Wasserstein distance between N(m1, S1) and N(m2, S2): |m1 - m2|^2 + tr S1 + tr S2 -
+ * 2 tr (S1^{1/2} S2 S1^{1/2})^{1/2}, and BW2-UVP = 100 BW^2 / (1/2 tr S2) (the second argument the truth). Status
+ * (GSL_EDOM for a covariance that is not positive semi-definite); ENOMEM. */
+int dpm_bridge_bw2(size_t d, const double *m1, const double *S1, const double *m2, const double *S2, double *bw2,
+                   double *uvp);
+
 #endif
