@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_randist.h>
+#include <gsl/gsl_integration.h>
 #include <gsl/gsl_sort.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -755,16 +756,78 @@ static void test_mixture_potential(void **state)
   dpm_mixture_free(pot1);
 }
 
+typedef struct {
+  double c;
+} imf_scalar;
+
+/* a_t = S_t / Sigma_t for the 1-D check problem and the coupling c (docs/MATH.md §5.2 with c for C_sigma) */
+static double imf_a(double t, void *par)
+{
+  const double c = ((imf_scalar *)par)->c, u = 1 - t;
+  const double Sig = u * u * S0 + t * t * S1 + t * u * (2 * c + SIG2);
+  return (t * S1 - u * S0 + u * c - t * c - SIG2 * t) / Sig;
+}
+
+/* Iterative Markovian fitting (Shi et al. 2023) in the Gaussian family. In 1-D the Markovian projection's
+ * cross-covariance solves dK/dt = a_t K, so one step is c' = S0 exp(int_0^1 a_t dt): the library's rk8pd solve
+ * against that integral by adaptive quadrature (QAGS, 1e-13), to 1e-9. C_sigma is a fixed point (d = 3, random
+ * full covariances, to 1e-8). From the independent coupling (C = 0) the iterates converge to C_sigma with an error
+ * that falls at every iteration. */
+static void test_imf(void **state)
+{
+  (void)state;
+  dpm_bridge_gauss *g = dpm_bridge_gauss_alloc(1, &M0, &S0, &M1, &S1, SIG2);
+  gsl_integration_workspace *iw = gsl_integration_workspace_alloc(200);
+  const double cs[3] = {0.0, 0.3, 0.9};
+  for (int q = 0; q < 3; q++) {
+    double cn, I, err;
+    assert_int_equal(dpm_bridge_imf_gauss_step(g, &cs[q], &cn, 1e-12), 0);
+    imf_scalar par = {cs[q]};
+    gsl_function F = {imf_a, &par};
+    assert_int_equal(gsl_integration_qags(&F, 0, 1, 0, 1e-13, 200, iw, &I, &err), 0);
+    assert_close(cn, S0 * exp(I), 1e-9, 0);
+  }
+  gsl_integration_workspace_free(iw);
+  /* convergence from independence */
+  double c = 0.0, e_prev = fabs(c - g->C[0]);
+  for (int it = 0; it < 40; it++) {
+    assert_int_equal(dpm_bridge_imf_gauss_step(g, &c, &c, 1e-12), 0);
+    const double e = fabs(c - g->C[0]);
+    assert_true(e < e_prev || e < 1e-10);
+    e_prev = e;
+  }
+  assert_true(e_prev < 1e-9);
+  dpm_bridge_gauss_free(g);
+  /* the fixed point in d = 3 */
+  enum { d = 3 };
+  double S0m[9], S1m[9], m0[3] = {1, 0, -1}, m1[3] = {0, 2, 1}, Cn[9];
+  random_spd(d, 71, S0m);
+  random_spd(d, 72, S1m);
+  dpm_bridge_gauss *g3 = dpm_bridge_gauss_alloc(d, m0, S0m, m1, S1m, 0.9);
+  assert_int_equal(dpm_bridge_imf_gauss_step(g3, g3->C, Cn, 1e-12), 0);
+  for (int i = 0; i < 9; i++)
+    assert_close(Cn[i], g3->C[i], 0, 1e-8);
+  assert_raises(dpm_bridge_imf_gauss_step(g3, g3->C, Cn, 0.0), GSL_EDOM, "rtol");
+  dpm_bridge_gauss_free(g3);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_check_values),       cmocka_unit_test(test_coupling_structure),
-      cmocka_unit_test(test_lyapunov),           cmocka_unit_test(test_em_paths),
-      cmocka_unit_test(test_ipf_fibonacci),      cmocka_unit_test(test_ipf_limits),
-      cmocka_unit_test(test_sinkhorn_marginals), cmocka_unit_test(test_sinkhorn_gaussian),
-      cmocka_unit_test(test_sinkhorn_limits),    cmocka_unit_test(test_grid_ipf),
-      cmocka_unit_test(test_mean_matching),      cmocka_unit_test(test_mixture_potential),
+      cmocka_unit_test(test_check_values),
+      cmocka_unit_test(test_coupling_structure),
+      cmocka_unit_test(test_lyapunov),
+      cmocka_unit_test(test_em_paths),
+      cmocka_unit_test(test_ipf_fibonacci),
+      cmocka_unit_test(test_ipf_limits),
+      cmocka_unit_test(test_sinkhorn_marginals),
+      cmocka_unit_test(test_sinkhorn_gaussian),
+      cmocka_unit_test(test_sinkhorn_limits),
+      cmocka_unit_test(test_grid_ipf),
+      cmocka_unit_test(test_mean_matching),
+      cmocka_unit_test(test_mixture_potential),
+      cmocka_unit_test(test_imf),
   };
   return cmocka_run_group_tests_name("bridge", tests, NULL, NULL);
 }

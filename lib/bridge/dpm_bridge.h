@@ -264,4 +264,16 @@ int dpm_bridge_gmmpot_sample(const dpm_mixture *mu0, const dpm_mixture *pot, dou
 int dpm_bridge_bw2(size_t d, const double *m1, const double *S1, const double *m2, const double *S2, double *bw2,
                    double *uvp);
 
+/* ---- iterative Markovian fitting in the Gaussian family (Shi et al. 2023, DSBM; docs/MATH.md §5.8)
+ * -------------- */
+
+/* One IMF iteration between the Gaussians of g (its m0, S0, m1, S1, sigma2; its C is not used): from a coupling
+ * with cross-covariance C (d x d), the reciprocal projection (the coupling composed with Brownian bridges) and its
+ * Markovian projection, the SDE dX = [(m1 - mu_t)... ] with the linear drift b(t, x) = (m1 - m0) + A_t (x - mu_t),
+ * A_t = S_t^T Sigma_t^{-1} built from C exactly as the closed form's drift (docs/MATH.md §5.2, §5.8); the new
+ * coupling's cross-covariance is K(1) for dK/dt = K A_t^T, K(0) = S0, integrated by GSL's rk8pd to relative
+ * tolerance rtol. Cnext (d x d) may alias C. The fixed point is C_sigma. Errors: NULL (GSL_EINVAL), rtol not in
+ * (0, 0.1] (GSL_EDOM), Sigma_t not positive-definite for this C (GSL_EDOM), the integrator's; ENOMEM. */
+int dpm_bridge_imf_gauss_step(const dpm_bridge_gauss *g, const double *C, double *Cnext, double rtol);
+
 #endif
