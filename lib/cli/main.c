@@ -50,8 +50,11 @@ static void usage(FILE *fp)
           "dpmlab %s: a numerical workbench for diffusion models on toy distributions, with exact oracles.\n\n"
           "commands:\n",
           DPM_VERSION);
+  int width = 0; /* the names' column, as wide as the longest name */
   for (const cli_command *c = commands; c->name; c++)
-    fprintf(fp, "  %-11s %s\n", c->name, c->summary);
+    if ((int)strlen(c->name) > width) width = (int)strlen(c->name);
+  for (const cli_command *c = commands; c->name; c++)
+    fprintf(fp, "  %-*s %s\n", width, c->name, c->summary);
   fprintf(fp, "\ndata specs (--data): a built-in name with options, a .json mixture file or a .csv point set:\n%s",
           dpm_data_builtin_help());
 }
