@@ -262,4 +262,32 @@ int dpm_sm_tv_reverse(const dpm_mixture *mix, double T, size_t N, double eta, do
 int dpm_sm_tv_reverse_batch(const dpm_mixture *mix, size_t n, const double *T, const size_t *N, const double *eta,
                             double h, double L, dpm_sm_tv_result *out);
 
+/* ---- self-consistency of the score with its own reverse process (Song, Durkan, Murray & Ermon 2021, Thm 2)
+ * -------
+ *
+ * The OU process of the TV study (prior N(0, 1), finite horizon T) and the exact score grad log q_t of 1-D data
+ * with a density. Started from the prior instead of q_T, the reverse SDE's output is p^SDE_0 = q_0 h_0 with
+ * h_0(x) = E[r(X_T) | X_0 = x], r = N(0, 1)/q_T (the forward process conditioned to end in the prior), and the
+ * probability-flow ODE's is p^ODE_0(x) = q_0(x) r(F_T^-1(F_0(x))) (1-D flows keep quantiles). The field is the
+ * score of its own reverse SDE at t = 0 exactly when grad log h_0 = 0; defect = E_{p^SDE_0} |grad log h_0|^2 is
+ * that Fisher divergence. A field that is the score of its own reverse process has marginals that solve the
+ * forward equation and end in N(0, 1) at T, so its p_0 is N(0, 1) (docs/MATH.md §4.4): defect and
+ * TV(p^SDE_0, p^ODE_0) vanish for data N(0, 1) and for no other data, at any finite T. Every number is a grid
+ * sum (step h, half-width L) with no Monte Carlo. */
+typedef struct {
+  double T;
+  double tv_prior;    /* TV(N(0, 1), q_T) */
+  double tv_sde_data; /* TV(p^SDE_0, q_0) */
+  double tv_ode_data; /* TV(p^ODE_0, q_0) */
+  double tv_sde_ode;  /* TV(p^SDE_0, p^ODE_0): zero only for self-consistent fields */
+  double defect;      /* E_{p^SDE_0} |grad log p^SDE_0 - grad log q_0|^2 */
+  double mass_sde, mass_ode;          /* the grid sums of the two densities (1 up to the grid's accuracy) */
+  double mean_sde, var_sde, mean_ode, var_ode; /* their moments */
+} dpm_sm_selfcons_result;
+
+/* One horizon T in [0.05, 30] for 1-D data mix with a density; grid step h (0: 0.01; at most s_T/3) and half-width
+ * L (0: the larger of 8 and the data's largest |mean| + 8 sd), at most 20000 points. Errors: NULL, d != 1 or a
+ * point mass (GSL_EINVAL), bad numbers (GSL_EDOM); ENOMEM. Deterministic (parallel over grid points). */
+int dpm_sm_selfcons_ou(const dpm_mixture *mix, double T, double h, double L, dpm_sm_selfcons_result *out);
+
 #endif
