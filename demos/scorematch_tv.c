@@ -2,7 +2,9 @@
  * 1; docs/MATH.md §4.4) in 1-D, without Monte Carlo: TV(generated, data) of the Euler–Maruyama reverse SDE of the
  * OU process against the horizon T (the prior mismatch decaying like e^{-T} down to the step floor), against the
  * step size gamma (slope 1, steeper than the bound's 1/2) and against a relative score error eta (linear, under
- * its Girsanov bound), each term isolated by the chain's exact law on a grid. */
+ * its Girsanov bound), each term isolated by the chain's exact law on a grid; and the self-consistency theorem of
+ * Song, Durkan, Murray & Ermon (2021, Thm 2): the exact score's reverse SDE and probability flow from the prior
+ * differ at every finite T unless the data are N(0, 1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 #define NT_MAX    16
 #define NG_MAX    10
 #define NE_MAX    8
+#define NSC_T     5 /* horizons of the self-consistency table */
+#define NSC_D     3 /* its data sets */
 
 typedef struct {
   size_t nT, nG, nE;
@@ -23,7 +27,30 @@ typedef struct {
   double T[NT_MAX], G[NG_MAX], E[NE_MAX];
   dpm_sm_tv_result rT[NT_MAX], rG[NG_MAX], rE[NE_MAX];
   double slope_prior, slope_out, slope_steps, slope_score, bound_ratio;
+  dpm_sm_selfcons_result sc[NSC_D * NSC_T]; /* data-major */
 } results;
+
+static const char *const sc_spec[NSC_D] = {DATA_SPEC, "gauss:d=1,sd=0.5", "gauss:d=1,sd=1"};
+static const double sc_T[NSC_T] = {0.5, 1.0, 2.0, 4.0, 8.0};
+
+/* The self-consistency table: the exact score's SDE and ODE outputs from the prior for three data sets. */
+static int compute_selfcons(const demo_ctx *ctx, results *R)
+{
+  demo_progress(ctx, "self-consistency: %d data sets x %d horizons", NSC_D, NSC_T);
+  for (size_t a = 0; a < NSC_D; a++) {
+    dpm_mixture *mix = dpm_data_from_spec(sc_spec[a]);
+    if (!mix) return GSL_EFAILED;
+    for (size_t b = 0; b < NSC_T; b++) {
+      const int st = dpm_sm_selfcons_ou(mix, sc_T[b], 0.0, 0.0, &R->sc[a * NSC_T + b]);
+      if (st) {
+        dpm_mixture_free(mix);
+        return st;
+      }
+    }
+    dpm_mixture_free(mix);
+  }
+  return DPM_SUCCESS;
+}
 
 static double slope(double x0, double y0, double x1, double y1) { return log(y1 / y0) / log(x1 / x0); }
 
@@ -141,6 +168,25 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val(fp, "tsE", R->nE, es);
   demo_val(fp, "sbE", R->nE, eb);
   demo_val(fp, "tvE", R->nE, et);
+  const char *scd[NSC_D * NSC_T];
+  double sct[NSC_D * NSC_T], scp[NSC_D * NSC_T], sco[NSC_D * NSC_T], scs[NSC_D * NSC_T], scg[NSC_D * NSC_T],
+      scf[NSC_D * NSC_T];
+  for (size_t a = 0; a < NSC_D * NSC_T; a++) {
+    scd[a] = sc_spec[a / NSC_T];
+    sct[a] = R->sc[a].T;
+    scp[a] = R->sc[a].tv_prior;
+    sco[a] = R->sc[a].tv_ode_data;
+    scs[a] = R->sc[a].tv_sde_data;
+    scg[a] = R->sc[a].tv_sde_ode;
+    scf[a] = R->sc[a].defect;
+  }
+  demo_val_text(fp, "scD", NSC_D * NSC_T, scd);
+  demo_val(fp, "scT", NSC_D * NSC_T, sct);
+  demo_val(fp, "scP", NSC_D * NSC_T, scp);
+  demo_val(fp, "scO", NSC_D * NSC_T, sco);
+  demo_val(fp, "scS", NSC_D * NSC_T, scs);
+  demo_val(fp, "scG", NSC_D * NSC_T, scg);
+  demo_val(fp, "scF", NSC_D * NSC_T, scf);
   return DPM_SUCCESS;
 }
 
@@ -171,6 +217,7 @@ int main(int argc, char **argv)
   dpm_mixture *mix = dpm_data_from_spec(DATA_SPEC);
   if (!mix) return demo_fail(&ctx, "loading " DATA_SPEC);
   int st = compute(&ctx, mix, &R);
+  if (!st) st = compute_selfcons(&ctx, &R);
   static const char *const figures[1] = {"scorematch_tv"};
   rc = st ? demo_fail(&ctx, "computing the TV study") : demo_publish(&ctx, 1, figures, write_values, &R);
   dpm_mixture_free(mix);
