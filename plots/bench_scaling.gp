@@ -8,16 +8,20 @@ load ARG0[1:dpm_slash(ARG0)].'style.gp'
 DATA = ARG1
 eval dpm_output(ARG2, 7.0, 2.6)
 
-set fit quiet nolog
-# slope of log t against log x over a block, by gnuplot's least squares
+# slope of log t against log x over a block: the least-squares line of stats
 array slope[4]
 blocks = "Ksweep dsweep Bsweep K2sweep"
+array ylo[4]
+array yhi[4]
 do for [i = 1:4] {
-  a = 0; b = 1
-  f(x) = a + b * x
-  fit f(x) DATA index word(blocks, i) using (log($1)):(log($2)) via a, b
-  slope[i] = b
+  stats DATA index word(blocks, i) using (log($1)):(log($2)) nooutput
+  slope[i] = STATS_slope
+  ylo[i] = exp(STATS_min_y) / 2.0
+  yhi[i] = exp(STATS_max_y) * 3.0
 }
+# each panel's y range: half the least time to three times the largest (room for the key above the data)
+min(a, b) = a < b ? a : b
+max(a, b) = a > b ? a : b
 
 eval dpm_grid(1, 3, 1)
 do for [dpm_pass = 1:2] {
@@ -31,6 +35,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel(1, 1)
   set xlabel dpm_L('data points {/:Italic K}', 'data points $K$')
   set title dpm_L('against {/:Italic K}', 'against $K$')
+  set yrange [min(ylo[1], ylo[4]):max(yhi[1], yhi[4])]
   plot DATA index 'Ksweep' using 1:2 with linespoints ls 1 title sprintf('d = 256: slope %.2f', slope[1]), \
        DATA index 'K2sweep' using 1:2 with linespoints ls 2 title sprintf('d = 2: slope %.2f', slope[4])
   eval dpm_panel_end
@@ -38,6 +43,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel(1, 2)
   set xlabel dpm_L('dimension {/:Italic d}', 'dimension $d$')
   set title dpm_L('against {/:Italic d}', 'against $d$')
+  set yrange [ylo[2]:yhi[2]]
   unset ylabel
   plot DATA index 'dsweep' using 1:2 with linespoints ls 1 title sprintf('slope %.2f', slope[2])
   eval dpm_panel_end
@@ -45,6 +51,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel(1, 3)
   set xlabel dpm_L('queries {/:Italic B}', 'queries $B$')
   set title dpm_L('against {/:Italic B}', 'against $B$')
+  set yrange [ylo[3]:yhi[3]]
   plot DATA index 'Bsweep' using 1:2 with linespoints ls 1 title sprintf('slope %.2f', slope[3])
   eval dpm_panel_end
 

@@ -14,6 +14,9 @@
 #   5. the scaling figure BUILD/figures/bench_scaling.{pdf,png} (time against K, d and B, fitted slopes).
 # Output: a markdown table on stdout and in BUILD/bench/bench.md (for the README's "## Speed").
 # BENCH_QUICK=1 runs every step on small sizes (a smoke test of the harness: its ratios mean nothing).
+# BENCH_SAME_KERNEL=1 unsets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for dpmlab too, so both sides run the same OpenBLAS
+# kernel (by default dpmlab keeps the environment it is given, as its tests and CI do).
+# BENCH_ROWS="denoiser2 denoiser784 denoiser3072 oracle gamma dp" picks rows (dp needs gamma); default all.
 set -e
 build=${1:-build}
 PY=/usr/bin/python3
@@ -27,6 +30,7 @@ H=$build/tests/bench_oracle
 D=$build/dpmlab
 say() { echo "bench: $*" >&2; }
 ref_env() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+if [ -n "$BENCH_SAME_KERNEL" ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; } # field "a=1 b=2" b -> 2
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "nan"}'; }
 
@@ -41,6 +45,8 @@ ref_blas=$(ref_env $PY tests/bench_reference.py blas)
 our_kernel=$(printf '%s' "${our_blas%%|*}" | sed 's/^[^:]*: \([A-Za-z0-9]*\).*/\1/')
 ref_kernel=$(printf '%s' "${ref_blas%%|*}" | sed 's/^[^:]*: \([A-Za-z0-9]*\).*/\1/')
 ref_gemm=${ref_blas##*|}
+say "limits: $lim; references' DGEMM $ref_gemm GFLOP/s ($ref_kernel), dpmlab's kernel $our_kernel"
+want() { [ -z "$BENCH_ROWS" ] || case " $BENCH_ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # ---- 2. problems ----------------------------------------------------------------------------------------------------
 say "writing the problems${BENCH_QUICK:+ (quick sizes)}"
@@ -61,6 +67,7 @@ table=$out/rows.txt
 : >"$table"
 row() {
   name=$1; label=$2; sz=$3; target=$4; kind=$5
+  want "$name" || return 0
   say "$label ($sz)"
   rm -f "$tmp"/w_*
   # in-process first (their outputs are compared too)
@@ -131,7 +138,7 @@ OURS="$D variance --data ring8 --schedule linear --N $N --mc $M --seed $seed --o
 OURS_IN="$H gamma ring8 $N $M $seed $INREPS $tmp/ours_in.npy"
 REFS="numpy"
 row gamma "Γ_n by Monte Carlo (ring8)" "N=$N, M=$M" "≥ 10× NumPy" gexp
-$PY -c "import numpy as np; np.save('$tmp/dp_gamma.npy', np.load('$tmp/ours_in.npy')[:, 0])"
+want gamma && $PY -c "import numpy as np; np.save('$tmp/dp_gamma.npy', np.load('$tmp/ours_in.npy')[:, 0])"
 
 N=$(size dp N); K=$(size dp K)
 if [ "$N" != "$(size gamma N)" ]; then say "dp: N must be the gamma row's N"; exit 1; fi
@@ -141,6 +148,8 @@ REFS="numpy"
 row dp "trajectory DP" "N=$N, K=$K" "≥ 10× NumPy" none
 
 # d = 3072 from CSV through the command line (on the first 2000 points: the full set is 3 GB of text)
+csv_ok="not run"
+if want denoiser3072; then
 $PY -c "import numpy as np; np.savetxt('$tmp/csv_Y.csv', np.load('$tmp/denoiser3072_Y.npy')[:2000], delimiter=',', fmt='%.17g'); np.save('$tmp/csv_Y.npy', np.load('$tmp/denoiser3072_Y.npy')[:2000])"
 $D distance --data "$tmp/csv_Y.csv" --sigma 1 --at "$tmp/denoiser3072_X.npy" --out "$tmp/csv_cli.npy"
 "$H" distance "$tmp/csv_Y.npy" "$tmp/denoiser3072_X.npy" 1 1 "$tmp/csv_lib.npy" >/dev/null
@@ -148,6 +157,7 @@ csv_ok=$($PY -c "
 import numpy as np
 a = np.load('$tmp/csv_cli.npy'); b = np.load('$tmp/csv_lib.npy'); d = b.shape[1] - 1
 print('yes' if np.array_equal(np.column_stack([a[:, 0], a[:, 1 + d:1 + 2 * d]]), b) else 'no')")
+fi
 
 # ---- other modules' rows --------------------------------------------------------------------------------------------
 extra=$out/extra.txt

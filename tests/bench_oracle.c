@@ -318,7 +318,7 @@ static int scale(const char *path)
   fprintf(fp, "# the ideal denoiser's median time of 3 (seconds) against one size, the others fixed\n");
   const char *names[4] = {"Ksweep", "dsweep", "Bsweep", "K2sweep"};
   for (int s = 0; s < 4; s++) {
-    fprintf(fp, "%s# block: %s seconds\n", s ? "\n\n" : "", names[s]);
+    fprintf(fp, "\n\n# %s: %s seconds\n", names[s], s == 1 ? "d" : s == 2 ? "B" : "K");
     for (int i = 0; i < 5; i++) {
       const size_t K = s == 0   ? Ks[i]
                        : s == 3 ? K2[i]
