@@ -290,4 +290,36 @@ typedef struct {
  * point mass (GSL_EINVAL), bad numbers (GSL_EDOM); ENOMEM. Deterministic (parallel over grid points). */
 int dpm_sm_selfcons_ou(const dpm_mixture *mix, double T, double h, double L, dpm_sm_selfcons_result *out);
 
+/* ---- the likelihood-weighted DSM bound (Song, Durkan, Murray & Ermon 2021, Thm 1 and eq. 7) -------------------
+ *
+ * For the reverse SDE of a continuous process with the model's score, started from the prior pi = N(0, s_T^2 I) at
+ * T = t_max, the cross-entropy of the data at t0 is bounded by the likelihood-weighted (lambda = g^2/2) DSM loss
+ * plus the prior and drift terms. In rho = log sigma (dt = 2 s^2/g^2 drho) the weight is flat (docs/MATH.md §4.4):
+ *   -E_{q_t0} log p^SDE_t0 <= bound = prior_term + drift_term + dsm_term,
+ *   prior_term = -E_{q_T} log pi (closed form), drift_term = -d int_t0^T a dt = -d log(m_T/m_t0),
+ *   dsm_term = int E[|eps_theta|^2 - 2 eps_theta . eps] drho  (= 1/2 int g^2 (D_DSM - d/s^2) dt),
+ * and bound = floor + fisher_term with floor = H(q_t0) + KL(q_T || pi) (model-free, exact) and fisher_term =
+ * 1/2 int g^2 D_Fisher dt = int E|eps_theta - E[eps|x]|^2 drho >= 0: the bound is tight for the exact score up to
+ * the prior mismatch. */
+typedef struct {
+  double bound, bound_se;        /* the likelihood-weighted DSM bound, nats (its Monte Carlo standard error) */
+  double prior_term, drift_term; /* -E_{q_T} log pi, -d int a dt (exact) */
+  double dsm_term, dsm_se;       /* the Monte Carlo part */
+  double fisher_term, fisher_se; /* 1/2 int g^2 D_Fisher dt on the same draws */
+  double entropy_t0;             /* H(q_t0), nats (dpm_mixture_entropy) */
+  double kl_prior;               /* KL(q_T || pi) = prior_term - H(q_T) */
+  double entropy_err;            /* the entropies' error estimate */
+  double floor;                  /* H(q_t0) + KL(q_T || pi): the bound of the exact score */
+  size_t M;                      /* draws used (M rounded down to even) */
+} dpm_sm_likbound;
+
+/* The bound for model md on data mix under process p (vp, subvp, ve, edm; T = p->t_max) at t0 in (0, T), with M >=
+ * 4 draws: rho stratified into M/2 equal strata of [log sigma(t0), log sigma(T)] with two independent draws (x_0,
+ * eps) each, strata in blocks of 256 with the random stream (seed, block); standard errors from the within-stratum
+ * differences. Deterministic for a given seed. Errors: NULL (GSL_EINVAL), d mismatch (GSL_EBADLEN), a discrete
+ * process (GSL_EINVAL), t0 outside (0, T) (GSL_EDOM), M < 4 (GSL_EINVAL), the entropies' (a data set with a point
+ * mass has none at t0 = 0 but has one here), the model's or the oracle's; ENOMEM. */
+int dpm_sm_likelihood_bound(const dpm_mixture *mix, dpm_sm_model *md, const dpm_process *p, double t0, size_t M,
+                            uint64_t seed, dpm_sm_likbound *out);
+
 #endif
