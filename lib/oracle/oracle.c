@@ -27,8 +27,11 @@
 
 /* Full covariances in dimension >= BLAS_MIN_D rotate blocks of BLAS_BLOCK points with one dgemm each; the block
  * is always padded to BLAS_BLOCK rows so every point goes through the same call shape whatever the batch. Below
- * that dimension (and for diagonal kinds) plain loops are faster than a library call. */
-enum { BLAS_MIN_D = 16, BLAS_BLOCK = 16 };
+ * that dimension (and for diagonal kinds) plain loops are faster than a library call; they take blocks of up to
+ * DIAG_BLOCK points (one call per block instead of per point: 9% less time for Gamma_n of ring8), fewer when the
+ * per-thread scratch K x B x d would pass DIAG_SCRATCH doubles. Every point's arithmetic is the same whatever the
+ * block, so the block size never changes a bit of the result. */
+enum { BLAS_MIN_D = 16, BLAS_BLOCK = 16, DIAG_BLOCK = 16, DIAG_SCRATCH = 1 << 20 };
 
 /* Per-thread scratch, all sized at allocation. B is the number of points per block. */
 typedef struct {
@@ -142,7 +145,12 @@ dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix)
   o->d = d;
   o->any_full = any_full;
   o->use_blas = any_full && d >= BLAS_MIN_D;
-  o->B = o->use_blas ? BLAS_BLOCK : 1;
+  if (o->use_blas) {
+    o->B = BLAS_BLOCK;
+  } else {
+    const size_t fit = DIAG_SCRATCH / (K * d);
+    o->B = fit < 1 ? 1 : fit > DIAG_BLOCK ? DIAG_BLOCK : fit;
+  }
 #ifdef _OPENMP
   o->nthreads = omp_get_max_threads();
   if (o->nthreads < 1) o->nthreads = 1;
