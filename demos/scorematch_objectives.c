@@ -4,19 +4,25 @@
  * delta) against delta — four parallel curves, the gaps DSM - SM = d/s^2 and Fisher - SM = d Gamma/s^2 constant in
  * delta — and the exact least-squares DSM fit of linear models against their number of features, whose DSM loss
  * approaches its floor d(1 - Gamma)/s^2 while the Fisher divergence goes to zero, with the second-order DSM fit of
- * the Laplacian on the same features (Lu et al. 2022, trace form). */
+ * the Laplacian on the same features (Lu et al. 2022, trace form); and the likelihood-weighted DSM bound on
+ * -E log p^SDE (Song, Durkan, Murray & Ermon 2021, Thm 1) of the same perturbed scores beside its exact floor and
+ * the likelihood module's numbers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
+#include "dpm_likelihood.h"
+#include "dpm_rng.h"
 #include "dpm_scorematch.h"
 
 #define DATA_SPEC "gmm1d"
 #define T_EVAL    0.3 /* VP time */
 #define DMAX      1.5 /* delta range [-DMAX, DMAX] */
 #define NSIZES    7
+#define NLB       4    /* models of the likelihood-bound table */
+#define LB_T0     1e-3 /* its lower time */
 
 static const size_t SIZES[NSIZES] = {1, 2, 4, 8, 16, 32, 64};
 static const char *const BASES[2] = {"rff", "bump"};
@@ -33,7 +39,67 @@ typedef struct {
   double fit_fisher[2][NSIZES], fit_dsm[2][NSIZES], fit_P[2][NSIZES];
   double fit_rel1[2][NSIZES], fit_rel2[2][NSIZES]; /* relative errors of the first- and second-order fits */
   double lap2;                                     /* E (Delta log q_t)^2, the second-order normaliser */
+  size_t lb_M, lb_n;                               /* draws of the bound; points of the likelihood module */
+  dpm_sm_likbound lb[NLB];
+  double lb_elbo[NLB], lb_elbo_se[NLB], lb_ode[NLB], lb_ode_se[NLB];
 } results;
+
+static const double LB_DELTA[NLB] = {0.0, 0.1, 0.3, 0.6};
+
+/* The likelihood-weighted DSM bound of the perturbed scores at t0 (VP) beside the likelihood module's per-point
+ * SDE bound averaged over lb_n exact draws of q_t0 and its ODE cross-entropy H(q_t0) + KL(q_t0 || p^ODE) (prior
+ * N(0, s_T^2)). */
+static int compute_bound(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
+{
+  dpm_process p;
+  int st = dpm_process_parse(&p, "vp");
+  if (st) return st;
+  double m0, s0;
+  if ((st = dpm_process_ms(&p, LB_T0, &m0, &s0))) return st;
+  const size_t n = R->lb_n, d = mix->d;
+  double *x = malloc(n * d * sizeof *x), *bd = malloc(n * sizeof *bd);
+  dpm_mixture_sample_workspace *sw = dpm_mixture_sample_alloc(mix);
+  gsl_rng *r = dpm_rng_stream_alloc(ctx->seed, 1000);
+  st = (x && bd && sw && r) ? DPM_SUCCESS : GSL_ENOMEM;
+  if (!st) st = dpm_mixture_sample_t(mix, sw, r, m0, s0, n, x, NULL, NULL);
+  for (size_t k = 0; k < NLB && !st; k++) {
+    demo_progress(ctx, "likelihood bound: delta = %g", LB_DELTA[k]);
+    dpm_sm_model *md = dpm_sm_model_perturbed_alloc(mix, LB_DELTA[k], 0.0);
+    dpm_denoiser *dn = md ? dpm_sm_model_denoiser_alloc(md, 0) : NULL;
+    dpm_likelihood *w = dn ? dpm_likelihood_alloc(mix, &dn, 1) : NULL;
+    st = w ? DPM_SUCCESS : GSL_ENOMEM;
+    if (!st) st = dpm_sm_likelihood_bound(mix, md, &p, LB_T0, R->lb_M, ctx->seed + k, &R->lb[k]);
+    if (!st)
+      st = dpm_likelihood_elbo_sde(w, &p, LB_T0, DPM_LIK_PRIOR_GAUSSIAN, 64, ctx->seed, n, x, bd, NULL, NULL);
+    if (!st) {
+      double s1 = 0.0, s2 = 0.0;
+      for (size_t i = 0; i < n; i++) {
+        s1 -= bd[i];
+        s2 += bd[i] * bd[i];
+      }
+      R->lb_elbo[k] = s1 / (double)n;
+      R->lb_elbo_se[k] = sqrt((s2 / (double)n - R->lb_elbo[k] * R->lb_elbo[k]) / (double)(n - 1));
+      dpm_likelihood_params par;
+      dpm_likelihood_params_default(&par);
+      par.t0 = LB_T0;
+      par.prior = DPM_LIK_PRIOR_GAUSSIAN;
+      par.rtol = 1e-6;
+      double kl, kse;
+      st = dpm_likelihood_model_kl(w, &p, &par, n, ctx->seed, &kl, &kse, NULL);
+      R->lb_ode[k] = R->lb[k].entropy_t0 + kl;
+      R->lb_ode_se[k] = kse;
+    }
+    dpm_likelihood_free(w);
+    dpm_denoiser_free(dn);
+    dpm_sm_model_free(md);
+  }
+  gsl_rng_free(r);
+  dpm_mixture_sample_free(sw);
+  free(x);
+  free(bd);
+  dpm_process_clear(&p);
+  return st;
+}
 
 static int compute(const demo_ctx *ctx, const dpm_mixture *mix, results *R)
 {
@@ -190,6 +256,35 @@ static int write_values(const demo_ctx *ctx, FILE *fp, const void *arg)
   demo_val1(fp, "gap_fis_maxz", R->gap_fis_maxz);
   demo_val1(fp, "ssm_maxz", R->ssm_maxz);
   demo_val(fp, "argmin", 4, R->argmin);
+  demo_val1(fp, "lb_t0", LB_T0);
+  demo_val1(fp, "lb_M", (double)R->lb_M);
+  demo_val1(fp, "lb_n", (double)R->lb_n);
+  demo_val(fp, "lbD", NLB, LB_DELTA);
+  {
+    double H[NLB], kl[NLB], fi[NLB], fse[NLB], fl[NLB], b[NLB], bse[NLB], z[NLB];
+    for (size_t k = 0; k < NLB; k++) {
+      H[k] = R->lb[k].entropy_t0;
+      kl[k] = R->lb[k].kl_prior;
+      fi[k] = R->lb[k].fisher_term;
+      fse[k] = R->lb[k].fisher_se;
+      fl[k] = R->lb[k].floor + R->lb[k].fisher_term;
+      b[k] = R->lb[k].bound;
+      bse[k] = R->lb[k].bound_se;
+      z[k] = (b[k] - fl[k]) / sqrt(bse[k] * bse[k] + fse[k] * fse[k]);
+    }
+    demo_val(fp, "lbH", NLB, H);
+    demo_val(fp, "lbKL", NLB, kl);
+    demo_val(fp, "lbF", NLB, fi);
+    demo_val(fp, "lbFse", NLB, fse);
+    demo_val(fp, "lbExact", NLB, fl);
+    demo_val(fp, "lbB", NLB, b);
+    demo_val(fp, "lbBse", NLB, bse);
+    demo_val(fp, "lbZ", NLB, z);
+    demo_val(fp, "lbE", NLB, R->lb_elbo);
+    demo_val(fp, "lbEse", NLB, R->lb_elbo_se);
+    demo_val(fp, "lbO", NLB, R->lb_ode);
+    demo_val(fp, "lbOse", NLB, R->lb_ode_se);
+  }
   demo_val(fp, "tdelta", 5, R->tab_delta);
   for (int r = 0; r < 5; r++) {
     char key[16];
@@ -230,6 +325,9 @@ int main(int argc, char **argv)
   dpm_mixture *mix = dpm_data_from_spec(DATA_SPEC);
   if (!mix) return demo_fail(&ctx, "loading " DATA_SPEC);
   int st = compute(&ctx, mix, &R);
+  R.lb_M = ctx.quick ? 4000 : 100000;
+  R.lb_n = ctx.quick ? 50 : 400;
+  if (!st) st = compute_bound(&ctx, mix, &R);
   static const char *const figures[1] = {"scorematch_objectives"};
   rc = st ? demo_fail(&ctx, "computing the objectives") : demo_publish(&ctx, 1, figures, write_values, &R);
   dpm_mixture_free(mix);
