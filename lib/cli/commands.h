@@ -20,5 +20,6 @@ int cmd_elbo_sde(int argc, char **argv);
 int cmd_score_matching(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_tv_bound(int argc, char **argv);
+int cmd_regimes(int argc, char **argv);
 
 #endif

@@ -32,6 +32,8 @@ static const cli_command commands[] = {
     {"elbo-sde", "the reverse SDE's continuous-time ELBO by Monte Carlo, beside the exact log q_t0", cmd_elbo_sde},
     {"train", "exact least-squares DSM training of a linear score model, written as a model file", cmd_train},
     {"tv-bound", "TV error of the reverse SDE in 1-D against T, steps and score error (three terms)", cmd_tv_bound},
+    {"regimes", "speciation and collapse times of the ideal denoiser against n and d (Biroli et al. 2024)",
+     cmd_regimes},
     {"help", "list the commands, or `dpmlab help CMD` for one", cmd_help},
     {NULL, NULL, NULL},
 };

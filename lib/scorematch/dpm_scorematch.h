@@ -322,4 +322,49 @@ typedef struct {
 int dpm_sm_likelihood_bound(const dpm_mixture *mix, dpm_sm_model *md, const dpm_process *p, double t0, size_t M,
                             uint64_t seed, dpm_sm_likbound *out);
 
+/* ---- dynamical regimes of the ideal denoiser (Biroli, Bonnaire, de Bortoli & Mezard 2024) ---------------------
+ *
+ * n training points drawn from labelled data; the reverse process of the OU forward process (m = e^{-t},
+ * s^2 = 1 - e^{-2t}, prior N(0, I)) with the ideal denoiser of the training set (the exact score of their
+ * empirical law), by ancestral steps on a geometric grid from T down to t_min. Along each trajectory the exact
+ * posterior over the training points at every grid time gives the class posterior and the largest point weight;
+ * the speciation time is the largest grid time from which on the posterior of the endpoint's class stays >= 1/2 +
+ * margin, the collapse time the largest from which on the weight of the endpoint's training point stays > 1/2
+ * (docs/MATH.md §4.4). The paper's predictions: t_S = log(Lambda)/2, Lambda the largest eigenvalue of the data's
+ * covariance, and t_C where the excess entropy H(P_t) - (d/2) log(2 pi e Delta_t) of the diffused data falls to
+ * log n (Delta_t = s_t^2). */
+typedef struct {
+  size_t n;            /* training points (>= 2) */
+  size_t trajectories; /* reverse trajectories (>= 2) */
+  size_t steps;        /* grid steps from T to t_min (>= 2) */
+  double T, t_min;     /* the grid's ends, 0 < t_min < T <= 30 */
+  double margin;       /* speciation threshold 1/2 + margin, margin in [0, 1/2) */
+  uint64_t seed;       /* training set from stream (seed, 0); start and step noises from (seed, 1) */
+} dpm_sm_regimes_params;
+
+typedef struct {
+  double t_s, t_s_se;  /* mean speciation time over the trajectories, its standard error */
+  double t_c, t_c_se;  /* mean collapse time, its standard error */
+  double collapsed;    /* share of trajectories whose endpoint's largest point weight is > 1/2 at t_min */
+  size_t n, d, trajectories;
+} dpm_sm_regimes_result;
+
+/* Defaults: n = 100, 200 trajectories, 200 steps, T = 10, t_min = 1e-4, margin 0.1, seed 1. Can't fail. */
+void dpm_sm_regimes_params_default(dpm_sm_regimes_params *par);
+
+/* Two Gaussian classes N(-mu 1, sigma^2 I) and N(+mu 1, sigma^2 I) in R^d with equal weights and labels 0 and 1 (the
+ * paper's model: Lambda = d mu^2 + sigma^2). NULL on error (d = 0 or > 4096, mu or sigma not finite and > 0). */
+dpm_mixture *dpm_sm_two_class_alloc(size_t d, double mu, double sigma);
+
+/* One run on labelled data mix (at least two classes; with more, class 0 against the rest). Deterministic for a
+ * given seed and the same bits for any thread count. Errors: NULL, unlabelled data, n, trajectories or steps out
+ * of range, trajectories x n > 5e7 (GSL_EINVAL), T, t_min or margin out of range (GSL_EDOM), the oracle's; ENOMEM. */
+int dpm_sm_regimes_run(const dpm_mixture *mix, const dpm_sm_regimes_params *par, dpm_sm_regimes_result *out);
+
+/* The predictions for data mix and n training points: t_s = log(Lambda)/2 (0 when Lambda <= 1), t_c the root of
+ * H(P_t) - (d/2) log(2 pi e Delta_t) = log n by bisection in log t on [1e-6, 20], H by Monte Carlo (20000 draws,
+ * a fixed stream: deterministic); NaN when there is no root there. Errors: NULL, n < 2 (GSL_EINVAL), the
+ * eigensolver's or the entropy's; ENOMEM. */
+int dpm_sm_regimes_predict(const dpm_mixture *mix, size_t n, double *t_s, double *t_c);
+
 #endif

@@ -12,11 +12,11 @@
 #include "dpm_oracle.h"
 #include "dpm_rng.h"
 #include "dpm_scorematch.h"
+#include "sm_internal.h"
 
 enum { STRATA_PER_BLOCK = 256 };
 
-/* The law of m x_0 + s eps for x_0 ~ mix, as a mixture (covariances m^2 Sigma_k + s^2 I). NULL on error. */
-static dpm_mixture *mixture_at(const dpm_mixture *mix, double m, double s)
+dpm_mixture *dpm_sm_mixture_at(const dpm_mixture *mix, double m, double s)
 {
   const size_t d = mix->d;
   dpm_mixture *q = dpm_mixture_clone(mix);
@@ -92,7 +92,7 @@ int dpm_sm_likelihood_bound(const dpm_mixture *mix, dpm_sm_model *md, const dpm_
   const double ex2 = mT * mT * e2 + (double)d * sT * sT;
   out->prior_term = 0.5 * (double)d * (DPM_LOG_2PI + 2.0 * log(sT)) + ex2 / (2.0 * sT * sT);
   out->drift_term = -(double)d * (dpm_process_log_m(p, T) - dpm_process_log_m(p, t0));
-  dpm_mixture *q0 = mixture_at(mix, m0, s0), *qT = mixture_at(mix, mT, sT);
+  dpm_mixture *q0 = dpm_sm_mixture_at(mix, m0, s0), *qT = dpm_sm_mixture_at(mix, mT, sT);
   double H0 = NAN, HT = NAN, e0 = 0.0, eT = 0.0;
   st = (q0 && qT) ? DPM_SUCCESS : GSL_ENOMEM;
   if (!st) st = dpm_mixture_entropy(q0, &H0, &e0);

@@ -27,4 +27,8 @@ void dpm_sm_linear_hat(const dpm_sm_linear *L, double lambda, size_t *k0, double
 /* The score-model view of L; own = 1 makes the model free L. NULL on error. */
 dpm_sm_model *dpm_sm_linear_model_make(dpm_sm_linear *L, int own);
 
+/* The law of m x_0 + s eps for x_0 ~ mix as a new mixture (covariances m^2 Sigma_k + s^2 I; a point mass becomes
+ * s^2 I). NULL on error (ENOMEM, or s = 0 with a point mass). */
+dpm_mixture *dpm_sm_mixture_at(const dpm_mixture *mix, double m, double s);
+
 #endif
