@@ -255,6 +255,52 @@ static void test_sample_grid_guidance(void **state)
   free(h);
 }
 
+/* --grid ddim and ddim-offset equal --grid FILE holding sigma_n = sqrt((1 - abar_n)/abar_n) of the linear DDPM
+ * (N = 1000, beta 1e-4 .. 0.02, abar by its running product here) at n_i = 1 + floor((n0 - 1)(K - i)/K), n0 = N
+ * or the first n with sigma_n >= 40 (DDIM's schedule and its offset, Permenter & Yuan's schedule table); plain
+ * ddim needs a sigma range reaching sigma_N = 157.4 and names it otherwise */
+static void test_sample_ddim_grids(void **state)
+{
+  (void)state;
+  enum { N = 1000, K = 6 };
+  static double sig[N + 1];
+  double abar = 1.0;
+  size_t n40 = 0;
+  for (size_t n = 1; n <= N; n++) {
+    abar *= 1.0 - (1e-4 + (0.02 - 1e-4) * (double)(n - 1) / (N - 1));
+    sig[n] = sqrt((1.0 - abar) / abar);
+    if (!n40 && sig[n] >= 40.0) n40 = n;
+  }
+  for (int off = 0; off <= 1; off++) {
+    const size_t n0 = off ? n40 : N;
+    char times[512] = "", cmd[512];
+    for (size_t i = 0; i <= K; i++) {
+      char line[40];
+      snprintf(line, sizeof line, "%.17g\n", sig[1 + (n0 - 1) * (K - i) / K]);
+      strcat(times, line);
+    }
+    const char *gf = dpm_test_tmpfile(".txt", times);
+    snprintf(cmd, sizeof cmd, "sample --data ring8 --process edm:sigma_max=160 --sampler ddim --grid %s --n 8",
+             gf);
+    char *a = dpm_test_run_ok(cmd, NULL);
+    snprintf(cmd, sizeof cmd,
+             "sample --data ring8 --process edm:sigma_max=160 --sampler ddim --grid %s --steps %d --n 8",
+             off ? "ddim-offset" : "ddim", K);
+    char *b = dpm_test_run_ok(cmd, NULL);
+    double va[8], vb[8];
+    assert_int_equal(read_col1(a, va, 8), 8);
+    assert_int_equal(read_col1(b, vb, 8), 8);
+    for (size_t i = 0; i < 8; i++) /* the times agree to their rounding; the iterates inherit a few ulps */
+      assert_close(va[i], vb[i], 1e-12, 1e-12);
+    free(a);
+    free(b);
+  }
+  const char *outp = dpm_test_tmpfile(".csv", "");
+  remove(outp);
+  dpm_test_expect_failure("sample --data ring8 --process edm --sampler ddim --grid ddim --steps 6 --n 2", NULL,
+                          outp, 2, "157.4", 1);
+}
+
 static void test_compare(void **state)
 {
   (void)state;
@@ -291,7 +337,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_samplers_table),    cmocka_unit_test(test_sample_contract),
       cmocka_unit_test(test_sample_bad_inputs), cmocka_unit_test(test_sample_grid_guidance),
-      cmocka_unit_test(test_compare),
+      cmocka_unit_test(test_sample_ddim_grids), cmocka_unit_test(test_compare),
   };
   return cmocka_run_group_tests_name("sampler_cli", tests, NULL, NULL);
 }

@@ -284,7 +284,7 @@ int cmd_compare(int argc, char **argv)
       dpm_sampler *smp = NULL;
       unsigned long nfe = 0;
       int st = disc ? dpm_timeline_set_trajectory(tl, &proc, "even", K, NULL)
-                    : dpm_timeline_set_grid(tl, &proc, grid, K, rho);
+                    : cli_timeline_set_grid(tl, &proc, grid, K, rho);
       if (!st) st = (smp = dpm_sampler_alloc(T, n, d, K)) ? 0 : GSL_ENOMEM;
       if (!st) {
         dpm_sampler_problem pb = {.dn = dn, .tl = tl, .sigma2 = NULL, .mix = mix};

@@ -212,7 +212,7 @@ int cmd_memorisation(int argc, char **argv)
   const double t0 = cli_now();
   for (size_t i = 0; i < ns; i++)
     for (size_t k = 0; k < nn; k++) {
-      if (dpm_timeline_set_grid(tl, &proc, grid, Ks[k], rho)) {
+      if (cli_timeline_set_grid(tl, &proc, grid, Ks[k], rho)) {
         cli_fail(cmd, rc, "bad time grid");
         goto done;
       }

@@ -308,10 +308,22 @@ fail:
 
 int cli_grid_is_named(const char *grid)
 {
-  static const char *const names[] = {"uniform", "edm", "loglinear", "lambda", "quadratic", NULL};
+  static const char *const names[] = {"uniform",   "edm",  "loglinear",   "lambda",
+                                      "quadratic", "ddim", "ddim-offset", NULL};
   for (size_t i = 0; names[i]; i++)
     if (strcmp(grid, names[i]) == 0) return 1;
   return 0;
+}
+
+int cli_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho)
+{
+  const int ddim = strcmp(grid, "ddim") == 0, offset = strcmp(grid, "ddim-offset") == 0;
+  if (!ddim && !offset) return dpm_timeline_set_grid(tl, p, grid, K, rho);
+  dpm_schedule *sch = dpm_schedule_linear_alloc(1000, 1e-4, 0.02);
+  if (!sch) return GSL_ENOMEM;
+  const int st = dpm_timeline_set_ddim(tl, p, sch, K, ddim ? HUGE_VAL : 40.0);
+  dpm_schedule_free(sch);
+  return st;
 }
 
 int cli_process_setup(const char *cmd, const char *spec, int t_end_seen, double t_end, dpm_process *p)
@@ -398,8 +410,10 @@ int cmd_sample(int argc, char **argv)
       {"seed", OPT_U64, &seed, "seed: sample j uses the stream (seed, j); default 0", 0},
       {"trajectory", OPT_STR, &traj, "ddpm: even (default), quadratic or dp (Analytic-DPM's least-cost path)", 0},
       {"grid", OPT_STR, &grid,
-       "uniform (default), edm, loglinear, lambda, quadratic (continuous processes), or FILE: the K + 1 times one "
-       "per line, decreasing (VE/EDM: t = sigma; ddpm: step indices)",
+       "uniform (default), edm, loglinear, lambda, quadratic, ddim, ddim-offset (continuous processes; ddim: "
+       "uniform steps of the linear DDPM with N = 1000 mapped to sigma, from sigma_N = 157.4 or, ddim-offset, "
+       "from "
+       "sigma = 40), or FILE: the K + 1 times one per line, decreasing (VE/EDM: t = sigma; ddpm: step indices)",
        0},
       {"rho", OPT_DOUBLE, &rho, "--grid edm: rho > 0 (default 7)", 0},
       {"t-end", OPT_DOUBLE, &t_end,
@@ -435,7 +449,8 @@ int cmd_sample(int argc, char **argv)
   int rc = cli_parse(
       argc, argv, opts,
       "usage: dpmlab sample --data SPEC --process vp|subvp|ve|edm|ddpm --sampler NAME [--steps K] --n COUNT\n"
-      "         [--seed S] [--grid uniform|edm|loglinear|lambda|quadratic|FILE] [--t-end EPS] [--init FILE.csv]\n"
+      "         [--seed S] [--grid uniform|edm|loglinear|lambda|quadratic|ddim|ddim-offset|FILE] [--t-end EPS] "
+      "[--init FILE.csv]\n"
       "         [--denoise] [--class Y --guidance W] [--guide cfg|classifier|auto:...]\n"
       "         [--denoiser exact|relerr:eta=E|empirical:n=N] [--rtol R] [--churn ...] [--snr R --corrector-steps "
       "C] [--gamma G]\n"
@@ -567,7 +582,7 @@ int cmd_sample(int argc, char **argv)
       rc = CLI_EDATA;
     }
     if (disc ? dpm_timeline_set_trajectory(tl, &proc, traj, K, gamma)
-             : dpm_timeline_set_grid(tl, &proc, grid, K, rho)) {
+             : cli_timeline_set_grid(tl, &proc, grid, K, rho)) {
       rc = disc ? CLI_EDATA : CLI_EUSAGE;
       cli_fail(cmd, rc, "bad time grid");
       goto done;

@@ -25,8 +25,15 @@ int cli_model_build(const char *cmd, const dpm_mixture *mix, const char *dspec, 
 dpm_denoiser *cli_model_denoiser(const cli_model *mdl);
 void cli_model_clear(cli_model *mdl); /* NULL-safe, idempotent */
 
-/* 1 when grid names a built-in grid (uniform, edm, loglinear, lambda, quadratic); otherwise it is a file. */
+/* 1 when grid names a built-in grid (uniform, edm, loglinear, lambda, quadratic, ddim, ddim-offset); otherwise it
+ * is a file. */
 int cli_grid_is_named(const char *grid);
+/* The named grid with K intervals on the continuous process p: dpm_timeline_set_grid's names, and the two DDIM
+ * schedules of Permenter & Yuan's schedule table (dpm_timeline_set_ddim on the linear-beta DDPM, N = 1000, beta
+ * 1e-4 .. 0.02): "ddim" (uniform discrete steps from sigma_N = 157.4, so the process's sigma range must reach it,
+ * e.g. edm:sigma_max=160) and "ddim-offset" (the same spacing from the first step with sigma >= 40). Returns a
+ * GSL status with the library's reason. */
+int cli_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho);
 
 /* Parse the process and apply --t-end (t_end_seen): continuous processes only, 0 <= t_end < t_max. Returns an exit
  * code (message printed); on failure p owns nothing. */

@@ -89,7 +89,7 @@ int cmd_trace(int argc, char **argv)
       goto done;
     }
     K = tl->K;
-  } else if (!(tl = dpm_timeline_alloc(K ? K : 1)) || dpm_timeline_set_grid(tl, &proc, grid, K, rho)) {
+  } else if (!(tl = dpm_timeline_alloc(K ? K : 1)) || cli_timeline_set_grid(tl, &proc, grid, K, rho)) {
     cli_fail(cmd, CLI_EUSAGE, "bad time grid");
     rc = CLI_EUSAGE;
     goto done;
