@@ -1,6 +1,6 @@
 # bench_scaling.gp — how the ideal denoiser's time grows (docs/MATH.md §2.11): the median time of dpm_distance_eval
 # against the number of data points K, the dimension d and the number of queries B on log-log axes, one size varied
-# at a time (K = 8000, d = 256, B = 128 otherwise, DGEMM route; and the small-d route at d = 2, B = 2000), with
+# at a time (K = 16000, d = 256, B = 256 otherwise, DGEMM route; and the small-d route at d = 2, B = 4000), with
 # least-squares slopes of log t against log size (1 = linear). Written by `make bench` (tests/bench.sh).
 # Usage: gnuplot -c plots/bench_scaling.gp build/data/bench_scaling.dat OUT.{pdf,png,svg,tex}
 dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0
@@ -16,10 +16,10 @@ array yhi[4]
 do for [i = 1:4] {
   stats DATA index word(blocks, i) using (log($1)):(log($2)) nooutput
   slope[i] = STATS_slope
-  ylo[i] = exp(STATS_min_y) / 2.0
-  yhi[i] = exp(STATS_max_y) * 3.0
+  ylo[i] = exp(STATS_min_y) / 6.0
+  yhi[i] = exp(STATS_max_y) * 2.0
 }
-# each panel's y range: half the least time to three times the largest (room for the key above the data)
+# each panel's y range: a sixth of the least time (room for the key below the data) to twice the largest
 min(a, b) = a < b ? a : b
 max(a, b) = a > b ? a : b
 
@@ -28,9 +28,10 @@ do for [dpm_pass = 1:2] {
   eval dpm_pass_begin
   set logscale xy
   set format y dpm_L('10^{%T}', '$10^{%T}$')
+  set format x dpm_L('10^{%T}', '$10^{%T}$')
   set mytics 10
   set ylabel dpm_L('time {/:Italic t} (s)', 'time $t$ (s)')
-  set key top left reverse Left samplen 2 spacing 1.2
+  set key bottom right reverse Left samplen 2 spacing 1.2
 
   eval dpm_panel(1, 1)
   set xlabel dpm_L('data points {/:Italic K}', 'data points $K$')
@@ -56,7 +57,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel_end
 
   eval dpm_key_begin(2)
-  plot [0:1][0:1] NaN with linespoints ls 1 title 'DGEMM route (others at K = 8000, d = 256, B = 128)', \
-       NaN with linespoints ls 2 title 'coordinate-difference route (d = 2, B = 2000)'
+  plot [0:1][0:1] NaN with linespoints ls 1 title 'DGEMM route (others at K = 16000, d = 256, B = 256)', \
+       NaN with linespoints ls 2 title 'coordinate-difference route (d = 2, B = 4000)'
   unset multiplot
 }

@@ -16,6 +16,7 @@
 # BENCH_QUICK=1 runs every step on small sizes (a smoke test of the harness: its ratios mean nothing).
 # BENCH_SAME_KERNEL=1 unsets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for dpmlab too, so both sides run the same OpenBLAS
 # kernel (by default dpmlab keeps the environment it is given, as its tests and CI do).
+# BENCH_REFS="numpy" limits the references of every row (default: all of each row's).
 # BENCH_ROWS="denoiser2 denoiser784 denoiser3072 oracle gamma dp" picks rows (dp needs gamma); default all.
 set -e
 build=${1:-build}
@@ -123,14 +124,14 @@ for n in 2 784 3072; do
     kind=gemm; target="≥ 1.3× NumPy"
   fi
   OURS_IN="$H distance $tmp/${name}_Y.npy $tmp/${name}_X.npy $sg $INREPS $tmp/ours_in.npy"
-  REFS="numpy torch smalldiffusion"
+  REFS=${BENCH_REFS:-numpy torch smalldiffusion}
   row "$name" "ideal denoiser, d = $d" "K=$K, B=$B, d=$d" "$target" "$kind"
 done
 
 K=$(size oracle K); d=$(size oracle d); B=$(size oracle B); m=$(size oracle m); s=$(size oracle s)
 OURS="$D oracle --data $tmp/oracle_mix.json --m $m --s $s --at $tmp/oracle_X.npy --out $tmp/ours.npy"
 OURS_IN="$H oracle $tmp/oracle_mix.json $tmp/oracle_X.npy $m $s $INREPS $tmp/ours_in.npy"
-REFS="numpy torch"
+REFS=${BENCH_REFS:-numpy torch}
 row oracle "mixture oracle, full covariances" "K=$K, d=$d, B=$B" "≥ 5× NumPy" oracle
 
 N=$(size gamma N); M=$(size gamma M); seed=$(size gamma seed)
