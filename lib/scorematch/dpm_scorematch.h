@@ -328,8 +328,8 @@ int dpm_sm_likelihood_bound(const dpm_mixture *mix, dpm_sm_model *md, const dpm_
  * s^2 = 1 - e^{-2t}, prior N(0, I)) with the ideal denoiser of the training set (the exact score of their
  * empirical law), by ancestral steps on a geometric grid from T down to t_min. Along each trajectory the exact
  * posterior over the training points at every grid time gives the class posterior and the largest point weight;
- * the speciation time is the largest grid time from which on the posterior of the endpoint's class stays >= 1/2 +
- * margin, the collapse time the largest from which on the weight of the endpoint's training point stays > 1/2
+ * the speciation time is the largest grid time from which on the posterior of the endpoint's class (balanced by
+ * the training set's class shares, so it is 1/2 at large t) stays >= 1/2 + margin, the collapse time the largest from which on the weight of the endpoint's training point stays > 1/2
  * (docs/MATH.md §4.4). The paper's predictions: t_S = log(Lambda)/2, Lambda the largest eigenvalue of the data's
  * covariance, and t_C where the excess entropy H(P_t) - (d/2) log(2 pi e Delta_t) of the diffused data falls to
  * log n (Delta_t = s_t^2). */
@@ -358,7 +358,7 @@ dpm_mixture *dpm_sm_two_class_alloc(size_t d, double mu, double sigma);
 
 /* One run on labelled data mix (at least two classes; with more, class 0 against the rest). Deterministic for a
  * given seed and the same bits for any thread count. Errors: NULL, unlabelled data, n, trajectories or steps out
- * of range, trajectories x n > 5e7 (GSL_EINVAL), T, t_min or margin out of range (GSL_EDOM), the oracle's; ENOMEM. */
+ * of range, trajectories x n > 5e7, a training set in one class (GSL_EINVAL), T, t_min or margin out of range (GSL_EDOM), the oracle's; ENOMEM. */
 int dpm_sm_regimes_run(const dpm_mixture *mix, const dpm_sm_regimes_params *par, dpm_sm_regimes_result *out);
 
 /* The predictions for data mix and n training points: t_s = log(Lambda)/2 (0 when Lambda <= 1), t_c the root of

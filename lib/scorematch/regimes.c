@@ -137,6 +137,18 @@ int dpm_sm_regimes_run(const dpm_mixture *mix, const dpm_sm_regimes_params *par,
     lab[i] = mix->labels ? mix->labels[comp[i]] : 0;
   }
   if (!st) st = dpm_mixture_set_labels(train, lab);
+  double pi0 = 0.0;
+  for (size_t i = 0; i < n && !st; i++)
+    pi0 += lab[i] == 0 ? 1.0 / (double)n : 0.0;
+  if (!st && !(pi0 > 0.0 && pi0 < 1.0)) {
+    dpm_mixture_free(train);
+    dpm_mixture_sample_free(sw);
+    gsl_rng_free(r);
+    free(pts);
+    free(comp);
+    free(lab);
+    DPM_ERROR(GSL_EINVAL, "regimes: the %zu training points fall in one class (take more points)", n);
+  }
   dpm_oracle *o = st ? NULL : dpm_oracle_alloc(train);
   if (!st && !o) st = GSL_ENOMEM;
   double *x = dpm_malloc(M * d * sizeof *x), *x0 = dpm_malloc(M * d * sizeof *x0),
@@ -167,10 +179,11 @@ int dpm_sm_regimes_run(const dpm_mixture *mix, const dpm_sm_regimes_params *par,
         if (lab[i] == 0) c0 += rj[i];
         if (rj[i] > best) best = rj[i], ib = i;
       }
-      /* two classes: the larger posterior and its class (more classes: the posterior of class 0 against the rest
-       * is what is tracked) */
-      pc[j * (N + 1) + k] = c0 >= 0.5 ? c0 : 1.0 - c0;
-      cc[j * (N + 1) + k] = c0 >= 0.5 ? 0 : 1;
+      /* two classes (more: class 0 against the rest), the posterior balanced by the training set's class shares
+       * pi_0, 1 - pi_0 (Bayes with equal priors), so that it starts at 1/2 at large t whatever the draw's split */
+      const double b0 = (c0 / pi0) / (c0 / pi0 + (1.0 - c0) / (1.0 - pi0));
+      pc[j * (N + 1) + k] = b0 >= 0.5 ? b0 : 1.0 - b0;
+      cc[j * (N + 1) + k] = b0 >= 0.5 ? 0 : 1;
       pp[j * (N + 1) + k] = best;
       ip[j * (N + 1) + k] = ib;
     }
