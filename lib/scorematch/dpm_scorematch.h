@@ -215,6 +215,13 @@ int dpm_sm_second_order_fit(const dpm_sm_linear *L, const dpm_mixture *mix, doub
                             dpm_sm_target target, size_t M, uint64_t seed, double ridge, double *w, double *err,
                             double *err_se);
 
+/* The third-order target of high-order score matching (Lu et al. 2022): grad Delta log q_t(x) (n x d into out),
+ * the gradient of the Laplacian of log q_t (sum_k d^3 log q_t / dx_k dx_k dx_j), by central differences of the
+ * oracle's exact Laplacian with step h (0: 1e-3 s): truncation O(h^2) (the fifth derivatives times h^2/6), 2d
+ * Laplacians per point in one oracle batch. Errors: NULL (GSL_EINVAL), a bad (m, s) or h (GSL_EDOM), the oracle's;
+ * ENOMEM. */
+int dpm_sm_third_order(const dpm_mixture *mix, double m, double s, size_t n, const double *x, double h, double *out);
+
 /* Write L as a JSON model file to fp, with process and weighting (each may be NULL) recorded as string fields for
  * the reader. Status: GSL_EBADFUNC for a non-finite coefficient (nothing written), GSL_EFAILED on a write error.
  */
