@@ -1,6 +1,7 @@
 /* test_perf_cli.c — the command line's binary input and output and its thread count: NumPy .npy arrays accepted
- * wherever a CSV of points is (--at, --init) and written when --out ends in .npy, bit for bit the same numbers as
- * the CSV route, one-line errors for a bad .npy; and --threads N giving the same bits for N = 1 and 2. */
+ * wherever a CSV of points is (--data, --at, --init) and written when --out ends in .npy, bit for bit the same
+ * numbers as the CSV route, one-line errors for a bad .npy; and --threads N giving the same bits for N = 1 and 2.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,91 @@ static void test_npy_errors(void **state)
   unlink(csv);
 }
 
+/* --data FILE.npy: a point set read from .npy is the point set of the same numbers in CSV, bit for bit (the
+ * library's mixture, and the oracle's and the distance's output through the command line); a malformed .npy
+ * given to --data is one line on stderr, exit status 1, no output file. */
+static void test_npy_data(void **state)
+{
+  (void)state;
+  enum { K = 37, D = 3 };
+  double set[K * D];
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 11);
+  for (size_t i = 0; i < K * D; i++) /* full 53-bit mantissas, so the CSV route's parser is exercised */
+    set[i] = 4.0 * (gsl_rng_uniform(r) - 0.5) + gsl_rng_uniform(r) * 1e-9;
+  gsl_rng_free(r);
+  char npy[64] = "/tmp/dpmperf-set-XXXXXX.npy", csv[64] = "/tmp/dpmperf-set-XXXXXX.csv";
+  int fd = mkstemps(npy, 4);
+  assert_true(fd >= 0);
+  FILE *fp = fdopen(fd, "wb");
+  assert_int_equal(dpm_npy_write(fp, set, K, D), 0);
+  fclose(fp);
+  fd = mkstemps(csv, 4);
+  assert_true(fd >= 0);
+  fp = fdopen(fd, "w");
+  fputs("x_1,x_2,x_3\n", fp);
+  for (size_t k = 0; k < K; k++)
+    dpm_csv_write_row(fp, set + k * D, D);
+  fclose(fp);
+  /* the library: the same K x d means, bit for bit, and the same equal weights */
+  dpm_mixture *a = dpm_test_mixture(npy), *b = dpm_test_mixture(csv);
+  assert_int_equal(a->K, K);
+  assert_int_equal(a->d, D);
+  assert_int_equal(b->K, K);
+  assert_int_equal(b->d, D);
+  assert_memory_equal(a->mu, set, sizeof set);
+  assert_memory_equal(b->mu, set, sizeof set);
+  assert_memory_equal(a->w, b->w, K * sizeof *a->w);
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
+  /* the command line: the same output text from either file */
+  const char *at = dpm_test_tmpfile(".csv", "0.5,0.25,-1\n-1,2,0.125\n3.5,-0.75,1e-3\n");
+  static const char *cmds[] = {"oracle --m 0.8 --s 0.6", "distance --sigma 0.3"};
+  char args[512];
+  for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+    snprintf(args, sizeof args, "%s --data %s --at %s", cmds[c], csv, at);
+    char *from_csv = dpm_test_run_ok(args, NULL);
+    snprintf(args, sizeof args, "%s --data %s --at %s", cmds[c], npy, at);
+    char *from_npy = dpm_test_run_ok(args, NULL);
+    assert_string_equal(from_csv, from_npy);
+    assert_true(strlen(from_csv) > 100);
+    free(from_csv);
+    free(from_npy);
+  }
+  /* malformed .npy files as --data: truncated, another dtype, text under a .npy name */
+  fp = fopen(npy, "rb");
+  unsigned char buf[2048];
+  const size_t n = fread(buf, 1, sizeof buf, fp);
+  fclose(fp);
+  assert_int_equal(n, 128 + K * D * sizeof(double));
+  char dir[] = "/tmp/dpmperf-dir-XXXXXX", outpath[128];
+  assert_non_null(mkdtemp(dir));
+  snprintf(outpath, sizeof outpath, "%s/out.csv", dir);
+  fp = fopen(npy, "wb");
+  fwrite(buf, 1, n - 8, fp);
+  fclose(fp);
+  snprintf(args, sizeof args, "distance --data %s --sigma 0.3 --at %s", npy, at);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "truncated .npy data (110 of 111 values)", 0);
+  size_t pos = 0;
+  while (pos + 3 <= n && memcmp(buf + pos, "<f8", 3) != 0)
+    pos++;
+  assert_true(pos + 3 <= n);
+  buf[pos + 1] = 'i';
+  fp = fopen(npy, "wb");
+  fwrite(buf, 1, n, fp);
+  fclose(fp);
+  snprintf(args, sizeof args, "oracle --data %s --s 1 --at %s", npy, at);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "dtype '<i8'", 1);
+  fp = fopen(npy, "wb");
+  fputs("0.5,0.25,1\n", fp);
+  fclose(fp);
+  dpm_test_expect_failure(args, NULL, outpath, 1, "not a .npy file", 2);
+  assert_int_equal(rmdir(dir), 0);
+  unlink(npy);
+  unlink(csv);
+  unlink(at);
+}
+
 /* --threads N: the same bits for 1 and 2 threads on runs large enough to take the parallel paths (the oracle and
  * the distance over 3000 points, 400 stochastic DDPM paths, Gamma_n by Monte Carlo over 40 steps); listed in
  * every command's --help; 0 or junk is a usage error. */
@@ -165,6 +251,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npy_in_and_out),
       cmocka_unit_test(test_npy_errors),
+      cmocka_unit_test(test_npy_data),
       cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);

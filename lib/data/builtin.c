@@ -1,5 +1,5 @@
 /* data_builtin.c — data specs "name[:key=value,...]" for the built-in toy sets of q_0 (docs/MATH.md §2: Gaussian
- * mixtures and finite point sets), plus dispatch of ".json" / ".csv" paths to the file loaders. */
+ * mixtures and finite point sets), plus dispatch of ".json" / ".csv" / ".npy" paths to the file loaders. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -40,7 +40,8 @@ static const char *const help_text =
     "sample:of=SPEC[,n=1000,seed=0] n i.i.d. draws of the mixture SPEC as a point set (labels carried over); "
     "options n and seed belong to sample, every other option to SPEC\n"
     "FILE.json                      a mixture file {\"weights\", \"means\", \"covariances\", \"labels\"}\n"
-    "FILE.csv                       a point set, one point per line\n";
+    "FILE.csv                       a point set, one point per line\n"
+    "FILE.npy                       a point set, a NumPy float64 array (K x d, C order)\n";
 
 const char *dpm_data_builtin_help(void) { return help_text; }
 
@@ -487,7 +488,7 @@ static dpm_mixture *from_builtin(char *name, char *args)
     free(inner);
     free(own);
   } else {
-    DPM_RAISE(GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv file)", name, known);
+    DPM_RAISE(GSL_EINVAL, "unknown data set '%s' (known: %s; or a .json / .csv / .npy file)", name, known);
   }
   return mix;
 }
@@ -495,14 +496,14 @@ static dpm_mixture *from_builtin(char *name, char *args)
 dpm_mixture *dpm_data_from_spec(const char *spec)
 {
   if (!spec || !*spec) {
-    DPM_RAISE(GSL_EINVAL, "empty data spec (known: %s; or a .json / .csv file)", known);
+    DPM_RAISE(GSL_EINVAL, "empty data spec (known: %s; or a .json / .csv / .npy file)", known);
     return NULL;
   }
   dpm_mixture *mix;
   int builtin = has_builtin_prefix(spec);
   if (!builtin && ends_with(spec, ".json"))
     mix = dpm_data_load_json(spec);
-  else if (!builtin && ends_with(spec, ".csv"))
+  else if (!builtin && (ends_with(spec, ".csv") || ends_with(spec, ".npy"))) /* dpm_csv_read reads both */
     mix = dpm_data_load_csv(spec);
   else {
     char *copy = dpm_malloc(strlen(spec) + 1);
