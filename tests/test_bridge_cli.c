@@ -2,8 +2,8 @@
  * library's numbers read back bit for bit; ipf lists one entry per full iteration with Cov(X_0, X_1) after it
  * (3/5, 8/13, ... for the check problem, whose S0 S1 = sigma^4 = 1 makes c <- 1/(1 + c)) and err = |C - C_sigma|;
  * sinkhorn's plan file has the weights as row sums and the target weights as column sums within the stopping
- * tolerance, and its JSON costs equal the library's; paths files have one row per (path, grid point); every bad
- * input fails with one line on stderr and leaves no output file. */
+ * tolerance, and its JSON costs equal the library's; benchmark's scores equal the library's; paths files have one
+ * row per (path, grid point); every bad input fails with one line on stderr and leaves no output file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +211,35 @@ static void test_mean_matching_cli(void **state)
                           NULL, NULL, 2, "--particles", 0);
 }
 
+/* --method benchmark: both scores equal the library's bit for bit, the same test points for both routes */
+static void test_benchmark_cli(void **state)
+{
+  (void)state;
+  json_t *j = run_json("bridge --from gauss:d=2 --to gmmpot --sigma2 0.5 --method benchmark --pairs 300 "
+                       "--test-points 50 --draws 200 --seed 4");
+  dpm_mixture *mu0 = dpm_data_from_spec("gauss:d=2"), *pot = dpm_bridge_gmmpot_default(2);
+  assert_non_null(mu0);
+  assert_non_null(pot);
+  dpm_bridge_sinkhorn_params p = dpm_bridge_sinkhorn_default();
+  p.tol = 1e-6;
+  dpm_bridge_bench_score sk, ex;
+  size_t iters;
+  assert_int_equal(dpm_bridge_bench_sinkhorn(mu0, pot, 0.5, 300, 50, 4, &p, &sk, &iters), 0);
+  double *xy = malloc(2 * 350 * 2 * sizeof *xy);
+  assert_non_null(xy);
+  assert_int_equal(dpm_bridge_gmmpot_sample(mu0, pot, 0.5, 350, 4, xy, xy + 700), 0);
+  assert_int_equal(dpm_bridge_bench_exact(pot, 0.5, 50, xy + 600, 200, 5, &ex), 0);
+  const json_t *js = json_object_get(j, "sinkhorn"), *je = json_object_get(j, "exact");
+  assert_true(num(js, "uvp_cond") == sk.uvp_cond && num(js, "uvp_marg") == sk.uvp_marg);
+  assert_true(num(js, "iters") == (double)iters);
+  assert_true(num(je, "uvp_cond") == ex.uvp_cond && num(je, "bw2_marg") == ex.bw2_marg);
+  assert_true(num(j, "d") == 2.0 && num(j, "test_points") == 50.0);
+  free(xy);
+  dpm_mixture_free(mu0);
+  dpm_mixture_free(pot);
+  json_decref(j);
+}
+
 static void test_bad_input(void **state)
 {
   (void)state;
@@ -244,6 +273,11 @@ static void test_bad_input(void **state)
   FAIL(1, "dimension 1 or 2", "bridge --from gauss:d=3 --to gauss:d=3 --sigma2 1 --method grid");
   FAIL(1, "point sets", "bridge --from %s --to gauss:d=2 --sigma2 1 --method grid", pts);
   FAIL(1, "cannot open", "bridge --from /nonexistent.csv --to %s --sigma2 1 --method sinkhorn", pts);
+  FAIL(2, "--draws", "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --draws 1");
+  FAIL(2, "--plan", "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --plan /tmp/x.csv");
+  FAIL(2, "--sigma2", "bridge --from gauss:d=2 --to gmmpot --sigma2 -1 --method benchmark");
+  FAIL(1, "point mass", "bridge --from gauss:d=2 --to %s --sigma2 1 --method benchmark", pts);
+  FAIL(1, "dimension", "bridge --from gauss:d=3 --to ring8 --sigma2 1 --method benchmark");
 #undef FAIL
 }
 
@@ -255,6 +289,7 @@ int main(void)
       cmocka_unit_test(test_sinkhorn_plan_paths),
       cmocka_unit_test(test_grid),
       cmocka_unit_test(test_mean_matching_cli),
+      cmocka_unit_test(test_benchmark_cli),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("bridge_cli", tests, NULL, NULL);

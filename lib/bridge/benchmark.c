@@ -227,3 +227,232 @@ int dpm_bridge_bw2(size_t d, const double *m1, const double *S1, const double *m
   free(w);
   return st;
 }
+
+/* ---- scoring solvers against the closed-form plan ------------------------------------------------------------
+ */
+
+/* M draws of pi(. | x) (M x d) from the stream r; wk, mk, work as cond_at, z d. */
+static void cond_draw(const potcache *c, const double *x, size_t M, gsl_rng *r, double *y, double *wk, double *mk,
+                      double *work, double *z)
+{
+  const size_t K = c->K, d = c->d, dd = d * d;
+  cond_at(c, x, wk, mk, work);
+  for (size_t i = 0; i < M; i++) {
+    const double u = gsl_rng_uniform(r);
+    size_t k = 0;
+    double acc = wk[0];
+    while (k + 1 < K && u >= acc)
+      acc += wk[++k];
+    for (size_t j = 0; j < d; j++)
+      z[j] = gsl_ran_gaussian_ziggurat(r, 1.0);
+    const double *L = c->Lt + k * dd;
+    for (size_t a = 0; a < d; a++) {
+      double v = mk[k * d + a];
+      for (size_t b = 0; b <= a; b++)
+        v += L[a * d + b] * z[b];
+      y[i * d + a] = v;
+    }
+  }
+}
+
+/* Mean (d) and covariance (d x d) of the atoms y (M x d) with weights w (M, summing to 1; NULL: 1/M). */
+static void atoms_moments(size_t M, size_t d, const double *y, const double *w, double *mean, double *cov)
+{
+  memset(mean, 0, d * sizeof *mean);
+  memset(cov, 0, d * d * sizeof *cov);
+  const double u = 1.0 / (double)M;
+  for (size_t i = 0; i < M; i++) {
+    const double wi = w ? w[i] : u;
+    for (size_t a = 0; a < d; a++)
+      mean[a] += wi * y[i * d + a];
+  }
+  for (size_t i = 0; i < M; i++) {
+    const double wi = w ? w[i] : u;
+    if (wi == 0.0) continue;
+    const double *yi = y + i * d;
+    for (size_t a = 0; a < d; a++) {
+      const double da = wi * (yi[a] - mean[a]);
+      for (size_t b = 0; b <= a; b++)
+        cov[a * d + b] += da * (yi[b] - mean[b]);
+    }
+  }
+  for (size_t a = 0; a < d; a++)
+    for (size_t b = 0; b < a; b++)
+      cov[b * d + a] = cov[a * d + b];
+}
+
+int dpm_bridge_bench_score_moments(const dpm_mixture *pot, double eps, size_t nt, const double *xt,
+                                   const double *mean, const double *cov, dpm_bridge_bench_score *sc)
+{
+  if (!pot || !xt || !mean || !cov || !sc || nt < 2) DPM_ERROR(GSL_EINVAL, "benchmark score: NULL or nt < 2");
+  const size_t d = pot->d, dd = d * d;
+  double *tm = dpm_malloc((nt * (d + dd) + 4 * d + 4 * dd) * sizeof *tm);
+  if (!tm) return GSL_ENOMEM;
+  double *tc = tm + nt * d, *gm = tc + nt * dd, *gc = gm + d, *hm = gc + dd, *hc = hm + d;
+  int st = dpm_bridge_gmmpot_cond(pot, eps, nt, xt, NULL, NULL, NULL, tm, tc);
+  if (st) {
+    free(tm);
+    dpm_error_context("benchmark score: the closed-form plan");
+    return st;
+  }
+  dpm_welford wu = {0}, wb = {0};
+  for (size_t i = 0; i < nt && !st; i++) {
+    double b2, u;
+    st = dpm_bridge_bw2(d, mean + i * d, cov + i * dd, tm + i * d, tc + i * dd, &b2, &u);
+    if (!st) {
+      dpm_welford_add(&wu, u);
+      dpm_welford_add(&wb, b2);
+    }
+  }
+  /* the target marginal pushed from the test points: law of total covariance, truth and estimate alike */
+  for (int pass = 0; pass < 2 && !st; pass++) {
+    const double *me = pass ? tm : mean, *co = pass ? tc : cov;
+    double *om = pass ? hm : gm, *oc = pass ? hc : gc;
+    atoms_moments(nt, d, me, NULL, om, oc);
+    for (size_t i = 0; i < nt; i++)
+      for (size_t j = 0; j < dd; j++)
+        oc[j] += co[i * dd + j] / (double)nt;
+  }
+  if (!st) st = dpm_bridge_bw2(d, gm, gc, hm, hc, &sc->bw2_marg, &sc->uvp_marg);
+  if (!st) {
+    sc->nt = nt;
+    sc->uvp_cond = wu.mean;
+    sc->uvp_cond_se = dpm_welford_se(&wu);
+    sc->bw2_cond = wb.mean;
+  }
+  free(tm);
+  if (st) dpm_error_context("benchmark score: BW2");
+  return st;
+}
+
+int dpm_bridge_bench_exact(const dpm_mixture *pot, double eps, size_t nt, const double *xt, size_t M,
+                           uint64_t seed, dpm_bridge_bench_score *sc)
+{
+  if (!pot || !xt || !sc) DPM_ERROR(GSL_EINVAL, "benchmark: NULL argument");
+  if (M < 2) DPM_ERROR(GSL_EDOM, "benchmark: the exact plan needs M >= 2 draws per test point");
+  potcache c;
+  int st = potcache_init(&c, pot, eps);
+  if (st) return st;
+  const size_t K = c.K, d = c.d, dd = d * d;
+  double *mean = dpm_malloc(nt * (d + dd) * sizeof *mean);
+  if (!mean) {
+    potcache_free(&c);
+    return GSL_ENOMEM;
+  }
+  double *cov = mean + nt * d;
+  int nomem = 0;
+#pragma omp parallel num_threads(nt *M *d *K > DPM_PAR_MIN_WORK ? dpm_omp_max_threads() : 1)
+  {
+    double *buf = dpm_malloc((M * d + K + K * d + 2 * d) * sizeof *buf);
+    gsl_rng *r = buf ? dpm_rng_stream_alloc(seed, 0) : NULL;
+    if (!r) {
+#pragma omp atomic write
+      nomem = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (size_t i = 0; i < nt; i++) {
+      if (!r) continue;
+      double *y = buf, *wk = y + M * d, *mk = wk + K, *work = mk + K * d, *z = work + d;
+      dpm_rng_stream_set(r, seed, i);
+      cond_draw(&c, xt + i * d, M, r, y, wk, mk, work, z);
+      atoms_moments(M, d, y, NULL, mean + i * d, cov + i * dd);
+    }
+    if (r) gsl_rng_free(r);
+    free(buf);
+  }
+  st = nomem ? GSL_ENOMEM : dpm_bridge_bench_score_moments(pot, eps, nt, xt, mean, cov, sc);
+  free(mean);
+  potcache_free(&c);
+  return st;
+}
+
+int dpm_bridge_sinkhorn_cond(const dpm_bridge_sinkhorn *s, size_t nt, const double *xt, double *mean, double *cov)
+{
+  if (!s || !xt || !mean || !cov) DPM_ERROR(GSL_EINVAL, "sinkhorn conditional: NULL argument");
+  if (!s->iters || !s->g) DPM_ERROR(GSL_EINVAL, "sinkhorn conditional: no solve yet");
+  const size_t m = s->m, d = s->d, dd = d * d;
+  int nomem = 0;
+#pragma omp parallel num_threads(nt *m *(d + 8) > DPM_PAR_MIN_WORK ? dpm_omp_max_threads() : 1)
+  {
+    double *w = dpm_malloc(m * sizeof *w);
+    if (!w) {
+#pragma omp atomic write
+      nomem = 1;
+    }
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < nt; i++) {
+      if (!w) continue;
+      const double *x = xt + i * d;
+      double mx = -HUGE_VAL;
+      for (size_t j = 0; j < m; j++) {
+        double c = 0.0;
+        for (size_t a = 0; a < d; a++) {
+          const double t = x[a] - s->y[j * d + a];
+          c += t * t;
+        }
+        w[j] = log(s->b[j]) + (s->g[j] - c) / s->reg;
+        mx = fmax(mx, w[j]);
+      }
+      double sum = 0.0;
+      for (size_t j = 0; j < m; j++)
+        sum += (w[j] = exp(w[j] - mx));
+      for (size_t j = 0; j < m; j++)
+        w[j] /= sum;
+      atoms_moments(m, d, s->y, w, mean + i * d, cov + i * dd);
+    }
+    free(w);
+  }
+  return nomem ? GSL_ENOMEM : DPM_SUCCESS;
+}
+
+int dpm_bridge_bench_sinkhorn(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, size_t nt,
+                              uint64_t seed, const dpm_bridge_sinkhorn_params *p, dpm_bridge_bench_score *sc,
+                              size_t *iters)
+{
+  if (!mu0 || !pot || !sc) DPM_ERROR(GSL_EINVAL, "benchmark: NULL argument");
+  if (n < 2 || nt < 2) DPM_ERROR(GSL_EDOM, "benchmark: need n >= 2 pairs and nt >= 2 test points");
+  const size_t d = pot->d, dd = d * d;
+  double *x = dpm_malloc(((n + nt) * 2 * d + nt * (d + dd)) * sizeof *x);
+  if (!x) return GSL_ENOMEM;
+  double *y = x + (n + nt) * d, *mean = y + (n + nt) * d, *cov = mean + nt * d;
+  dpm_bridge_sinkhorn *s = NULL;
+  int st = dpm_bridge_gmmpot_sample(mu0, pot, eps, n + nt, seed, x, y);
+  if (!st && !(s = dpm_bridge_sinkhorn_alloc(n, n, d, x, y, NULL, NULL))) st = GSL_ENOMEM;
+  if (!st) {
+    dpm_bridge_sinkhorn_params q = p ? *p : dpm_bridge_sinkhorn_default();
+    q.reg = 2.0 * eps;
+    st = dpm_bridge_sinkhorn_solve(s, &q);
+    if (iters) *iters = s->iters;
+  }
+  if (!st) st = dpm_bridge_sinkhorn_cond(s, nt, x + n * d, mean, cov);
+  if (!st) st = dpm_bridge_bench_score_moments(pot, eps, nt, x + n * d, mean, cov, sc);
+  dpm_bridge_sinkhorn_free(s);
+  free(x);
+  if (st) dpm_error_context("benchmark: sinkhorn on %zu pairs", n);
+  return st;
+}
+
+dpm_mixture *dpm_bridge_gmmpot_default(size_t d)
+{
+  if (d == 0 || d > 4096) DPM_ERROR_NULL(GSL_EDOM, "mixture potential: dimension %zu not in 1..4096", d);
+  const size_t K = d == 1 ? 2 : 4;
+  dpm_mixture *pot = dpm_mixture_alloc(K, d);
+  double *mu = pot ? calloc(d, sizeof *mu) : NULL;
+  if (!mu) {
+    dpm_mixture_free(pot);
+    DPM_ERROR_NULL(GSL_ENOMEM, "mixture potential: out of memory");
+  }
+  int st = 0;
+  for (size_t k = 0; k < K && !st; k++) {
+    memset(mu, 0, d * sizeof *mu);
+    mu[(k / 2) % d] = k % 2 ? -2.0 : 2.0;
+    st = dpm_mixture_set_mean(pot, k, mu);
+    if (!st) st = dpm_mixture_set_iso(pot, k, 0.5);
+  }
+  free(mu);
+  if (st) {
+    dpm_mixture_free(pot);
+    return NULL;
+  }
+  return pot;
+}

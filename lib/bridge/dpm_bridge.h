@@ -264,6 +264,50 @@ int dpm_bridge_gmmpot_sample(const dpm_mixture *mu0, const dpm_mixture *pot, dou
 int dpm_bridge_bw2(size_t d, const double *m1, const double *S1, const double *m2, const double *S2, double *bw2,
                    double *uvp);
 
+/* The benchmark's default potential in R^d: psi = (1/K) sum_k N(mu_k, 0.5 I) with K = 4 components at +-2 e_1,
+ * +-2 e_2 (K = 2 at +-2 in d = 1), so the plan is non-Gaussian along two axes in any d. NULL (raised) for d = 0
+ * or d > 4096 (GSL_EDOM); ENOMEM. Free with dpm_mixture_free. */
+dpm_mixture *dpm_bridge_gmmpot_default(size_t d);
+
+/* Scores of an estimated conditional plan against the closed form (Gushchin et al. 2023, §4; docs/MATH.md §5.7):
+ * for nt test points x_i ~ mu_0, uvp_cond = the mean over i of BW2-UVP(N(m^_i, S^_i), N(m_i, S_i)) between the
+ * estimate's and the true conditional law's means and covariances (with its standard error over the test points,
+ * and bw2_cond the mean BW^2), and uvp_marg = BW2-UVP of the target marginal pushed from the same test points (the
+ * mixture of the conditionals over i, by the law of total covariance, estimate against truth). */
+typedef struct {
+  size_t nt;
+  double uvp_cond, uvp_cond_se, bw2_cond;
+  double uvp_marg, bw2_marg;
+} dpm_bridge_bench_score;
+
+/* Score given conditional moments: mean (nt x d) and cov (nt x d x d) of the estimated pi^(. | x_i) at the test
+ * points xt (nt x d), against pot's closed-form plan at eps. Errors: NULL or nt < 2 (GSL_EINVAL), as
+ * dpm_bridge_gmmpot_cond, a covariance not positive semi-definite (GSL_EDOM); ENOMEM. */
+int dpm_bridge_bench_score_moments(const dpm_mixture *pot, double eps, size_t nt, const double *xt,
+                                   const double *mean, const double *cov, dpm_bridge_bench_score *sc);
+
+/* The exact plan scored from samples: M draws of pi(. | x_i) per test point (test point i uses the stream (seed,
+ * i): the same bits for any number of threads), their empirical mean and covariance (divisor M) scored as above.
+ * The score is pure sampling error: for a Gaussian conditional N(m, s I) in R^d, E[BW2-UVP] = (200/M)(1 + (d +
+ * 1)/4) + O(M^-2). Errors: M < 2 (GSL_EDOM), as dpm_bridge_bench_score_moments; ENOMEM. */
+int dpm_bridge_bench_exact(const dpm_mixture *pot, double eps, size_t nt, const double *xt, size_t M,
+                           uint64_t seed, dpm_bridge_bench_score *sc);
+
+/* Sinkhorn's conditional plan out of sample (the entropic plan's barycentric extension, Pooladian & Niles-Weed
+ * 2021): pi^(y_j | x) proportional to b_j exp((g_j - |x - y_j|^2)/reg) with the dual potential g of the last
+ * solve; its mean (nt x d) and covariance (nt x d x d) at the points xt (nt x d). Rows shared among threads whole
+ * (same bits for any number). Errors: NULL or no solve yet (GSL_EINVAL); ENOMEM. */
+int dpm_bridge_sinkhorn_cond(const dpm_bridge_sinkhorn *s, size_t nt, const double *xt, double *mean, double *cov);
+
+/* The benchmark for Sinkhorn: n + nt pairs from dpm_bridge_gmmpot_sample(mu0, pot, eps, seed) (pair i from the
+ * stream (seed, i)); Sinkhorn at reg = 2 eps (p's tol, max_iter, eps_scaling; p may be NULL for the defaults)
+ * between the first n sources and the first n targets (uniform weights), its conditional plan at the last nt
+ * sources scored by dpm_bridge_bench_score_moments. iters (may be NULL) receives Sinkhorn's iterations. Errors:
+ * n < 2 or nt < 2 (GSL_EDOM), the sampler's, Sinkhorn's (GSL_EMAXITER included), the score's; ENOMEM. */
+int dpm_bridge_bench_sinkhorn(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, size_t nt,
+                              uint64_t seed, const dpm_bridge_sinkhorn_params *p, dpm_bridge_bench_score *sc,
+                              size_t *iters);
+
 /* ---- iterative Markovian fitting in the Gaussian family (Shi et al. 2023, DSBM; docs/MATH.md §5.8)
  * -------------- */
 

@@ -60,25 +60,130 @@ static void write_paths(FILE *fp, size_t n, size_t K, size_t d, const double *pa
     }
 }
 
+static json_t *jscore(const dpm_bridge_bench_score *sc)
+{
+  json_t *o = json_object();
+  json_object_set_new(o, "uvp_cond", json_real(sc->uvp_cond));
+  json_object_set_new(o, "uvp_cond_se", json_real(sc->uvp_cond_se));
+  json_object_set_new(o, "bw2_cond", json_real(sc->bw2_cond));
+  json_object_set_new(o, "uvp_marg", json_real(sc->uvp_marg));
+  json_object_set_new(o, "bw2_marg", json_real(sc->bw2_marg));
+  return o;
+}
+
+/* --method benchmark: Sinkhorn and the exact plan (from draws) scored against the mixture-potential ground truth
+ * of Gushchin et al. 2023 (docs/MATH.md §5.7). */
+static int run_benchmark(const char *cmd, const char *from, const char *to, double eps, size_t pairs, size_t nt,
+                         size_t draws, uint64_t seed, const dpm_bridge_sinkhorn_params *p, const char *outp,
+                         int argc, char **argv)
+{
+  int rc = CLI_EDATA;
+  dpm_mixture *mu0 = cli_load_data(cmd, from), *pot = NULL;
+  double *xy = NULL;
+  json_t *root = NULL;
+  dpm_out *out = NULL;
+  if (!mu0) goto done;
+  if (strcmp(to, "gmmpot") == 0) {
+    if (!(pot = dpm_bridge_gmmpot_default(mu0->d))) {
+      cli_fail(cmd, rc, "--to gmmpot");
+      goto done;
+    }
+  } else if (!(pot = cli_load_data(cmd, to)))
+    goto done;
+  const size_t d = mu0->d;
+  if (pot->d != d) {
+    cli_errorf(cmd, rc, "--from has dimension %zu, the potential --to %zu", d, pot->d);
+    goto done;
+  }
+  for (size_t k = 0; k < pot->K; k++)
+    if (pot->kind[k] == DPM_COV_ZERO) {
+      cli_errorf(cmd, rc,
+                 "--to: the potential '%s' needs a covariance in every component (component %zu is a "
+                 "point mass)",
+                 to, k);
+      goto done;
+    }
+  dpm_bridge_bench_score ssk, sex;
+  size_t iters = 0;
+  const double t0 = cli_now();
+  if (dpm_bridge_bench_sinkhorn(mu0, pot, eps, pairs, nt, seed, p, &ssk, &iters)) {
+    cli_fail(cmd, rc, "benchmark: sinkhorn");
+    goto done;
+  }
+  if (cli_now() - t0 > 2.0)
+    fprintf(stderr, "dpmlab bridge: benchmark sinkhorn %zu pairs in d = %zu, %zu iterations in %.1f s\n", pairs, d,
+            iters, cli_now() - t0);
+  /* the same test points as Sinkhorn's: the sources of pairs n..n+nt-1 of the same streams */
+  if (!(xy = malloc(2 * (pairs + nt) * d * sizeof *xy))) {
+    cli_errorf(cmd, rc, "out of memory for %zu pairs", pairs + nt);
+    goto done;
+  }
+  if (dpm_bridge_gmmpot_sample(mu0, pot, eps, pairs + nt, seed, xy, xy + (pairs + nt) * d) ||
+      dpm_bridge_bench_exact(pot, eps, nt, xy + pairs * d, draws, seed + 1, &sex)) {
+    cli_fail(cmd, rc, "benchmark: the exact plan");
+    goto done;
+  }
+  root = json_object();
+  json_object_set_new(root, "method", json_string("benchmark"));
+  json_object_set_new(root, "d", json_integer((json_int_t)d));
+  json_object_set_new(root, "eps", json_real(eps));
+  json_object_set_new(root, "pairs", json_integer((json_int_t)pairs));
+  json_object_set_new(root, "test_points", json_integer((json_int_t)nt));
+  json_t *js = jscore(&ssk);
+  json_object_set_new(js, "iters", json_integer((json_int_t)iters));
+  json_object_set_new(root, "sinkhorn", js);
+  json_t *je = jscore(&sex);
+  json_object_set_new(je, "draws", json_integer((json_int_t)draws));
+  json_object_set_new(root, "exact", je);
+  if (!(out = cli_out_open(cmd, outp, argc, argv, 1))) goto done;
+  if (json_dumpf(root, dpm_out_file(out), JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER)) {
+    cli_errorf(cmd, rc, "JSON output failed");
+    goto done;
+  }
+  fputc('\n', dpm_out_file(out));
+  rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
+  out = NULL;
+done:
+  if (out) dpm_out_close(out, 0);
+  json_decref(root);
+  free(xy);
+  dpm_mixture_free(pot);
+  dpm_mixture_free(mu0);
+  return rc;
+}
+
 int cmd_bridge(int argc, char **argv)
 {
   const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
              *pathsp = NULL;
   double sigma2 = NAN, t = 0.5, tol = 1e-9;
   size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10, particles = 20000,
-         csteps = 20;
+         csteps = 20, pairs = 1000, ntest = 200, draws = 1000;
   uint64_t seed = 0;
   cli_opt opts[] = {
       {"from", OPT_STR, &from,
-       "mu_0: a data spec (one Gaussian for closed-form/ipf, a point set for sinkhorn) "
-       "(required)",
+       "mu_0: a data spec (one Gaussian for closed-form/ipf, a point set for sinkhorn, any mixture for "
+       "benchmark) (required)",
        0},
-      {"to", OPT_STR, &to, "mu_1: a data spec of the same dimension (required)", 0},
+      {"to", OPT_STR, &to,
+       "mu_1: a data spec of the same dimension; benchmark: the potential psi, a mixture with covariances, or "
+       "gmmpot (the built-in one) (required)",
+       0},
       {"sigma2", OPT_DOUBLE, &sigma2,
        "sigma^2 > 0 of the reference dX = sigma dW; Sinkhorn's reg = 2 sigma^2 "
        "(required)",
        0},
-      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn | grid | mean-matching (required)", 0},
+      {"method", OPT_STR, &method, "closed-form | ipf | sinkhorn | grid | mean-matching | benchmark (required)",
+       0},
+      {"pairs", OPT_SIZE, &pairs, "benchmark: ground-truth pairs given to Sinkhorn (default 1000)", 0},
+      {"test-points", OPT_SIZE, &ntest,
+       "benchmark: test points x where the conditional plans are scored (default "
+       "200)",
+       0},
+      {"draws", OPT_SIZE, &draws,
+       "benchmark: draws of the exact plan per test point, test point i from the stream (seed + 1, i) (default "
+       "1000)",
+       0},
       {"iters", OPT_SIZE, &iters, "ipf, grid: full iterations (both half-steps) to run (default 20)", 0},
       {"grid-points", OPT_SIZE, &gpts, "grid: points per axis (default 400 in 1-D, 100 in 2-D)", 0},
       {"grid-steps", OPT_SIZE, &gsteps, "grid: time steps N of the reference chain (default 10)", 0},
@@ -91,7 +196,8 @@ int cmd_bridge(int argc, char **argv)
       {"n", OPT_SIZE, &n, "number of paths (default 100)", 0},
       {"steps", OPT_SIZE, &K, "time steps of each path (default 50)", 0},
       {"seed", OPT_U64, &seed, "seed of the paths: path i uses the stream (seed, i) (default 0)", 0},
-      {"tol", OPT_DOUBLE, &tol, "sinkhorn: stop when |gamma^T 1 - b|_2 < tol (default 1e-9)", 0},
+      {"tol", OPT_DOUBLE, &tol, "sinkhorn: stop when |gamma^T 1 - b|_2 < tol (default 1e-9; 1e-6 for benchmark)",
+       0},
       {"max-iter", OPT_SIZE, &max_iter, "sinkhorn: iteration budget (default 100000)", 0},
       {"eps-scaling", OPT_SIZE, &scaling, "sinkhorn: stages of epsilon-scaling before the target reg (default 0)",
        0},
@@ -101,7 +207,7 @@ int cmd_bridge(int argc, char **argv)
   int rc = cli_parse(
       argc, argv, opts,
       "usage: dpmlab bridge --from SPEC --to SPEC --sigma2 S2 --method "
-      "closed-form|ipf|sinkhorn|grid|mean-matching\n"
+      "closed-form|ipf|sinkhorn|grid|mean-matching|benchmark\n"
       "       [--iters N] [--t T] [--plan FILE.csv] [--paths FILE.csv --n N --steps K]\n"
       "The Schroedinger bridge for the reference dX = sigma dW on [0, 1] (static cost |x - y|^2, penalty\n"
       "2 sigma^2 KL), as JSON.\n"
@@ -118,17 +224,28 @@ int cmd_bridge(int argc, char **argv)
       "  \"C\", \"t\", \"mean_t\", \"Sigma_t\" (at the grid time nearest t), \"range\";\n"
       "mean-matching: \"mean_matching\": [{\"iter\", \"C\", \"err\", \"err_ipf\"}, ...] (err_ipf against exact "
       "IPF's\n"
-      "  iterate), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (from the last forward particles).");
+      "  iterate), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (from the last forward particles);\n"
+      "benchmark (--to the potential psi, --sigma2 = eps, the plan pi(y|x) ~ N(y; x, eps I) psi(y) in closed\n"
+      "  form): {\"d\", \"eps\", \"pairs\", \"test_points\", \"sinkhorn\": {\"uvp_cond\", \"uvp_cond_se\", "
+      "\"bw2_cond\",\n"
+      "  \"uvp_marg\", \"bw2_marg\", \"iters\"}, \"exact\": {... \"draws\"}}: BW2-UVP of the conditional "
+      "plans\n"
+      "  averaged over the test points and of the target marginal (--pairs, --test-points, --draws, --seed).");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "from")) || (rc = cli_require(cmd, opts, "to")) ||
       (rc = cli_require(cmd, opts, "sigma2")) || (rc = cli_require(cmd, opts, "method")))
     return rc;
   int mcf = strcmp(method, "closed-form") == 0, mipf = strcmp(method, "ipf") == 0,
       msk = strcmp(method, "sinkhorn") == 0, mgrid = strcmp(method, "grid") == 0,
-      mmm = strcmp(method, "mean-matching") == 0;
-  if (!mcf && !mipf && !msk && !mgrid && !mmm)
-    return cli_errorf(cmd, CLI_EUSAGE, "unknown --method '%s' (closed-form, ipf, sinkhorn, grid, mean-matching)",
+      mmm = strcmp(method, "mean-matching") == 0, mbench = strcmp(method, "benchmark") == 0;
+  if (!mcf && !mipf && !msk && !mgrid && !mmm && !mbench)
+    return cli_errorf(cmd, CLI_EUSAGE,
+                      "unknown --method '%s' (closed-form, ipf, sinkhorn, grid, mean-matching, benchmark)",
                       method);
+  if (mbench && (pathsp || planp))
+    return cli_errorf(cmd, CLI_EUSAGE, "--paths and --plan are not outputs of --method benchmark");
+  if (mbench && (pairs < 2 || ntest < 2 || draws < 2))
+    return cli_errorf(cmd, CLI_EUSAGE, "--pairs, --test-points and --draws must be >= 2");
   if ((mgrid || mmm) && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
   if (mmm && (iters == 0 || csteps == 0 || particles < 16))
     return cli_errorf(cmd, CLI_EUSAGE, "--iters and --chain-steps must be >= 1, --particles >= 16");
@@ -144,6 +261,13 @@ int cmd_bridge(int argc, char **argv)
     return cli_errorf(cmd, CLI_EUSAGE, "--n and --steps need --paths");
   if (!(isfinite(tol) && tol > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--tol must be finite and > 0");
   if (max_iter == 0) return cli_errorf(cmd, CLI_EUSAGE, "--max-iter must be >= 1");
+  if (mbench) {
+    dpm_bridge_sinkhorn_params bp = dpm_bridge_sinkhorn_default();
+    bp.tol = cli_seen(opts, "tol") ? tol : 1e-6; /* far below the scores' sampling error */
+    bp.max_iter = max_iter;
+    bp.eps_scaling = scaling;
+    return run_benchmark(cmd, from, to, sigma2, pairs, ntest, draws, seed, &bp, outp, argc, argv);
+  }
 
   dpm_mixture *mu0 = cli_load_data(cmd, from), *mu1 = mu0 ? cli_load_data(cmd, to) : NULL;
   double *m0 = NULL, *S0 = NULL, *m1 = NULL, *S1 = NULL, *paths = NULL, *plan = NULL;
