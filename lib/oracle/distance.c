@@ -55,6 +55,16 @@ extern int openblas_get_num_threads(void);
 #define DIST_CLONES
 #endif
 
+/* 1 inside an active parallel region (a caller's OpenMP task): no region of our own is opened then. */
+static int in_parallel(void)
+{
+#ifdef _OPENMP
+  return omp_in_parallel();
+#else
+  return 0;
+#endif
+}
+
 enum {
   DIST_GEMM_MIN_D = 32, /* the DGEMM route from this dimension on */
   DIST_LANES = 8,       /* buffers are padded to a multiple of this and 64-byte aligned: no scalar epilogue */
@@ -189,16 +199,23 @@ static int eval_direct(size_t K, size_t d, const double *Y, double sigma, size_t
       Yt[j * Kp + k] = 0.0;
   }
   const double two_s2 = 2.0 * sigma * sigma;
-  const int nt = dpm_omp_max_threads();
-  /* threads only when the batch outweighs the cost of a parallel region */
-  const int par = n > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= DPM_PAR_MIN_WORK;
+  /* threads only when the batch outweighs the cost of a parallel region and the caller is not running in
+   * parallel already; otherwise a plain loop with no OpenMP region at all (a region of one thread still sets up
+   * a team). Each query's arithmetic is the same on either path: the same bits. */
+  const int par = n > 1 && dpm_omp_max_threads() > 1 &&
+                  (double)n * (double)K * (double)(d + 8) >= DPM_PAR_MIN_WORK && !in_parallel();
+  const int nt = par ? dpm_omp_max_threads() : 1;
   double **bufs = dpm_calloc((size_t)nt, sizeof *bufs);
   int st = bufs ? DPM_SUCCESS : GSL_ENOMEM;
   for (int t = 0; !st && t < nt; t++)
     if (!(bufs[t] = alloc_aligned(Kp))) st = GSL_ENOMEM;
-  if (!st) {
-    (void)par;
-#pragma omp parallel for schedule(static) num_threads(nt) if (par)
+  if (!st && !par) {
+    for (size_t i = 0; i < n; i++)
+      direct_query(K, Kp, d, Y, Yt, two_s2, sigma, x + i * d, bufs[0], dist2 ? dist2 + i : NULL,
+                   grad ? grad + i * d : NULL, eps ? eps + i * d : NULL, proj ? proj + i * d : NULL,
+                   proj_index ? proj_index + i : NULL);
+  } else if (!st) {
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t i = 0; i < n; i++) {
       double *buf = bufs[dpm_omp_thread_num()];
       direct_query(K, Kp, d, Y, Yt, two_s2, sigma, x + i * d, buf, dist2 ? dist2 + i : NULL,
@@ -341,6 +358,16 @@ static void stream_chunk(const tile_job *J, size_t c0, size_t c1, double *G, dis
   }
 }
 
+/* Chunk c of the data, tiles [c ntiles / nch, (c + 1) ntiles / nch), streamed into its slots of S, A and GY with
+ * the scratch G and R of the thread that runs it. */
+static void gemm_chunk(const tile_job *J, size_t ntiles, size_t nch, size_t c, double *G, unsigned char *R,
+                       dist_state *S, double *A, double *GY)
+{
+  const size_t QB = J->Kq, d = J->d, c0 = c * ntiles / nch * KB, c1e = (c + 1) * ntiles / nch * KB,
+               c1 = c1e < J->K ? c1e : J->K;
+  stream_chunk(J, c0, c1, G, S + c * QB, J->want_w ? A + c * QB * d : NULL, J->want_w ? GY + c * QB * d : NULL, R);
+}
+
 static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                      double *grad, double *eps, double *proj, size_t *proj_index)
 {
@@ -349,7 +376,9 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
   QB = QB < 8 ? 8 : QB > 256 ? 256 : QB;
   if (QB > n) QB = n;
   const size_t ntiles = (K + KB - 1) / KB, nch = ntiles < NSUPER ? ntiles : NSUPER;
-  const int nt = dpm_omp_max_threads();
+  /* the chunks in parallel unless the caller already runs in parallel: then a plain loop, no region of ours */
+  const int par = nch > 1 && dpm_omp_max_threads() > 1 && !in_parallel();
+  const int nt = par ? dpm_omp_max_threads() : 1;
   double *yn = dpm_malloc(K * sizeof(double)), *xn = dpm_malloc(QB * sizeof(double));
   dist_state *S = dpm_malloc(nch * QB * sizeof(dist_state));
   double *A = want_w ? dpm_malloc(nch * QB * d * sizeof(double)) : NULL;
@@ -371,14 +400,15 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
     for (size_t q = 0; q < nq; q++)
       xn[q] = dpm_norm2(X + q * d, d);
     const tile_job J = {K, d, nq, QB, Y, yn, X, xn, two_s2, want_w};
-    const int par = nch > 1 && nt > 1;
-    (void)par;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par)
-    for (size_t c = 0; c < nch; c++) { /* chunk c: tiles [c ntiles / nch, (c + 1) ntiles / nch) */
-      const size_t c0 = c * ntiles / nch * KB, c1e = (c + 1) * ntiles / nch * KB, c1 = c1e < K ? c1e : K;
-      const int tid = dpm_omp_thread_num();
-      stream_chunk(&J, c0, c1, Gt[tid], S + c * QB, want_w ? A + c * QB * d : NULL,
-                   want_w ? GY + c * QB * d : NULL, Rt[tid]);
+    if (!par) {
+      for (size_t c = 0; c < nch; c++)
+        gemm_chunk(&J, ntiles, nch, c, Gt[0], Rt[0], S, A, GY);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+      for (size_t c = 0; c < nch; c++) {
+        const int tid = dpm_omp_thread_num();
+        gemm_chunk(&J, ntiles, nch, c, Gt[tid], Rt[tid], S, A, GY);
+      }
     }
     /* merge the chunks in order */
     for (size_t q = 0; q < nq; q++) {

@@ -25,6 +25,16 @@
 #include "dpm_oracle.h"
 #include "dpm_internal.h"
 
+/* 1 inside an active parallel region (a caller's OpenMP task): the oracle then adds no region of its own. */
+static int in_parallel(void)
+{
+#ifdef _OPENMP
+  return omp_in_parallel();
+#else
+  return 0;
+#endif
+}
+
 /* Full covariances in dimension >= BLAS_MIN_D rotate blocks of BLAS_BLOCK points with one dgemm each; the block
  * is always padded to BLAS_BLOCK rows so every point goes through the same call shape whatever the batch. Below
  * that dimension (and for diagonal kinds) plain loops are faster than a library call; they take blocks of up to
@@ -768,12 +778,22 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
   if (nt > o->nthreads) nt = o->nthreads;
   if (nt < 1) nt = 1;
 #endif
-  /* Threads only when the batch outweighs the cost of a parallel region (~ a few microseconds). */
-  const int par = nblocks > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= DPM_PAR_MIN_WORK;
+  /* Threads only when the batch outweighs the cost of a parallel region (~ a few microseconds) and the caller is
+   * not already running in parallel. Otherwise no OpenMP region at all: even a region of one thread costs a team
+   * set-up (a nested team is built anew on every call), which was most of the time of callers that solve one
+   * point per task. Each block's arithmetic does not depend on the thread that runs it: the same bits. */
+  const int par =
+      nblocks > 1 && nt > 1 && (double)n * (double)K * (double)(d + 8) >= DPM_PAR_MIN_WORK && !in_parallel();
   const dpm_oracle_result *cres = res;
+  if (!par) {
+    for (size_t blk = 0; blk < nblocks; blk++) {
+      const size_t i0 = blk * B, nb = n - i0 < B ? n - i0 : B;
+      eval_block(o, &o->ws[0], i0, nb, x, cres, &need);
+    }
+    return DPM_SUCCESS;
+  }
   (void)nt;
-  (void)par;
-#pragma omp parallel for schedule(static) num_threads(nt) if (par)
+#pragma omp parallel for schedule(static) num_threads(nt)
   for (size_t blk = 0; blk < nblocks; blk++) {
     int tid = 0;
 #ifdef _OPENMP
