@@ -181,6 +181,7 @@ GALLERY := ideal_denoiser marginals
 GALLERY += analytic_variance analytic_elbo analytic_trajectory analytic_quality analytic_clipping
 GALLERY += sampler_score_sde sampler_orders sampler_guidance
 GALLERY += optim_tables optim_distance
+GALLERY += bridge_benchmark
 GALLERY += scorematch_regimes
 GALLERY += bridge_gaussian bridge_toy
 GALLERY += likelihood_ode likelihood_bound
