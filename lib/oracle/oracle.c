@@ -91,6 +91,7 @@ struct dpm_oracle {
 typedef struct {
   int g;       /* component gradients g_k */
   int x0k;     /* component posterior means x0_k */
+  int logq;    /* log q_t and the log responsibilities l_k - log q_t */
   int gsecond; /* Hessian / Laplacian: second moments of g */
   int xsecond; /* posterior covariance: second moments of x0_k */
 } oracle_need;
@@ -450,13 +451,16 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
       rb[k] = e;
       sum += e;
     }
-    const double logq = mx + log(sum), inv = 1.0 / sum;
-    for (size_t k = 0; k < K; k++) {
+    const double inv = 1.0 / sum;
+    for (size_t k = 0; k < K; k++)
       rb[k] *= inv;
-      lb[k] -= logq;
-    }
     const size_t i = i0 + b;
-    if (res->logq) res->logq[i] = logq;
+    if (need->logq) { /* log q and the log responsibilities only when asked for: a log per point */
+      const double logq = mx + log(sum);
+      for (size_t k = 0; k < K; k++)
+        lb[k] -= logq;
+      if (res->logq) res->logq[i] = logq;
+    }
     if (res->resp) memcpy(res->resp + i * K, rb, K * sizeof(double));
     if (res->logresp) memcpy(res->logresp + i * K, lb, K * sizeof(double));
     if (res->class_post && mix->labels) {
@@ -660,12 +664,29 @@ static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i0, size_t nb, 
  * the box), and O(K d^2) only for points in between. */
 #define ORACLE_RHO2_MAX 0x1p104
 
-/* rho^2 > ORACLE_RHO2_MAX (or not representable)? *coord: the coordinate farthest out. Needs setup(o, m, s). */
-static int too_far(const dpm_oracle *o, const double *x, size_t *coord)
+/* The point-independent parts of too_far's bounds, once per call: sqrt of the extreme variances and the squared
+ * diameter of the centres' box in units of the smallest standard deviation. */
+typedef struct {
+  double smax, smin, diam2;
+} far_bounds;
+
+static far_bounds far_bounds_of(const dpm_oracle *o)
+{
+  far_bounds f = {sqrt(o->cmax), sqrt(o->cmin), 0.0};
+  for (size_t j = 0; j < o->d; j++) {
+    const double w = (o->bhi[j] - o->blo[j]) / f.smin;
+    f.diam2 += w * w;
+  }
+  return f;
+}
+
+/* rho^2 > ORACLE_RHO2_MAX (or not representable)? *coord: the coordinate farthest out. Needs setup(o, m, s) and
+ * fb = far_bounds_of(o). */
+static int too_far(const dpm_oracle *o, const far_bounds *fb, const double *x, size_t *coord)
 {
   const size_t d = o->d, K = o->K;
-  const double smax = sqrt(o->cmax), smin = sqrt(o->cmin);
-  double lo2 = 0.0, dmin2 = 0.0, diam2 = 0.0, worst = -1.0;
+  const double smax = fb->smax, smin = fb->smin, diam2 = fb->diam2;
+  double lo2 = 0.0, dmin2 = 0.0, worst = -1.0;
   for (size_t j = 0; j < d; j++) {
     const double dist = fmax(fmax(o->blo[j] - x[j], x[j] - o->bhi[j]), 0.0);
     if (dist > worst) {
@@ -674,8 +695,6 @@ static int too_far(const dpm_oracle *o, const double *x, size_t *coord)
     }
     lo2 += (dist / smax) * (dist / smax);
     dmin2 += (dist / smin) * (dist / smin);
-    const double w = (o->bhi[j] - o->blo[j]) / smin;
-    diam2 += w * w;
   }
   if (!(lo2 <= ORACLE_RHO2_MAX)) return 1;
   const double up = sqrt(dmin2) + sqrt(diam2);
@@ -733,9 +752,10 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
       if (!isfinite(x[i * d + j]))
         DPM_ERROR(GSL_EBADFUNC, "oracle: point %zu is not finite (coordinate %zu = %g)", i, j, x[i * d + j]);
   setup(o, m, s);
+  const far_bounds fb = far_bounds_of(o);
   for (size_t i = 0; i < n; i++) {
     size_t j = 0;
-    if (too_far(o, x + i * d, &j))
+    if (too_far(o, &fb, x + i * d, &j))
       DPM_ERROR(GSL_ERANGE,
                 "oracle: point %zu is too far from every component (coordinate %zu = %g at (m, s) = (%g, %g)): "
                 "more than 2^52 standard deviations of q_t from each component, where squared distances lose "
@@ -767,6 +787,7 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
   need.g = res->score || res->eps || need.gsecond || res->class_grad;
   need.xsecond = res->trcov || res->diagcov || res->cov;
   need.x0k = res->x0 || need.xsecond;
+  need.logq = res->logq || res->logresp || res->class_grad;
 
   if (o->any_full && res->diagcov) setup_diagS(o);
   if (o->any_full && (res->hess || res->cov)) setup_dense(o);
