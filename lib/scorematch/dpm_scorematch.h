@@ -220,7 +220,8 @@ int dpm_sm_second_order_fit(const dpm_sm_linear *L, const dpm_mixture *mix, doub
  * oracle's exact Laplacian with step h (0: 1e-3 s): truncation O(h^2) (the fifth derivatives times h^2/6), 2d
  * Laplacians per point in one oracle batch. Errors: NULL (GSL_EINVAL), a bad (m, s) or h (GSL_EDOM), the oracle's;
  * ENOMEM. */
-int dpm_sm_third_order(const dpm_mixture *mix, double m, double s, size_t n, const double *x, double h, double *out);
+int dpm_sm_third_order(const dpm_mixture *mix, double m, double s, size_t n, const double *x, double h,
+                       double *out);
 
 /* Write L as a JSON model file to fp, with process and weighting (each may be NULL) recorded as string fields for
  * the reader. Status: GSL_EBADFUNC for a non-finite coefficient (nothing written), GSL_EFAILED on a write error.
@@ -283,12 +284,12 @@ int dpm_sm_tv_reverse_batch(const dpm_mixture *mix, size_t n, const double *T, c
  * sum (step h, half-width L) with no Monte Carlo. */
 typedef struct {
   double T;
-  double tv_prior;    /* TV(N(0, 1), q_T) */
-  double tv_sde_data; /* TV(p^SDE_0, q_0) */
-  double tv_ode_data; /* TV(p^ODE_0, q_0) */
-  double tv_sde_ode;  /* TV(p^SDE_0, p^ODE_0): zero only for self-consistent fields */
-  double defect;      /* E_{p^SDE_0} |grad log p^SDE_0 - grad log q_0|^2 */
-  double mass_sde, mass_ode;          /* the grid sums of the two densities (1 up to the grid's accuracy) */
+  double tv_prior;           /* TV(N(0, 1), q_T) */
+  double tv_sde_data;        /* TV(p^SDE_0, q_0) */
+  double tv_ode_data;        /* TV(p^ODE_0, q_0) */
+  double tv_sde_ode;         /* TV(p^SDE_0, p^ODE_0): zero only for self-consistent fields */
+  double defect;             /* E_{p^SDE_0} |grad log p^SDE_0 - grad log q_0|^2 */
+  double mass_sde, mass_ode; /* the grid sums of the two densities (1 up to the grid's accuracy) */
   double mean_sde, var_sde, mean_ode, var_ode; /* their moments */
 } dpm_sm_selfcons_result;
 
@@ -336,10 +337,10 @@ int dpm_sm_likelihood_bound(const dpm_mixture *mix, dpm_sm_model *md, const dpm_
  * empirical law), by ancestral steps on a geometric grid from T down to t_min. Along each trajectory the exact
  * posterior over the training points at every grid time gives the class posterior and the largest point weight;
  * the speciation time is the largest grid time from which on the posterior of the endpoint's class (balanced by
- * the training set's class shares, so it is 1/2 at large t) stays >= 1/2 + margin, the collapse time the largest from which on the weight of the endpoint's training point stays > 1/2
- * (docs/MATH.md §4.4). The paper's predictions: t_S = log(Lambda)/2, Lambda the largest eigenvalue of the data's
- * covariance, and t_C where the excess entropy H(P_t) - (d/2) log(2 pi e Delta_t) of the diffused data falls to
- * log n (Delta_t = s_t^2). */
+ * the training set's class shares, so it is 1/2 at large t) stays >= 1/2 + margin, the collapse time the largest
+ * from which on the weight of the endpoint's training point stays > 1/2 (docs/MATH.md §4.4). The paper's
+ * predictions: t_S = log(Lambda)/2, Lambda the largest eigenvalue of the data's covariance, and t_C where the
+ * excess entropy H(P_t) - (d/2) log(2 pi e Delta_t) of the diffused data falls to log n (Delta_t = s_t^2). */
 typedef struct {
   size_t n;            /* training points (>= 2) */
   size_t trajectories; /* reverse trajectories (>= 2) */
@@ -350,22 +351,24 @@ typedef struct {
 } dpm_sm_regimes_params;
 
 typedef struct {
-  double t_s, t_s_se;  /* mean speciation time over the trajectories, its standard error */
-  double t_c, t_c_se;  /* mean collapse time, its standard error */
-  double collapsed;    /* share of trajectories whose endpoint's largest point weight is > 1/2 at t_min */
+  double t_s, t_s_se; /* mean speciation time over the trajectories, its standard error */
+  double t_c, t_c_se; /* mean collapse time, its standard error */
+  double collapsed;   /* share of trajectories whose endpoint's largest point weight is > 1/2 at t_min */
   size_t n, d, trajectories;
 } dpm_sm_regimes_result;
 
 /* Defaults: n = 100, 200 trajectories, 200 steps, T = 10, t_min = 1e-4, margin 0.1, seed 1. Can't fail. */
 void dpm_sm_regimes_params_default(dpm_sm_regimes_params *par);
 
-/* Two Gaussian classes N(-mu 1, sigma^2 I) and N(+mu 1, sigma^2 I) in R^d with equal weights and labels 0 and 1 (the
- * paper's model: Lambda = d mu^2 + sigma^2). NULL on error (d = 0 or > 4096, mu or sigma not finite and > 0). */
+/* Two Gaussian classes N(-mu 1, sigma^2 I) and N(+mu 1, sigma^2 I) in R^d with equal weights and labels 0 and 1
+ * (the paper's model: Lambda = d mu^2 + sigma^2). NULL on error (d = 0 or > 4096, mu or sigma not finite and > 0).
+ */
 dpm_mixture *dpm_sm_two_class_alloc(size_t d, double mu, double sigma);
 
 /* One run on labelled data mix (at least two classes; with more, class 0 against the rest). Deterministic for a
  * given seed and the same bits for any thread count. Errors: NULL, unlabelled data, n, trajectories or steps out
- * of range, trajectories x n > 5e7, a training set in one class (GSL_EINVAL), T, t_min or margin out of range (GSL_EDOM), the oracle's; ENOMEM. */
+ * of range, trajectories x n > 5e7, a training set in one class (GSL_EINVAL), T, t_min or margin out of range
+ * (GSL_EDOM), the oracle's; ENOMEM. */
 int dpm_sm_regimes_run(const dpm_mixture *mix, const dpm_sm_regimes_params *par, dpm_sm_regimes_result *out);
 
 /* The predictions for data mix and n training points: t_s = log(Lambda)/2 (0 when Lambda <= 1), t_c the root of
