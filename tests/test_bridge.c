@@ -662,6 +662,104 @@ static void test_mean_matching(void **state)
   dpm_mixture_free(b);
 }
 
+/* Cov(X_0, X_N) of a mean-matching workspace's last forward simulation (1-D) and its standard error sd((x0 -
+ * m0)(x1 - m1))/sqrt(M). */
+static double mm_cov_se(const dpm_bridge_mm *s, double *se)
+{
+  const size_t M = s->M;
+  const double *x0 = s->X, *x1 = s->X + s->N * M;
+  double m0 = 0, m1 = 0, c = 0, v = 0;
+  for (size_t i = 0; i < M; i++) {
+    m0 += x0[i] / (double)M;
+    m1 += x1[i] / (double)M;
+  }
+  for (size_t i = 0; i < M; i++)
+    c += (x0[i] - m0) * (x1[i] - m1) / (double)(M - 1);
+  for (size_t i = 0; i < M; i++) {
+    const double z = (x0[i] - m0) * (x1[i] - m1) - c;
+    v += z * z / (double)(M - 1);
+  }
+  *se = sqrt(v / (double)M);
+  return c;
+}
+
+/* The bump regressor with no bumps (S = 0) is the affine regressor: the same operations in the same order on the
+ * same streams, so the particles and the iterates are the same bits whatever the ridge (it only touches bump
+ * coefficients). Its refusals: S = 1, S^d > 256, a negative or NaN ridge. */
+static void test_mean_matching_affine_basis(void **state)
+{
+  (void)state;
+  dpm_mixture *a = dpm_data_load_json_string(
+      "{\"weights\":[0.5,0.5],\"means\":[[-1.5],[1.5]],\"covariances\":[0.25,0.25]}", "a");
+  dpm_mixture *b = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[0]],\"covariances\":[1]}", "b");
+  dpm_bridge_mm *s0 = dpm_bridge_mm_alloc(a, b, 6, 3000, SIG2, 9),
+                *s1 = dpm_bridge_mm_alloc_bumps(a, b, 6, 3000, SIG2, 9, 0, 0.5);
+  assert_non_null(s0);
+  assert_non_null(s1);
+  for (int it = 0; it < 2; it++) {
+    double C0, C1;
+    assert_int_equal(dpm_bridge_mm_iterate(s0, &C0), 0);
+    assert_int_equal(dpm_bridge_mm_iterate(s1, &C1), 0);
+    assert_true(memcmp(&C0, &C1, sizeof C0) == 0);
+    assert_true(memcmp(s0->X, s1->X, 7 * 3000 * sizeof(double)) == 0);
+  }
+  dpm_bridge_mm_free(s0);
+  dpm_bridge_mm_free(s1);
+  assert_raises_null(dpm_bridge_mm_alloc_bumps(a, b, 6, 3000, SIG2, 9, 1, 0.1), "size >= 2");
+  assert_raises_null(dpm_bridge_mm_alloc_bumps(a, b, 6, 3000, SIG2, 9, 300, 0.1), "exceed 256");
+  assert_raises_null(dpm_bridge_mm_alloc_bumps(a, b, 6, 3000, SIG2, 9, 8, -1.0), "ridge");
+  assert_raises_null(dpm_bridge_mm_alloc_bumps(a, b, 6, 3000, SIG2, 9, 8, NAN), "ridge");
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
+}
+
+/* Mean-matching IPF with Gaussian bumps on a non-Gaussian problem, a two-component 1-D mixture to N(0, 1), against
+ * grid IPF on the same discrete chain (N steps of variance sigma^2/N), which is exact to grid accuracy. After one
+ * full iteration the forward simulation's Cov(X_0, X_N) estimates the grid's plan after its next f-update (the
+ * f-update with the previous g: the forward half-bridge). Its remaining error is the fixed-variance kernel's O(h)
+ * bias (test_mean_matching) plus the regression's: it must shrink from N = 5 to N = 20 by more than 4 combined
+ * standard errors, while the affine regressor, which cannot represent the mixture's nonlinear drift, stays farther
+ * from the grid than the bumps by more than 4 standard errors at N = 20. */
+static void test_mean_matching_bumps(void **state)
+{
+  (void)state;
+  dpm_mixture *a = dpm_data_load_json_string(
+      "{\"weights\":[0.5,0.5],\"means\":[[-1.5],[1.5]],\"covariances\":[0.25,0.25]}", "a");
+  dpm_mixture *b = dpm_data_load_json_string("{\"weights\":[1],\"means\":[[0]],\"covariances\":[1]}", "b");
+  enum { M = 40000, G = 600 };
+  const size_t Ns[2] = {5, 20};
+  double err[2], se[2], gsave[G];
+  for (int q = 0; q < 2; q++) {
+    /* the grid's forward half-bridge of iteration 2: f from mu0 and g of iteration 1 */
+    dpm_bridge_grid *g = dpm_bridge_grid_alloc(a, b, G, -7.0, 7.0, Ns[q], SIG2);
+    assert_non_null(g);
+    assert_int_equal(dpm_bridge_grid_iterate(g, NULL), 0);
+    memcpy(gsave, g->g, sizeof gsave);
+    assert_int_equal(dpm_bridge_grid_iterate(g, NULL), 0);
+    memcpy(g->g, gsave, sizeof gsave);
+    double Cg;
+    assert_int_equal(dpm_bridge_grid_cross_cov(g, &Cg), 0);
+    dpm_bridge_grid_free(g);
+    dpm_bridge_mm *s = dpm_bridge_mm_alloc_bumps(a, b, Ns[q], M, SIG2, 13, 16, 1e-3);
+    assert_non_null(s);
+    assert_int_equal(dpm_bridge_mm_iterate(s, NULL), 0);
+    err[q] = mm_cov_se(s, &se[q]) - Cg;
+    dpm_bridge_mm_free(s);
+    if (q == 1) { /* the affine regressor on the same problem */
+      dpm_bridge_mm *sa = dpm_bridge_mm_alloc(a, b, Ns[q], M, SIG2, 13);
+      assert_non_null(sa);
+      assert_int_equal(dpm_bridge_mm_iterate(sa, NULL), 0);
+      double sea;
+      const double erra = mm_cov_se(sa, &sea) - Cg;
+      dpm_bridge_mm_free(sa);
+      assert_true(fabs(erra) - fabs(err[1]) > 4.0 * sqrt(sea * sea + se[1] * se[1]));
+    }
+  }
+  assert_true(fabs(err[0]) - fabs(err[1]) > 4.0 * sqrt(se[0] * se[0] + se[1] * se[1]));
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
+}
+
 /* log pi(y | x) of the mixture-potential plan from its closed-form parameters (one point x, one y). */
 static double gmmpot_logpi(const dpm_mixture *pot, double eps, const double *x, const double *y)
 {
@@ -826,6 +924,8 @@ int main(void)
       cmocka_unit_test(test_sinkhorn_limits),
       cmocka_unit_test(test_grid_ipf),
       cmocka_unit_test(test_mean_matching),
+      cmocka_unit_test(test_mean_matching_affine_basis),
+      cmocka_unit_test(test_mean_matching_bumps),
       cmocka_unit_test(test_mixture_potential),
       cmocka_unit_test(test_imf),
   };

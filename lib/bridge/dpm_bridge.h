@@ -223,6 +223,13 @@ typedef struct {
   double *X;                    /* (N + 1) x M x d particles of the last simulation */
   size_t iters;                 /* full iterations done */
   double *work;
+  /* the nonparametric part (dpm_bridge_mm_alloc_bumps): S bumps per axis, nb = S^d in all (0: affine only) */
+  size_t S, nb;
+  double ridge;
+  double *FK, *BK;   /* N x nb x d bump coefficients of F_k and B_{k+1} */
+  double *Flo, *Fh;  /* N x d: the bump grid of F_k, centres lo + s h per axis, width h */
+  double *Blo, *Bh;  /* N x d: the same for B_{k+1} */
+  double *phi;       /* scratch: d S + 2 nb */
 } dpm_bridge_mm;
 
 /* Set up and run the first forward simulation (the reference from mu_0) and the first backward fit. NULL (raised)
@@ -231,6 +238,15 @@ typedef struct {
 dpm_bridge_mm *dpm_bridge_mm_alloc(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t N, size_t M,
                                    double sigma2, uint64_t seed);
 void dpm_bridge_mm_free(dpm_bridge_mm *s); /* NULL is a no-op */
+
+/* The same with a nonparametric regressor (docs/MATH.md §5.6): each map is affine plus a sum of nb = S^d Gaussian
+ * bumps on a tensor grid of S centres per axis spanning the fitted particles' range at that step (width = the
+ * spacing), fitted by ridge least squares min (1/M) sum_i |T_i - A x_i - c - K^T phi(x_i)|^2 + ridge |K|^2 (the
+ * affine part is not penalised) through the normal equations and Cholesky. S = 0 is the affine regressor: the
+ * same arithmetic as dpm_bridge_mm_alloc, so the same bits. NULL (raised) as dpm_bridge_mm_alloc, and on S = 1,
+ * S^d > 256, ridge not finite or < 0 (GSL_EDOM). */
+dpm_bridge_mm *dpm_bridge_mm_alloc_bumps(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t N, size_t M,
+                                         double sigma2, uint64_t seed, size_t S, double ridge);
 
 /* One full iteration: the backward simulation from mu_1 with the current B, the forward fit F, the forward
  * simulation from mu_0 with it and the next backward fit. C (d x d, may be NULL) receives Cov(X_0, X_N) of that

@@ -1,6 +1,7 @@
 /* meanmatch.c — mean-matching IPF, the DSB algorithm without networks (De Bortoli et al. 2021, Algorithm 1 and
  * Proposition 3): forward and backward particle chains of the Brownian reference whose means are refitted each
- * half-iteration by affine least squares on simulated pairs (docs/MATH.md §5.6). */
+ * half-iteration by affine least squares, or by ridge least squares on affine features plus Gaussian bumps on a
+ * grid, on simulated pairs (docs/MATH.md §5.6). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,28 @@ void dpm_bridge_mm_free(dpm_bridge_mm *s)
   if (!s) return;
   free(s->FA);
   free(s->X);
+  free(s->FK);
   free(s);
+}
+
+/* The bump features phi (nb) at x for the grid (lo, h) (d each); ax (d S) is scratch. */
+static void bumps_eval(size_t d, size_t S, size_t nb, const double *lo, const double *h, const double *x,
+                       double *ax, double *phi)
+{
+  for (size_t j = 0; j < d; j++)
+    for (size_t q = 0; q < S; q++) {
+      const double z = (x[j] - lo[j]) / h[j] - (double)q;
+      ax[j * S + q] = exp(-0.5 * z * z);
+    }
+  for (size_t b = 0; b < nb; b++) {
+    double v = 1.0;
+    size_t r = b;
+    for (size_t j = 0; j < d; j++) {
+      v *= ax[j * S + r % S];
+      r /= S;
+    }
+    phi[b] = v;
+  }
 }
 
 /* Simulate the chain: dir 0 forward from mu_0 with F, dir 1 backward from mu_1 with B. */
@@ -42,6 +64,10 @@ static int simulate(dpm_bridge_mm *s, int dir)
       const size_t kf = dir == 0 ? step : N - step, kt = dir == 0 ? step + 1 : N - step - 1;
       const size_t m = dir == 0 ? step : kf - 1;
       const double *A = dir == 0 ? s->FA + m * dd : s->BA + m * dd, *c = dir == 0 ? s->Fc + m * d : s->Bc + m * d;
+      const size_t nk = s->nb;
+      const double *Kc = dir == 0 ? s->FK + m * nk * d : s->BK + m * nk * d,
+                   *lo = dir == 0 ? s->Flo + m * d : s->Blo + m * d,
+                   *hw = dir == 0 ? s->Fh + m * d : s->Bh + m * d;
       for (size_t i = b0; i < b0 + nb; i++) {
         const double *x = s->X + (kf * M + i) * d;
         double *y = s->X + (kt * M + i) * d;
@@ -49,7 +75,16 @@ static int simulate(dpm_bridge_mm *s, int dir)
           double v = c[j];
           for (size_t l = 0; l < d; l++)
             v += A[j * d + l] * x[l];
-          y[j] = v + sh * gsl_ran_gaussian_ziggurat(r, 1.0);
+          y[j] = v;
+        }
+        if (nk) {
+          bumps_eval(d, s->S, nk, lo, hw, x, s->phi, s->phi + d * s->S);
+          for (size_t q = 0; q < nk; q++)
+            for (size_t j = 0; j < d; j++)
+              y[j] += Kc[q * d + j] * s->phi[d * s->S + q];
+        }
+        for (size_t j = 0; j < d; j++) {
+          y[j] += sh * gsl_ran_gaussian_ziggurat(r, 1.0);
         }
       }
     }
@@ -66,13 +101,34 @@ static int simulate(dpm_bridge_mm *s, int dir)
  * B_{k+1}(x_{k+1}) - B_{k+1}(x_k) on x_k. */
 static int fit(dpm_bridge_mm *s, int which)
 {
-  const size_t d = s->d, N = s->N, M = s->M, dd = d * d, p = d + 1;
+  const size_t d = s->d, N = s->N, M = s->M, dd = d * d, nb = s->nb, S = s->S, p = d + 1 + nb;
+  double *ax = s->phi, *po = ax + d * S, *pn = po + nb;
   double *Gm = s->work, *R = Gm + p * p, *L = R + p * d, *u = L + p * p, *T = u + p;
   for (size_t k = 0; k < N; k++) {
     /* the map used in the target (old) and the one fitted (new) */
     const double *oA = which == 0 ? s->FA + k * dd : s->BA + k * dd,
                  *oc = which == 0 ? s->Fc + k * d : s->Bc + k * d;
     double *nA = which == 0 ? s->BA + k * dd : s->FA + k * dd, *nc = which == 0 ? s->Bc + k * d : s->Fc + k * d;
+    const double *oK = which == 0 ? s->FK + k * nb * d : s->BK + k * nb * d,
+                 *olo = which == 0 ? s->Flo + k * d : s->Blo + k * d,
+                 *oh = which == 0 ? s->Fh + k * d : s->Bh + k * d;
+    double *nK = which == 0 ? s->BK + k * nb * d : s->FK + k * nb * d,
+           *nlo = which == 0 ? s->Blo + k * d : s->Flo + k * d, *nh = which == 0 ? s->Bh + k * d : s->Fh + k * d;
+    if (nb) { /* the new map's bump grid spans the range of its feature particles */
+      const size_t kf = which == 0 ? k + 1 : k;
+      for (size_t j = 0; j < d; j++) {
+        double a = HUGE_VAL, b = -HUGE_VAL;
+        for (size_t i = 0; i < M; i++) {
+          const double v = s->X[(kf * M + i) * d + j];
+          a = v < a ? v : a;
+          b = v > b ? v : b;
+        }
+        nlo[j] = a;
+        nh[j] = (b - a) / (double)(S - 1);
+        if (!(nh[j] > 0.0))
+          DPM_ERROR(GSL_EDOM, "mean-matching IPF: the particles of step %zu have no spread on axis %zu", kf, j);
+      }
+    }
     memset(Gm, 0, p * p * sizeof *Gm);
     memset(R, 0, p * d * sizeof *R);
     for (size_t i = 0; i < M; i++) {
@@ -86,6 +142,14 @@ static int fit(dpm_bridge_mm *s, int which)
       }
       memcpy(u, feat, d * sizeof *u);
       u[d] = 1.0;
+      if (nb) {
+        bumps_eval(d, S, nb, olo, oh, other, ax, po);
+        bumps_eval(d, S, nb, olo, oh, feat, ax, pn);
+        for (size_t q = 0; q < nb; q++)
+          for (size_t j = 0; j < d; j++)
+            T[j] += oK[q * d + j] * (po[q] - pn[q]);
+        bumps_eval(d, S, nb, nlo, nh, feat, ax, u + d + 1);
+      }
       for (size_t a = 0; a < p; a++) {
         for (size_t b = 0; b <= a; b++)
           Gm[a * p + b] += u[a] * u[b];
@@ -96,6 +160,8 @@ static int fit(dpm_bridge_mm *s, int which)
     for (size_t a = 0; a < p; a++)
       for (size_t b = 0; b < a; b++)
         Gm[b * p + a] = Gm[a * p + b];
+    for (size_t q = d + 1; q < p; q++) /* the ridge on the bump coefficients only */
+      Gm[q * p + q] += (double)M * s->ridge;
     if (!dpm_bridge_spd_solve(p, Gm, d, R, L))
       DPM_ERROR(GSL_EDOM, "mean-matching IPF: singular least-squares system at step %zu", k);
     /* R (p x d) holds W with T ~ W^T [x; 1]: the map's matrix is W[0..d-1]^T, its offset W[d] */
@@ -104,6 +170,9 @@ static int fit(dpm_bridge_mm *s, int which)
         nA[j * d + l] = R[l * d + j];
       nc[j] = R[d * d + j];
     }
+    for (size_t q = 0; q < nb; q++)
+      for (size_t j = 0; j < d; j++)
+        nK[q * d + j] = R[(d + 1 + q) * d + j];
     (void)oc;
   }
   return DPM_SUCCESS;
@@ -112,16 +181,29 @@ static int fit(dpm_bridge_mm *s, int which)
 dpm_bridge_mm *dpm_bridge_mm_alloc(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t N, size_t M,
                                    double sigma2, uint64_t seed)
 {
+  return dpm_bridge_mm_alloc_bumps(mu0, mu1, N, M, sigma2, seed, 0, 0.0);
+}
+
+dpm_bridge_mm *dpm_bridge_mm_alloc_bumps(const dpm_mixture *mu0, const dpm_mixture *mu1, size_t N, size_t M,
+                                         double sigma2, uint64_t seed, size_t S, double ridge)
+{
   if (!mu0 || !mu1 || mu0->d != mu1->d) DPM_ERROR_NULL(GSL_EBADLEN, "mean-matching IPF: NULL or mismatched laws");
   const size_t d = mu0->d;
   if (N == 0 || M < 4 * (d + 1)) DPM_ERROR_NULL(GSL_EDOM, "mean-matching IPF: needs N >= 1 and M >= 4 (d + 1)");
   if (!(isfinite(sigma2) && sigma2 > 0.0)) DPM_ERROR_NULL(GSL_EDOM, "mean-matching IPF: sigma^2 must be > 0");
+  if (S == 1) DPM_ERROR_NULL(GSL_EDOM, "mean-matching IPF: a bump grid needs size >= 2 (0: affine only)");
+  size_t nb = S ? 1 : 0;
+  for (size_t j = 0; S && j < d && nb <= 256; j++)
+    nb *= S;
+  if (nb > 256) DPM_ERROR_NULL(GSL_EDOM, "mean-matching IPF: size^d = %zu^%zu bumps exceed 256", S, d);
+  if (!(isfinite(ridge) && ridge >= 0.0)) DPM_ERROR_NULL(GSL_EDOM, "mean-matching IPF: ridge must be >= 0");
   dpm_bridge_mm *s = dpm_calloc(1, sizeof *s);
   if (!s) return NULL;
-  const size_t dd = d * d, p = d + 1;
+  const size_t dd = d * d, p = d + 1 + nb;
   s->FA = dpm_malloc((2 * N * (dd + d) + 2 * p * p + p * d + p + d) * sizeof(double));
   s->X = s->FA ? dpm_malloc((N + 1) * M * d * sizeof(double)) : NULL;
-  if (!s->X) {
+  s->FK = s->X ? dpm_calloc(2 * N * (nb * d + 2 * d) + d * S + 2 * nb + 1, sizeof(double)) : NULL;
+  if (!s->FK) {
     dpm_bridge_mm_free(s);
     return NULL;
   }
@@ -136,6 +218,17 @@ dpm_bridge_mm *dpm_bridge_mm_alloc(const dpm_mixture *mu0, const dpm_mixture *mu
   s->BA = s->Fc + N * d;
   s->Bc = s->BA + N * dd;
   s->work = s->Bc + N * d;
+  s->S = S;
+  s->nb = nb;
+  s->ridge = ridge;
+  s->BK = s->FK + N * nb * d;
+  s->Flo = s->BK + N * nb * d;
+  s->Fh = s->Flo + N * d;
+  s->Blo = s->Fh + N * d;
+  s->Bh = s->Blo + N * d;
+  s->phi = s->Bh + N * d;
+  for (size_t i = 0; i < N * d; i++)
+    s->Fh[i] = s->Bh[i] = 1.0; /* the reference's bump coefficients are 0 */
   memset(s->FA, 0, N * (dd + d) * sizeof(double));
   for (size_t k = 0; k < N; k++)
     for (size_t j = 0; j < d; j++)
