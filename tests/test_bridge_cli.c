@@ -211,6 +211,60 @@ static void test_mean_matching_cli(void **state)
                           NULL, NULL, 2, "--particles", 0);
 }
 
+/* --regressor bumps: the command's iterates are the library's bit for bit (same seed, N, M, S, ridge), the
+ * regressor is echoed; the default stays affine; the refusals: size 0 or 1, a negative ridge, an unknown regressor
+ * or parameter, S^d above 256, --regressor with another method. */
+static void test_mean_matching_bumps_cli(void **state)
+{
+  (void)state;
+  const char *f0 =
+      dpm_test_tmpfile(".json", "{\"weights\":[0.5,0.5],\"means\":[[-1.5],[1.5]],\"covariances\":[0.25,0.25]}");
+  char args[1024];
+  snprintf(args, sizeof args,
+           "bridge --from %s --to gauss:d=1 --sigma2 1 --method mean-matching --iters 2 --chain-steps 6 "
+           "--particles 2000 --seed 3 --regressor bumps:size=10,ridge=0.01",
+           f0);
+  json_t *j = run_json(args);
+  assert_string_equal(json_string_value(json_object_get(j, "regressor")), "bumps:size=10,ridge=0.01");
+  const json_t *arr = json_object_get(j, "mean_matching");
+  assert_int_equal(json_array_size(arr), 2);
+  dpm_mixture *a = dpm_data_from_spec(f0), *b = dpm_data_from_spec("gauss:d=1");
+  dpm_bridge_mm *s = dpm_bridge_mm_alloc_bumps(a, b, 6, 2000, 1.0, 3, 10, 0.01);
+  assert_non_null(s);
+  for (size_t k = 0; k < 2; k++) {
+    double C;
+    assert_int_equal(dpm_bridge_mm_iterate(s, &C), 0);
+    assert_true(mat00(json_array_get(arr, k), "C") == C);
+  }
+  dpm_bridge_mm_free(s);
+  dpm_mixture_free(a);
+  dpm_mixture_free(b);
+  json_decref(j);
+  j = run_json(
+      "bridge --from gauss:d=1 --to gauss:d=1 --sigma2 1 --method mean-matching --iters 1 --chain-steps 4 "
+      "--particles 500");
+  assert_string_equal(json_string_value(json_object_get(j, "regressor")), "affine");
+  json_decref(j);
+  const char *out = dpm_test_tmpfile(".json", "");
+  remove(out);
+  static const char *bad[][2] = {
+      {"bumps:size=0", "size"},          {"bumps:size=1", "size"},          {"bumps:ridge=-1", "ridge"},
+      {"bumps:ridge=nan", "ridge"},      {"kernel", "unknown --regressor"}, {"bumps:width=2", "unknown parameter"},
+      {"bumpsx", "unknown --regressor"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(args, sizeof args,
+             "bridge --from %s --to gauss:d=1 --sigma2 1 --method mean-matching --iters 1 --regressor %s", f0,
+             bad[i][0]);
+    dpm_test_expect_failure(args, NULL, out, 2, bad[i][1], i);
+  }
+  dpm_test_expect_failure("bridge --from ring8 --to gauss:d=2 --sigma2 1 --method mean-matching --iters 1 "
+                          "--particles 500 --regressor bumps:size=20",
+                          NULL, out, 0, "exceed 256", 100);
+  dpm_test_expect_failure("bridge --from gauss:d=1 --to gauss:d=1 --sigma2 1 --method grid --regressor bumps",
+                          NULL, out, 2, "--regressor needs", 101);
+}
+
 /* --method benchmark: both scores equal the library's bit for bit, the same test points for both routes */
 static void test_benchmark_cli(void **state)
 {
@@ -289,6 +343,7 @@ int main(void)
       cmocka_unit_test(test_sinkhorn_plan_paths),
       cmocka_unit_test(test_grid),
       cmocka_unit_test(test_mean_matching_cli),
+      cmocka_unit_test(test_mean_matching_bumps_cli),
       cmocka_unit_test(test_benchmark_cli),
       cmocka_unit_test(test_bad_input),
   };

@@ -3,6 +3,7 @@
  * iterate by iterate against it, log-domain Sinkhorn between point sets, IPF on a grid in 1-D and 2-D, or
  * mean-matching IPF on particles, as JSON;
  * optionally the plan and bridge paths as CSV. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,43 @@ done:
   return rc;
 }
 
+/* --regressor: affine (S = 0) or bumps[:size=S,ridge=R] (defaults S = 16, R = 1e-3). CLI_EUSAGE with one line. */
+static int parse_regressor(const char *cmd, const char *spec, size_t *S, double *ridge)
+{
+  *S = 0;
+  *ridge = 0.0;
+  if (strcmp(spec, "affine") == 0) return CLI_OK;
+  if (strncmp(spec, "bumps", 5) != 0 || (spec[5] != '\0' && spec[5] != ':'))
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --regressor '%s' (affine, bumps[:size=S,ridge=R])", spec);
+  *S = 16;
+  *ridge = 1e-3;
+  const char *p = spec[5] ? spec + 6 : spec + 5;
+  while (*p) {
+    char *end = NULL;
+    if (strncmp(p, "size=", 5) == 0) {
+      p += 5;
+      errno = 0;
+      const long long v = *p == '-' ? -1 : strtoll(p, &end, 10);
+      if (v < 2 || v > 256 || errno || end == p || (*end && *end != ','))
+        return cli_errorf(cmd, CLI_EUSAGE, "--regressor bumps: size must be an integer in 2..256 (got '%s')", p);
+      *S = (size_t)v;
+    } else if (strncmp(p, "ridge=", 6) == 0) {
+      p += 6;
+      const double v = strtod(p, &end);
+      if (end == p || (*end && *end != ',') || !(isfinite(v) && v >= 0.0))
+        return cli_errorf(cmd, CLI_EUSAGE, "--regressor bumps: ridge must be a finite number >= 0 (got '%s')", p);
+      *ridge = v;
+    } else
+      return cli_errorf(cmd, CLI_EUSAGE, "--regressor bumps: unknown parameter '%s' (size, ridge)", p);
+    p = *end ? end + 1 : end;
+  }
+  return CLI_OK;
+}
+
 int cmd_bridge(int argc, char **argv)
 {
   const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
-             *pathsp = NULL;
+             *pathsp = NULL, *regressor = "affine";
   double sigma2 = NAN, t = 0.5, tol = 1e-9;
   size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10, particles = 20000,
          csteps = 20, pairs = 1000, ntest = 200, draws = 1000;
@@ -189,6 +223,10 @@ int cmd_bridge(int argc, char **argv)
       {"grid-steps", OPT_SIZE, &gsteps, "grid: time steps N of the reference chain (default 10)", 0},
       {"particles", OPT_SIZE, &particles, "mean-matching: particles per simulation (default 20000)", 0},
       {"chain-steps", OPT_SIZE, &csteps, "mean-matching: time steps N of the particle chains (default 20)", 0},
+      {"regressor", OPT_STR, &regressor,
+       "mean-matching: affine (default) or bumps[:size=S,ridge=R], affine plus S^d Gaussian bumps on a grid by "
+       "ridge least squares (default S = 16, R = 1e-3)",
+       0},
       {"t", OPT_DOUBLE, &t, "time in [0, 1] of the reported marginal mean_t, Sigma_t (default 0.5)", 0},
       {"plan", OPT_STR, &planp, "sinkhorn: write the plan here as CSV (a row per source point, no header)", 0},
       {"paths", OPT_STR, &pathsp, "write --n bridge paths on --steps uniform steps here as CSV path,t,x_1..x_d",
@@ -209,6 +247,7 @@ int cmd_bridge(int argc, char **argv)
       "usage: dpmlab bridge --from SPEC --to SPEC --sigma2 S2 --method "
       "closed-form|ipf|sinkhorn|grid|mean-matching|benchmark\n"
       "       [--iters N] [--t T] [--plan FILE.csv] [--paths FILE.csv --n N --steps K]\n"
+      "       [--regressor affine|bumps[:size=S,ridge=R]] (mean-matching)\n"
       "The Schroedinger bridge for the reference dX = sigma dW on [0, 1] (static cost |x - y|^2, penalty\n"
       "2 sigma^2 KL), as JSON.\n"
       "closed-form: {\"C\", \"OT\", \"t\", \"mean_t\", \"Sigma_t\", \"D\", \"transport\"} (C = Cov(X_0, X_1));\n"
@@ -224,7 +263,7 @@ int cmd_bridge(int argc, char **argv)
       "  \"C\", \"t\", \"mean_t\", \"Sigma_t\" (at the grid time nearest t), \"range\";\n"
       "mean-matching: \"mean_matching\": [{\"iter\", \"C\", \"err\", \"err_ipf\"}, ...] (err_ipf against exact "
       "IPF's\n"
-      "  iterate), \"C\", \"t\", \"mean_t\", \"Sigma_t\" (from the last forward particles);\n"
+      "  iterate), \"regressor\", \"C\", \"t\", \"mean_t\", \"Sigma_t\" (from the last forward particles);\n"
       "benchmark (--to the potential psi, --sigma2 = eps, the plan pi(y|x) ~ N(y; x, eps I) psi(y) in closed\n"
       "  form): {\"d\", \"eps\", \"pairs\", \"test_points\", \"sinkhorn\": {\"uvp_cond\", \"uvp_cond_se\", "
       "\"bw2_cond\",\n"
@@ -247,6 +286,11 @@ int cmd_bridge(int argc, char **argv)
   if (mbench && (pairs < 2 || ntest < 2 || draws < 2))
     return cli_errorf(cmd, CLI_EUSAGE, "--pairs, --test-points and --draws must be >= 2");
   if ((mgrid || mmm) && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
+  size_t rsize = 0;
+  double rridge = 0.0;
+  if (cli_seen(opts, "regressor") && !mmm)
+    return cli_errorf(cmd, CLI_EUSAGE, "--regressor needs --method mean-matching");
+  if ((rc = parse_regressor(cmd, regressor, &rsize, &rridge))) return rc;
   if (mmm && (iters == 0 || csteps == 0 || particles < 16))
     return cli_errorf(cmd, CLI_EUSAGE, "--iters and --chain-steps must be >= 1, --particles >= 16");
   if (mgrid && (iters == 0 || gsteps == 0 || (cli_seen(opts, "grid-points") && gpts < 3)))
@@ -346,7 +390,7 @@ int cmd_bridge(int argc, char **argv)
       cli_errorf(cmd, rc, "mean-matching here works in dimension <= 8 (got %zu)", d);
       goto done_mt;
     }
-    if (!(mm = dpm_bridge_mm_alloc(mu0, mu1, csteps, particles, sigma2, seed))) {
+    if (!(mm = dpm_bridge_mm_alloc_bumps(mu0, mu1, csteps, particles, sigma2, seed, rsize, rridge))) {
       cli_fail(cmd, rc, "mean-matching IPF set-up failed");
       goto done_mt;
     }
@@ -361,6 +405,7 @@ int cmd_bridge(int argc, char **argv)
       }
     }
     json_t *arr = json_array();
+    json_object_set_new(root, "regressor", json_string(regressor));
     json_object_set_new(root, "mean_matching", arr);
     for (size_t it = 1; it <= iters; it++) {
       if (dpm_bridge_mm_iterate(mm, C)) {
