@@ -226,10 +226,10 @@ typedef struct {
   /* the nonparametric part (dpm_bridge_mm_alloc_bumps): S bumps per axis, nb = S^d in all (0: affine only) */
   size_t S, nb;
   double ridge;
-  double *FK, *BK;   /* N x nb x d bump coefficients of F_k and B_{k+1} */
-  double *Flo, *Fh;  /* N x d: the bump grid of F_k, centres lo + s h per axis, width h */
-  double *Blo, *Bh;  /* N x d: the same for B_{k+1} */
-  double *phi;       /* scratch: d S + 2 nb */
+  double *FK, *BK;  /* N x nb x d bump coefficients of F_k and B_{k+1} */
+  double *Flo, *Fh; /* N x d: the bump grid of F_k, centres lo + s h per axis, width h */
+  double *Blo, *Bh; /* N x d: the same for B_{k+1} */
+  double *phi;      /* scratch: d S + 2 nb */
 } dpm_bridge_mm;
 
 /* Set up and run the first forward simulation (the reference from mu_0) and the first backward fit. NULL (raised)
