@@ -49,54 +49,32 @@ int cmd_elbo_sde(int argc, char **argv)
   if (!(t0 > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t0 must be > 0 (got %g)", t0);
   dpm_lik_prior prior;
   if (dpm_likelihood_prior_parse(priors, &prior)) return cli_fail(cmd, CLI_EUSAGE, "--prior");
-  if (cli_seen(opts, "guidance") && !guide) return cli_errorf(cmd, CLI_EUSAGE, "--guidance needs --guide auto");
-  if (guide && strncmp(guide, "auto", 4) != 0)
-    return cli_errorf(cmd, CLI_EUSAGE, "--guide '%s': only auto[:var=V,keep=K] is supported here", guide);
-  dpm_process p;
-  if (dpm_process_parse(&p, proc)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
-  if (p.kind == DPM_PROCESS_DDPM) {
-    dpm_process_clear(&p);
-    return cli_errorf(cmd, CLI_EUSAGE, "--process ddpm is discrete; the bound needs vp, subvp, ve or edm");
-  }
-  dpm_mixture *mix = cli_load_data(cmd, data);
-  if (!mix) {
-    dpm_process_clear(&p);
-    return CLI_EDATA;
-  }
-  double *x = NULL, *buf = NULL;
+  cli_lik_run R;
+  if ((rc = cli_lik_run_setup(cmd, "the bound", data, proc, at, dspec, guide, cli_seen(opts, "guidance"), guidance,
+                              &R)))
+    return rc;
+  const dpm_process *p = &R.p;
+  const double *x = R.x;
+  const size_t n = R.n;
+  double *buf = NULL;
   dpm_likelihood *w = NULL;
   dpm_oracle *o = NULL;
   dpm_out *out = NULL;
-  cli_lik_models Mdl = {0};
-  size_t n = 0, cols = 0;
-  const size_t d = mix->d;
   rc = CLI_EDATA;
-  if (dpm_csv_read(at, &x, &n, &cols, NULL)) {
-    cli_fail(cmd, CLI_EDATA, "cannot read --at");
-    goto done;
-  }
-  if (cols != d) {
-    cli_errorf(cmd, CLI_EDATA, "%s: points have %zu columns but the data is %zu-dimensional", at, cols, d);
-    goto done;
-  }
-  const int model = strcmp(dspec, "exact") != 0 || guide;
-  if (model && (rc = cli_lik_models_build(cmd, mix, dspec, guide, cli_seen(opts, "guidance"), guidance, &Mdl)))
-    goto done;
-  rc = CLI_EDATA;
-  if (!(w = dpm_likelihood_alloc(mix, model ? Mdl.dn : NULL, Mdl.n)) || !(o = dpm_oracle_alloc(mix)) ||
+  if (!(w = dpm_likelihood_alloc(R.mix, R.model ? R.M.dn : NULL, R.M.n)) || !(o = dpm_oracle_alloc(R.mix)) ||
       !(buf = malloc(3 * n * sizeof(double)))) {
     cli_fail(cmd, CLI_EDATA, "out of memory");
     goto done;
   }
   double m0, s0;
   const double t_start = cli_now();
-  if (dpm_likelihood_elbo_sde(w, &p, t0, prior, M, seed, n, x, buf, buf + n, NULL)) {
+  if (dpm_likelihood_elbo_sde(w, p, t0, prior, M, seed, n, x, buf, buf + n, NULL)) {
     cli_fail(cmd, CLI_EDATA, "the bound failed");
     goto done;
   }
   dpm_oracle_result res = {0};
   res.logq = buf + 2 * n;
-  if (dpm_process_ms(&p, t0, &m0, &s0) || dpm_oracle_eval(o, m0, s0, n, x, &res)) {
+  if (dpm_process_ms(p, t0, &m0, &s0) || dpm_oracle_eval(o, m0, s0, n, x, &res)) {
     cli_fail(cmd, CLI_EDATA, "log q_t0 failed");
     goto done;
   }
@@ -106,7 +84,7 @@ int cmd_elbo_sde(int argc, char **argv)
   FILE *fp = dpm_out_file(out);
   if (meta)
     fprintf(fp, "# process: %s\n# prior: %s\n# model: %s%s%s\n# mc: %zu  seed: %llu  t0: %.17g\n",
-            dpm_process_name(&p), priors, dspec, guide ? " + " : "", guide ? guide : "", M,
+            dpm_process_name(p), priors, dspec, guide ? " + " : "", guide ? guide : "", M,
             (unsigned long long)seed, t0);
   fputs("bound,bound_se,logq_true\n", fp);
   for (size_t i = 0; i < n; i++) {
@@ -118,11 +96,8 @@ int cmd_elbo_sde(int argc, char **argv)
 done:
   if (out) dpm_out_close(out, 0);
   dpm_likelihood_free(w);
-  cli_lik_models_clear(&Mdl);
   dpm_oracle_free(o);
   free(buf);
-  free(x);
-  dpm_mixture_free(mix);
-  dpm_process_clear(&p);
+  cli_lik_run_clear(&R);
   return rc;
 }

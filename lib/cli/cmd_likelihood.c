@@ -72,6 +72,48 @@ int cli_lik_models_build(const char *cmd, const dpm_mixture *mix, const char *ds
   return CLI_OK;
 }
 
+int cli_lik_run_setup(const char *cmd, const char *what, const char *data, const char *proc, const char *at,
+                      const char *dspec, const char *guide, int w_seen, double w, cli_lik_run *r)
+{
+  memset(r, 0, sizeof *r);
+  if (w_seen && !guide) return cli_errorf(cmd, CLI_EUSAGE, "--guidance needs --guide auto");
+  if (guide && strncmp(guide, "auto", 4) != 0)
+    return cli_errorf(cmd, CLI_EUSAGE, "--guide '%s': only auto[:var=V,keep=K] is supported here", guide);
+  if (dpm_process_parse(&r->p, proc)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
+  r->p_set = 1;
+  int rc = CLI_EUSAGE;
+  size_t cols = 0;
+  if (r->p.kind == DPM_PROCESS_DDPM) {
+    cli_errorf(cmd, rc, "--process ddpm is discrete; %s needs vp, subvp, ve or edm", what);
+    goto fail;
+  }
+  rc = CLI_EDATA;
+  if (!(r->mix = cli_load_data(cmd, data))) goto fail;
+  if (dpm_csv_read(at, &r->x, &r->n, &cols, NULL)) {
+    cli_fail(cmd, rc, "cannot read --at");
+    goto fail;
+  }
+  if (cols != r->mix->d) {
+    cli_errorf(cmd, rc, "%s: points have %zu columns but the data is %zu-dimensional", at, cols, r->mix->d);
+    goto fail;
+  }
+  r->model = strcmp(dspec, "exact") != 0 || guide;
+  if (r->model && (rc = cli_lik_models_build(cmd, r->mix, dspec, guide, w_seen, w, &r->M))) goto fail;
+  return CLI_OK;
+fail:
+  cli_lik_run_clear(r);
+  return rc;
+}
+
+void cli_lik_run_clear(cli_lik_run *r)
+{
+  cli_lik_models_clear(&r->M);
+  free(r->x);
+  dpm_mixture_free(r->mix);
+  if (r->p_set) dpm_process_clear(&r->p);
+  memset(r, 0, sizeof *r);
+}
+
 int cmd_likelihood(int argc, char **argv)
 {
   const char *cmd = "likelihood", *data = NULL, *proc = NULL, *at = NULL, *outp = NULL, *divs = "exact",
@@ -138,53 +180,31 @@ int cmd_likelihood(int argc, char **argv)
   if (par.steps == 0) return cli_errorf(cmd, CLI_EUSAGE, "--steps must be >= 1");
   if (par.block == 0) return cli_errorf(cmd, CLI_EUSAGE, "--block must be >= 1");
   if (!(par.t0 > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--t0 must be > 0 (got %g)", par.t0);
-  if (cli_seen(opts, "guidance") && !guide) return cli_errorf(cmd, CLI_EUSAGE, "--guidance needs --guide auto");
-  if (guide && strncmp(guide, "auto", 4) != 0)
-    return cli_errorf(cmd, CLI_EUSAGE, "--guide '%s': only auto[:var=V,keep=K] defines a flow here", guide);
-  dpm_process p;
-  if (dpm_process_parse(&p, proc)) return cli_fail(cmd, CLI_EUSAGE, "bad --process");
-  if (p.kind == DPM_PROCESS_DDPM) {
-    dpm_process_clear(&p);
-    return cli_errorf(cmd, CLI_EUSAGE, "--process ddpm is discrete; the flow needs vp, subvp, ve or edm");
-  }
-  dpm_mixture *mix = cli_load_data(cmd, data);
-  if (!mix) {
-    dpm_process_clear(&p);
-    return CLI_EDATA;
-  }
-  double *x = NULL, *xT = NULL;
+  cli_lik_run R;
+  if ((rc = cli_lik_run_setup(cmd, "the flow", data, proc, at, dspec, guide, cli_seen(opts, "guidance"), guidance,
+                              &R)))
+    return rc;
+  const dpm_process *p = &R.p;
+  const double *x = R.x;
+  const size_t n = R.n, d = R.mix->d;
+  double *xT = NULL;
   dpm_likelihood_point *res = NULL;
   dpm_likelihood *w = NULL;
   dpm_out *out = NULL;
-  cli_lik_models M = {0};
-  size_t n = 0, cols = 0;
-  const size_t d = mix->d;
   rc = CLI_EDATA;
-  if (dpm_csv_read(at, &x, &n, &cols, NULL)) {
-    cli_fail(cmd, CLI_EDATA, "cannot read --at");
-    goto done;
-  }
-  if (cols != d) {
-    cli_errorf(cmd, CLI_EDATA, "%s: points have %zu columns but the data is %zu-dimensional", at, cols, d);
-    goto done;
-  }
-  const int model = strcmp(dspec, "exact") != 0 || guide;
-  if (model && (rc = cli_lik_models_build(cmd, mix, dspec, guide, cli_seen(opts, "guidance"), guidance, &M)))
-    goto done;
-  rc = CLI_EDATA;
-  if (!(w = dpm_likelihood_alloc(mix, model ? M.dn : NULL, M.n)) || !(xT = malloc(n * d * sizeof(double))) ||
-      !(res = malloc(n * sizeof *res))) {
+  if (!(w = dpm_likelihood_alloc(R.mix, R.model ? R.M.dn : NULL, R.M.n)) ||
+      !(xT = malloc(n * d * sizeof(double))) || !(res = malloc(n * sizeof *res))) {
     cli_fail(cmd, CLI_EDATA, "out of memory");
     goto done;
   }
   const double t_start = cli_now();
   unsigned long nfe_total = 0;
   if (decode) {
-    if (dpm_likelihood_decode(w, &p, &par, n, x, xT, &nfe_total)) {
+    if (dpm_likelihood_decode(w, p, &par, n, x, xT, &nfe_total)) {
       cli_fail(cmd, CLI_EDATA, "decoding failed");
       goto done;
     }
-  } else if (dpm_likelihood_eval(w, &p, &par, n, x, res, xT)) {
+  } else if (dpm_likelihood_eval(w, p, &par, n, x, res, xT)) {
     cli_fail(cmd, CLI_EDATA, "the likelihood failed");
     goto done;
   }
@@ -194,7 +214,7 @@ int cmd_likelihood(int argc, char **argv)
   FILE *fp = dpm_out_file(out);
   if (meta)
     fprintf(fp, "# process: %s\n# model: %s%s%s\n# div: %s  probes: %zu  probe: %s  hvp: %s  seed: %llu\n",
-            dpm_process_name(&p), dspec, guide ? " + " : "", guide ? guide : "", divs, par.probes, probes, hvp,
+            dpm_process_name(p), dspec, guide ? " + " : "", guide ? guide : "", divs, par.probes, probes, hvp,
             (unsigned long long)par.seed);
   if (decode) {
     cli_header_vec(fp, "x", d);
@@ -220,11 +240,8 @@ int cmd_likelihood(int argc, char **argv)
 done:
   if (out) dpm_out_close(out, 0);
   dpm_likelihood_free(w);
-  cli_lik_models_clear(&M);
   free(res);
   free(xT);
-  free(x);
-  dpm_mixture_free(mix);
-  dpm_process_clear(&p);
+  cli_lik_run_clear(&R);
   return rc;
 }

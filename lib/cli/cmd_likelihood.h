@@ -21,4 +21,23 @@ int cli_lik_models_build(const char *cmd, const dpm_mixture *mix, const char *ds
                          double w, cli_lik_models *M);
 void cli_lik_models_clear(cli_lik_models *M); /* idempotent */
 
+/* What both commands set up from their options: the continuous process, the data, the points of --at (n rows of
+ * d columns) and, when dspec is not "exact" or guide is set (model = 1), the models. */
+typedef struct {
+  dpm_process p;
+  int p_set; /* p was parsed (and is cleared by cli_lik_run_clear) */
+  dpm_mixture *mix;
+  double *x;
+  size_t n;
+  int model;
+  cli_lik_models M;
+} cli_lik_run;
+
+/* Parse --process (vp, subvp, ve or edm; `what` names what needs it in the error, e.g. "the flow"), load --data,
+ * read --at (its columns must be the data's dimension) and build the models (w_seen, w: --guidance; guide: only
+ * auto[:...]). Returns an exit code (message printed); on failure r owns nothing. */
+int cli_lik_run_setup(const char *cmd, const char *what, const char *data, const char *proc, const char *at,
+                      const char *dspec, const char *guide, int w_seen, double w, cli_lik_run *r);
+void cli_lik_run_clear(cli_lik_run *r); /* idempotent */
+
 #endif
