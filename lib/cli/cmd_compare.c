@@ -110,7 +110,8 @@ int cmd_compare(int argc, char **argv)
       {"metric", OPT_STR, &metrics,
        "comma list: logq, mmd, energy, sw2, w1, ks, modes, nearest, memo (default w1 in 1-D, mmd otherwise)", 0},
       {"seed", OPT_U64, &seed, "seed of every run (sample j: stream (seed, j)) and of the reference draws", 0},
-      {"grid", OPT_STR, &grid, "continuous processes: uniform (default), edm, loglinear, lambda, quadratic", 0},
+      {"grid", OPT_STR, &grid,
+       "continuous processes: uniform (default), edm, loglinear, lambda, quadratic, ddim, ddim-offset", 0},
       {"rho", OPT_DOUBLE, &rho, "--grid edm: rho > 0 (default 7)", 0},
       {"t-end", OPT_DOUBLE, &t_end, "end time of the grid (default the process's t_min)", 0},
       {"denoiser", OPT_STR, &dspec, "exact (default), relerr:eta=E[,seed=S] or empirical:n=N[,seed=S]", 0},
@@ -151,7 +152,7 @@ int cmd_compare(int argc, char **argv)
     return cli_errorf(cmd, CLI_EUSAGE, "--radius must be > 0 (got %g)", radius);
   if (!(rho > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--rho must be > 0 (got %g)", rho);
   if (!cli_grid_is_named(grid))
-    return cli_errorf(cmd, CLI_EUSAGE, "unknown --grid '%s' (uniform, edm, loglinear, lambda, quadratic)", grid);
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --grid '%s' (" CLI_GRID_NAMES ")", grid);
   if (cls > 1000000) return cli_errorf(cmd, CLI_EUSAGE, "--class %zu is out of range", cls);
   enum { CAP = 64 };
   char sbuf[1024], nbuf[512], mbuf[256];
@@ -165,21 +166,10 @@ int cmd_compare(int argc, char **argv)
   if (!ns) return cli_errorf(cmd, CLI_EUSAGE, "--samplers: an empty or too long list '%s'", samplers);
   if (!nn) return cli_errorf(cmd, CLI_EUSAGE, "--nfe: an empty or too long list '%s'", nfes);
   const dpm_sampler_type *types[CAP];
-  size_t budget[CAP], Kmax = 1;
-  for (size_t i = 0; i < ns; i++)
-    if (!(types[i] = dpm_sampler_type_find(snames[i]))) {
-      char names[1024];
-      dpm_sampler_type_names(names, sizeof names);
-      return cli_errorf(cmd, CLI_EUSAGE, "--samplers: unknown sampler '%s' (known: %s)", snames[i], names);
-    }
-  for (size_t i = 0; i < nn; i++) {
-    char *end;
-    const double v = strtod(nitems[i], &end);
-    if (end == nitems[i] || *end || !(v >= 1 && v <= 100000) || v != floor(v))
-      return cli_errorf(cmd, CLI_EUSAGE, "--nfe: '%s' is not an integer in [1, 100000]", nitems[i]);
-    budget[i] = (size_t)v;
-    if (budget[i] > Kmax) Kmax = budget[i];
-  }
+  size_t budget[CAP], Kmax;
+  if ((rc = cli_sampler_list(cmd, "samplers", snames, ns, types)) ||
+      (rc = cli_count_list(cmd, "nfe", nitems, nn, budget, &Kmax)))
+    return rc;
   int want[M_COUNT] = {0};
   dpm_process proc;
   if ((rc = cli_process_setup(cmd, procspec, cli_seen(opts, "t-end"), t_end, &proc))) return rc;

@@ -93,7 +93,7 @@ int cmd_memorisation(int argc, char **argv)
        0},
       {"samplers", OPT_STR, &samplers, "comma list of samplers of the table (default ddim)", 0},
       {"steps-list", OPT_STR, &steps, "comma list of step counts N (default 5,10,20,50,100)", 0},
-      {"grid", OPT_STR, &grid, "uniform|edm|loglinear|lambda|quadratic (default loglinear)", 0},
+      {"grid", OPT_STR, &grid, "uniform|edm|loglinear|lambda|quadratic|ddim|ddim-offset (default loglinear)", 0},
       {"rho", OPT_DOUBLE, &rho, "--grid edm: rho > 0 (default 7)", 0},
       {"denoisers", OPT_STR, &denoisers,
        "';' list of models: exact (default), relerr:eta=E[,seed=S], smoothed:h=H, empirical:n=N[,seed=S]", 0},
@@ -125,7 +125,7 @@ int cmd_memorisation(int argc, char **argv)
   if (n == 0) return cli_errorf(cmd, CLI_EUSAGE, "--n must be >= 1");
   if (!(isfinite(rel) && rel > 0.0)) return cli_errorf(cmd, CLI_EUSAGE, "--radius must be > 0 (got %g)", rel);
   if (!cli_grid_is_named(grid))
-    return cli_errorf(cmd, CLI_EUSAGE, "unknown --grid '%s' (uniform, edm, loglinear, lambda, quadratic)", grid);
+    return cli_errorf(cmd, CLI_EUSAGE, "unknown --grid '%s' (" CLI_GRID_NAMES ")", grid);
   char sbuf[1024], nbuf[512], dbuf[1024];
   char *snames[CAP], *nitems[CAP], *dspecs[CAP];
   if (strlen(samplers) >= sizeof sbuf || strlen(steps) >= sizeof nbuf || strlen(denoisers) >= sizeof dbuf)
@@ -139,21 +139,10 @@ int cmd_memorisation(int argc, char **argv)
   if (!nn) return cli_errorf(cmd, CLI_EUSAGE, "--steps-list: an empty or too long list '%s'", steps);
   if (!nd) return cli_errorf(cmd, CLI_EUSAGE, "--denoisers: an empty or too long list '%s'", denoisers);
   const dpm_sampler_type *types[CAP];
-  size_t Ks[CAP], Kmax = 1;
-  for (size_t i = 0; i < ns; i++)
-    if (!(types[i] = dpm_sampler_type_find(snames[i]))) {
-      char names[1024];
-      dpm_sampler_type_names(names, sizeof names);
-      return cli_errorf(cmd, CLI_EUSAGE, "--samplers: unknown sampler '%s' (known: %s)", snames[i], names);
-    }
-  for (size_t i = 0; i < nn; i++) {
-    char *end;
-    const double v = strtod(nitems[i], &end);
-    if (end == nitems[i] || *end || !(v >= 1 && v <= 100000) || v != floor(v))
-      return cli_errorf(cmd, CLI_EUSAGE, "--steps-list: '%s' is not an integer in [1, 100000]", nitems[i]);
-    Ks[i] = (size_t)v;
-    if (Ks[i] > Kmax) Kmax = Ks[i];
-  }
+  size_t Ks[CAP], Kmax;
+  if ((rc = cli_sampler_list(cmd, "samplers", snames, ns, types)) ||
+      (rc = cli_count_list(cmd, "steps-list", nitems, nn, Ks, &Kmax)))
+    return rc;
   dpm_process proc;
   if ((rc = cli_process_setup(cmd, procspec, 0, 0.0, &proc))) return rc;
   dpm_mixture *mix = NULL;

@@ -315,6 +315,32 @@ int cli_grid_is_named(const char *grid)
   return 0;
 }
 
+int cli_sampler_list(const char *cmd, const char *opt, char *const *names, size_t n,
+                     const dpm_sampler_type **types)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!(types[i] = dpm_sampler_type_find(names[i]))) {
+      char known[1024];
+      dpm_sampler_type_names(known, sizeof known);
+      return cli_errorf(cmd, CLI_EUSAGE, "--%s: unknown sampler '%s' (known: %s)", opt, names[i], known);
+    }
+  return CLI_OK;
+}
+
+int cli_count_list(const char *cmd, const char *opt, char *const *items, size_t n, size_t *v, size_t *vmax)
+{
+  *vmax = 1;
+  for (size_t i = 0; i < n; i++) {
+    char *end;
+    const double x = strtod(items[i], &end);
+    if (end == items[i] || *end || !(x >= 1 && x <= 100000) || x != floor(x))
+      return cli_errorf(cmd, CLI_EUSAGE, "--%s: '%s' is not an integer in [1, 100000]", opt, items[i]);
+    v[i] = (size_t)x;
+    if (v[i] > *vmax) *vmax = v[i];
+  }
+  return CLI_OK;
+}
+
 int cli_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho)
 {
   const int ddim = strcmp(grid, "ddim") == 0, offset = strcmp(grid, "ddim-offset") == 0;

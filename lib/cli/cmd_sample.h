@@ -34,6 +34,16 @@ int cli_grid_is_named(const char *grid);
  * e.g. edm:sigma_max=160) and "ddim-offset" (the same spacing from the first step with sigma >= 40). Returns a
  * GSL status with the library's reason. */
 int cli_timeline_set_grid(dpm_timeline *tl, const dpm_process *p, const char *grid, size_t K, double rho);
+/* The names cli_grid_is_named accepts, for messages and --help. */
+#define CLI_GRID_NAMES "uniform, edm, loglinear, lambda, quadratic, ddim, ddim-offset"
+
+/* The sampler types of n names (items of a split list option `opt`) into types[0..n-1]. Returns 0, or a printed
+ * usage error naming the unknown sampler and listing the known ones. */
+int cli_sampler_list(const char *cmd, const char *opt, char *const *names, size_t n,
+                     const dpm_sampler_type **types);
+/* n integers in [1, 100000] (items of a list option `opt`) into v[0..n-1], their maximum into *vmax (at least 1).
+ * Returns 0, or a printed usage error naming the bad item. */
+int cli_count_list(const char *cmd, const char *opt, char *const *items, size_t n, size_t *v, size_t *vmax);
 
 /* Parse the process and apply --t-end (t_end_seen): continuous processes only, 0 <= t_end < t_max. Returns an exit
  * code (message printed); on failure p owns nothing. */
