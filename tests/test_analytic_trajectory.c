@@ -101,6 +101,99 @@ static void test_dp_vs_brute_force(void **state)
   dpm_mixture_free(mix);
 }
 
+/* The DP by a plain strict scan (the textbook recursion: for each target the first s, in increasing order, with
+ * the smallest prev[s] + J(s, t)), every cost from dpm_analytic_cost, once per pair (row t of C holds s < t). */
+static double dp_reference(const dpm_schedule *sch, const double *g, size_t K, size_t *tau)
+{
+  const size_t N = sch->N;
+  double *prev = vec(N + 1), *cur = vec(N + 1), *C = vec((N + 1) * N / 2 + 1);
+  size_t *arg = calloc(K * (N + 1), sizeof *arg);
+  for (size_t t = 2; t <= N; t++)
+    for (size_t s = 1; s < t; s++)
+      C[t * (t - 1) / 2 + s] = dpm_analytic_cost(sch, g, DPM_COST_J, s, t);
+  for (size_t t = 0; t <= N; t++)
+    prev[t] = t == 1 ? 0.0 : HUGE_VAL;
+  for (size_t k = 2; k <= K; k++) {
+    for (size_t t = 0; t <= N; t++)
+      cur[t] = HUGE_VAL;
+    for (size_t t = k; t <= N - (K - k); t++)
+      for (size_t s = k - 1; s < t; s++) {
+        if (prev[s] == HUGE_VAL) continue;
+        const double v = prev[s] + C[t * (t - 1) / 2 + s];
+        if (v < cur[t]) {
+          cur[t] = v;
+          arg[(k - 1) * (N + 1) + t] = s;
+        }
+      }
+    double *tmp = prev;
+    prev = cur;
+    cur = tmp;
+  }
+  tau[K - 1] = N;
+  for (size_t k = K; k >= 2; k--)
+    tau[k - 2] = arg[(k - 1) * (N + 1) + tau[k - 1]];
+  const double total = prev[N];
+  free(prev);
+  free(cur);
+  free(C);
+  free(arg);
+  return total;
+}
+
+/* The DP's vectorised row minimum (lanes, each with its first index, folded) is the strict scan: the same path
+ * and the same total bit for bit (the same sums compared exactly), for 1 and 2 threads, on (a) a smooth Gamma, (b)
+ * a Gamma with masses of exact ties: Gamma = 1 makes J(s, t) = log1p(0) = 0 for every s, so with Gamma = 0 only
+ * on the targets 2..37 every path that avoids them costs exactly 0, and the first zero of a row moves across the
+ * lanes from layer to layer (the smallest index must win), and (c) Gamma = 1 everywhere: every path costs 0 and
+ * the smallest-index rule gives the closed form tau = (1, 2, ..., K - 1, N). N = 1000, K = 100 (the kept cost
+ * table; a, b, c) and N = 2900, K = 3 (past the table's size: costs on the fly, layers in parallel; b, c). */
+static void test_dp_row_min_ties_threads(void **state)
+{
+  (void)state;
+  const size_t Ns[] = {1000, 2900}, Ks[] = {100, 3};
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+#endif
+  for (int c = 0; c < 2; c++) {
+    const size_t N = Ns[c], K = Ks[c];
+    dpm_schedule *sch = dpm_schedule_linear_alloc(N, 1e-4, 0.02);
+    assert_non_null(sch);
+    double *g = vec(N + 1);
+    size_t *tau = calloc(K, sizeof *tau), *ref = calloc(K, sizeof *ref);
+    for (int kind = c; kind < 3; kind++) { /* the smooth Gamma on the table route only */
+      g[0] = NAN;
+      for (size_t t = 1; t <= N; t++)
+        g[t] = kind == 0 ? 0.5 + 0.45 * sin(0.05 * (double)t) : kind == 1 && t <= 37 ? 0.0 : 1.0;
+      const double want = dp_reference(sch, g, K, ref);
+      if (kind == 2) {
+        assert_true(want == 0.0);
+        for (size_t k = 0; k + 1 < K; k++)
+          assert_int_equal(ref[k], k + 1);
+      }
+      for (int nt = 1; nt <= 2; nt++) {
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        dpm_analytic_dp *dp = dpm_analytic_dp_alloc(N, K);
+        assert_non_null(dp);
+        double tot = NAN;
+        memset(tau, 0, K * sizeof *tau);
+        assert_int_equal(dpm_analytic_dp_solve(dp, sch, g, DPM_COST_J, K, tau, &tot), 0);
+        assert_memory_equal(tau, ref, K * sizeof *tau);
+        assert_true(tot == want);
+        dpm_analytic_dp_free(dp);
+      }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(g);
+    free(tau);
+    free(ref);
+    dpm_schedule_free(sch);
+  }
+}
+
 /* KL(q || p*) = (d/2) sum J + c (Bao et al. Thm): the transitions of the ELBO with sigma*^2 along any trajectory
  * equal (d/2) times the path's cumulative J (to 1e-12 relative: K terms, each two formulas for one number), and
  * since prior and decoder depend only on tau_1 = 1 and tau_K = N, ELBO differences between trajectories are
@@ -333,6 +426,7 @@ int main(void)
   dpm_error_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dp_vs_brute_force),
+      cmocka_unit_test(test_dp_row_min_ties_threads),
       cmocka_unit_test(test_trajectory_elbo_consistency),
       cmocka_unit_test(test_samplers_gaussian_exact),
       cmocka_unit_test(test_samplers_ks),

@@ -2,6 +2,7 @@
  * docs/MATH.md §3). */
 #include <float.h>
 #include <math.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -36,7 +37,7 @@ double dpm_analytic_cost(const dpm_schedule *sch, const double *gamma, dpm_cost_
 
 /* The cost table is kept (computed once per solve, not once per layer) up to this many steps: N^2/2 doubles, 32
  * MB. */
-enum { DP_TABLE_MAX_N = 2896, DP_BLOCK = 64, DP_PAR_MIN_N = 2048 };
+enum { DP_TABLE_MAX_N = 2896, DP_LANES = 16, DP_PAR_MIN_N = 2048 };
 
 struct dpm_analytic_dp {
   size_t N, K;
@@ -76,6 +77,69 @@ dpm_analytic_dp *dpm_analytic_dp_alloc(size_t N, size_t K)
   return dp;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DP_CLONES
+#endif
+typedef double dp_v8d __attribute__((vector_size(64)));
+typedef long long dp_v8l __attribute__((vector_size(64)));
+
+/* Row t of the table (Ct[s] = cost of s -> t): *best = min over s in [s0, t) of pv[s] + Ct[s] and the smallest s
+ * reaching it (the lowest index on ties, as a strict scan in increasing s gives), 0 when no term is below
+ * HUGE_VAL. One pass in DP_LANES independent lanes (lane j sees s = s0 + j (mod DP_LANES)), each keeping its
+ * running minimum and the first s reaching it by a strict <, so the lanes map onto SIMD registers and the steps
+ * do not wait on each other; then the lanes folded: the minimum over the lanes, and the smallest index among the
+ * lanes holding it, which is the first s overall. The same sums as the strict scan, compared exactly (v < m is
+ * false for a NaN v in both): the same path, the same total. */
+DP_CLONES static size_t dp_row_argmin(const double *restrict pv, const double *restrict Ct, size_t s0, size_t t,
+                                      double *best)
+{
+  /* two vectors of 8 lanes (GCC vector extensions: one or more registers on every target); a lane's update is
+   * a blend under the mask v < acc */
+  const dp_v8d inf = {HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL};
+  dp_v8d acc0 = inf, acc1 = inf;
+  dp_v8l idx0 = {0}, idx1 = {0}, at = {0, 1, 2, 3, 4, 5, 6, 7};
+  const dp_v8l step = {DP_LANES, DP_LANES, DP_LANES, DP_LANES, DP_LANES, DP_LANES, DP_LANES, DP_LANES};
+  at += (long long)s0;
+  size_t s = s0;
+  for (; s + DP_LANES <= t; s += DP_LANES, at += step) {
+    dp_v8d p0, p1, c0, c1;
+    memcpy(&p0, pv + s, sizeof p0);
+    memcpy(&p1, pv + s + 8, sizeof p1);
+    memcpy(&c0, Ct + s, sizeof c0);
+    memcpy(&c1, Ct + s + 8, sizeof c1);
+    const dp_v8d v0 = p0 + c0, v1 = p1 + c1;
+    const dp_v8l l0 = v0 < acc0, l1 = v1 < acc1;
+    acc0 = (dp_v8d)(((dp_v8l)v0 & l0) | ((dp_v8l)acc0 & ~l0));
+    acc1 = (dp_v8d)(((dp_v8l)v1 & l1) | ((dp_v8l)acc1 & ~l1));
+    idx0 = (at & l0) | (idx0 & ~l0);
+    idx1 = ((at + 8) & l1) | (idx1 & ~l1);
+  }
+  double acc[DP_LANES];
+  long long idx[DP_LANES];
+  memcpy(acc, &acc0, sizeof acc0);
+  memcpy(acc + 8, &acc1, sizeof acc1);
+  memcpy(idx, &idx0, sizeof idx0);
+  memcpy(idx + 8, &idx1, sizeof idx1);
+  for (size_t j = 0; s + j < t; j++) {
+    const double v = pv[s + j] + Ct[s + j];
+    if (v < acc[j]) {
+      acc[j] = v;
+      idx[j] = (long long)(s + j);
+    }
+  }
+  double m = HUGE_VAL;
+  for (size_t j = 0; j < DP_LANES; j++)
+    m = acc[j] < m ? acc[j] : m;
+  *best = m;
+  if (!(m < HUGE_VAL)) return 0;
+  long long arg = LLONG_MAX;
+  for (size_t j = 0; j < DP_LANES; j++)
+    if (acc[j] == m && idx[j] < arg) arg = idx[j];
+  return (size_t)arg;
+}
+
 int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const double *gamma, dpm_cost_kind cost,
                           size_t K, size_t *tau, double *total)
 {
@@ -90,10 +154,13 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
   for (size_t t = 2; t <= N; t++)
     if (isnan(gamma[t])) DPM_ERROR(GSL_EDOM, "trajectory DP: gamma[%zu] is NaN", t);
   /* The cost of s -> t does not depend on the layer: with the table, each one is evaluated once here (the same
-   * function as below, so the path is the same bits) instead of once per layer. The layers then only add. */
+   * function as below, so the path is the same bits) instead of once per layer. The layers then only add. Threads
+   * from the same size on as the layers': below it (N = 1000: 5e5 costs, ~20 ms) one thread was 2x faster than
+   * two on the shared 2-core machine, whole process, where the region's wait on a descheduled thread dominates. */
   double *C = dp->C;
+  const int par = N >= DP_PAR_MIN_N;
   if (C) {
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (par)
     for (size_t t = 2; t <= N; t++)
       for (size_t s = 1; s < t; s++)
         C[tri(t) + s - 1] = cost_eval(sch, gamma[t], cost, s, t);
@@ -104,46 +171,18 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
   /* layer k (1-based) holds paths with k points ending at t; t ranges over [k, N - (K - k)] */
   for (size_t k = 2; k <= K; k++) {
     const size_t tlo = k, thi = N - (K - k);
-    size_t *arg = dp->arg + (k - 1) * (N + 1);
-    for (size_t t = 0; t <= N; t++)
-      cur[t] = HUGE_VAL;
     /* round-robin chunks of 16 rows balance the rows' growing lengths without the dynamic schedule's atomics;
      * threads only for long layers: a layer of N = 1000 is ~0.3 ms of work, less than what a barrier costs when
      * the cores are shared (measured: 2 threads 3x slower than 1 on a loaded machine) */
-    const int par = N >= DP_PAR_MIN_N;
-    (void)par;
+    size_t *arg = dp->arg + (k - 1) * (N + 1);
+    for (size_t t = 0; t <= N; t++)
+      cur[t] = HUGE_VAL;
 #pragma omp parallel for schedule(static, 16) if (par)
     for (size_t t = tlo; t <= thi; t++) {
       double best = HUGE_VAL;
       size_t bs = 0;
       if (C) {
-        /* row t of the table in blocks of DP_BLOCK: each block's minimum by a min reduction (exact in any order,
-         * so it runs in SIMD lanes), the row's minimum over the blocks, then the first s reaching it inside the
-         * first block that does (the lowest index on ties, as a strict scan would) */
-        const double *restrict Ct = C + tri(t) - 1, *restrict pv = prev; /* Ct[s] = cost of s -> t */
-        double bmin[DP_TABLE_MAX_N / DP_BLOCK + 2];
-        const size_t s0 = k - 1, nb = (t - s0 + DP_BLOCK - 1) / DP_BLOCK;
-        for (size_t b = 0; b < nb; b++) {
-          const size_t lo = s0 + b * DP_BLOCK, hi = lo + DP_BLOCK < t ? lo + DP_BLOCK : t;
-          double m = HUGE_VAL;
-#pragma omp simd reduction(min : m)
-          for (size_t s = lo; s < hi; s++) {
-            const double v = pv[s] + Ct[s];
-            m = v < m ? v : m;
-          }
-          bmin[b] = m;
-          best = m < best ? m : best;
-        }
-        if (best < HUGE_VAL) {
-          size_t b = 0;
-          while (bmin[b] != best)
-            b++;
-          for (size_t s = s0 + b * DP_BLOCK;; s++)
-            if (pv[s] + Ct[s] == best) {
-              bs = s;
-              break;
-            }
-        }
+        bs = dp_row_argmin(prev, C + tri(t) - 1, k - 1, t, &best);
       } else {
         for (size_t s = k - 1; s < t; s++) {
           if (prev[s] == HUGE_VAL) continue;
