@@ -14,86 +14,15 @@
 
 #include "dpm_common.h"
 #include "dpm_io.h"
+#include "parse_double.h"
 
 /* ---- CSV input -----------------------------------------------------------------------------------------------
  *
  * Lines are read with getline into one buffer that grows to the longest line, so neither the line length nor the
  * number of columns is bounded; the buffer and the row scratch are freed before returning, and the matrix grows by
  * doubling (realloc of a large block remaps pages rather than copying them), so the peak is the matrix plus one
- * line. Numbers are parsed by parse_number: the exact fast path of Clinger (1990) for decimals with at most 19
- * significant digits whose value is m * 10^e with m < 2^53 and |e| <= 22 (both m and 10^e are exact doubles, so
- * one IEEE multiplication or division rounds correctly), strtod for everything else (17-digit decimals, hex
- * floats, inf/nan spellings), so the result is always the correctly rounded double, the same as strtod's. */
-
-static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/* Parse one number at p (no leading blanks); *end = first character after it, = p when there is none. */
-static double parse_number(const char *p, char **end)
-{
-  const char *s = p;
-  int neg = 0;
-  if (*s == '-' || *s == '+') neg = *s++ == '-';
-  uint64_t m = 0;
-  int digits = 0, frac = 0, any = 0;
-  while (*s == '0') { /* leading zeros are not significant */
-    s++;
-    any = 1;
-  }
-  while (*s >= '0' && *s <= '9') {
-    if (digits < 19)
-      m = m * 10 + (uint64_t)(*s - '0');
-    else
-      goto slow;
-    digits++;
-    s++;
-    any = 1;
-  }
-  if (*s == '.') {
-    s++;
-    if (digits == 0)
-      while (*s == '0') {
-        s++;
-        frac++;
-        any = 1;
-      }
-    while (*s >= '0' && *s <= '9') {
-      if (digits < 19)
-        m = m * 10 + (uint64_t)(*s - '0');
-      else
-        goto slow;
-      digits++;
-      frac++;
-      s++;
-      any = 1;
-    }
-  }
-  if (!any) goto slow; /* not a plain decimal: "inf", "nan", ".", hex, or nothing */
-  int e = 0;
-  if (*s == 'e' || *s == 'E') {
-    const char *t = s + 1;
-    int eneg = 0;
-    if (*t == '-' || *t == '+') eneg = *t++ == '-';
-    if (!(*t >= '0' && *t <= '9')) goto slow;
-    while (*t >= '0' && *t <= '9') {
-      if (e < 100000) e = e * 10 + (*t - '0');
-      t++;
-    }
-    if (eneg) e = -e;
-    s = t;
-  }
-  if (*s == 'x' || *s == 'X' || *s == 'p' || *s == 'P') goto slow;
-  e -= frac;
-  if (m > (UINT64_C(1) << 53) || e < -22 || e > 22) goto slow;
-  {
-    double v = (double)m;
-    v = e < 0 ? v / pow10_exact[-e] : v * pow10_exact[e];
-    *end = (char *)(uintptr_t)s;
-    return neg ? -v : v;
-  }
-slow:
-  return strtod(p, end);
-}
+ * line. Numbers are parsed by dpm_parse_double (lib/data/parse_double.c): Clinger's exact fast path and the
+ * Eisel–Lemire algorithm, strtod for the rest, so the result is always strtod's correctly rounded double. */
 
 /* Parse a comma-separated row of numbers into *v (capacity *cap, grown as needed). Returns the count, or
  * -(field index + 1) of the first field that is not a number, or LONG_MIN when growing failed. *nonfinite is set
@@ -109,7 +38,7 @@ static long parse_row(char *line, double **v, size_t *cap, size_t *nonfinite, in
     char *end;
     while (*p == ' ' || *p == '\t')
       p++;
-    double x = parse_number(p, &end);
+    double x = dpm_parse_double(p, &end);
     if (end == p) return -(long)(n + 1);
     const char *start = p;
     p = end;
