@@ -2,7 +2,9 @@
  * (Gushchin et al., NeurIPS 2023; docs/MATH.md §5.7): the exact plan's score from M draws per test point is pure
  * sampling error (its leading term (200/M)(1 + (d + 1)/4) for a Gaussian conditional, and M times the score the
  * same at M and 4M for a mixture), and Sinkhorn's out-of-sample conditional plan improves with the sample size at
- * the parametric rate n^-1 of entropic OT's statistical error. */
+ * the parametric rate n^-1 of entropic OT's statistical error; grid IPF's score falls to rounding level at the
+ * Poisson-summation rate of its grid (docs/MATH.md §5.5), and mean-matching IPF's affine regressor is biased on
+ * the non-Gaussian plan while its bump regressor comes closer (§5.6). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,12 +135,125 @@ static void test_sinkhorn_rate(void **state)
   dpm_mixture_free(pot);
 }
 
+/* Grid IPF: every sum of the grid is a Riemann sum of Gaussians of variance >= v = min(eps/N, Sigma~) with
+ * aliasing error ~ exp(-2 pi^2 v/dx^2) in the moments (Poisson summation), so the squared-distance score falls
+ * like exp(-4 pi^2 v/dx^2): the slope of log UVP against 1/dx^2 is -4 pi^2 v. With eps = 0.5, N = 10 the step
+ * kernel's v = 0.05 is the smallest (the plan's components have Sigma~ = 0.25). The exact plan's score is 0, so
+ * the bound is the whole error: below the coarse grid's score extrapolated at that rate, down to rounding. */
+static void test_grid_rate(void **state)
+{
+  (void)state;
+  const size_t d = 2, N = 10, nt = 60, L = 3, Gs[3] = {36, 44, 52};
+  const double eps = 0.5, v = eps / (double)N;
+  dpm_mixture *mu0 = gauss_iso(d, 1.0), *pot = dpm_bridge_gmmpot_default(d);
+  /* the domain of dpm_bridge_bench_grid: the box holding all but 1e-14 of mu0 and of pot */
+  double lo = HUGE_VAL, hi = -HUGE_VAL, bl[2], bh[2];
+  const dpm_mixture *both[2] = {mu0, pot};
+  for (int e = 0; e < 2; e++) {
+    dpm_mixture_box(both[e], 1e-14, bl, bh);
+    for (size_t j = 0; j < d; j++) {
+      lo = fmin(lo, bl[j]);
+      hi = fmax(hi, bh[j]);
+    }
+  }
+  double ix[3], ly[3], u[3];
+  for (size_t l = 0; l < L; l++) {
+    dpm_bridge_bench_score sc;
+    double err;
+    assert_int_equal(dpm_bridge_bench_grid(mu0, pot, eps, Gs[l], N, 30, 100, nt, 5, &sc, &err), 0);
+    const double dx = (hi - lo) / (double)(Gs[l] - 1);
+    ix[l] = 1.0 / (dx * dx);
+    ly[l] = log(sc.uvp_cond);
+    u[l] = sc.uvp_cond;
+    printf("grid G = %zu: uvp %.4g (marginal L1 %.2g)\n", Gs[l], sc.uvp_cond, err);
+    assert_true(err < 1e-9); /* IPF converged far below the grid error */
+    if (l) assert_true(u[l] < u[l - 1]);
+  }
+  const double slope = (ly[2] - ly[0]) / (ix[2] - ix[0]), pred = -4.0 * M_PI * M_PI * v;
+  printf("grid: slope of log uvp against 1/dx^2 %.3f, predicted %.3f\n", slope, pred);
+  assert_true(fabs(slope / pred - 1.0) < 0.2);
+  /* a fine grid: below the bound extrapolated from the coarsest at the predicted rate, plus rounding (the score's
+   * tr S1 + tr S2 - 2 tr (.)^{1/2} cancels to ~1e3 ulps of tr S, here ~1e-11 in UVP) */
+  dpm_bridge_bench_score fine;
+  assert_int_equal(dpm_bridge_bench_grid(mu0, pot, eps, 80, N, 30, 100, nt, 5, &fine, NULL), 0);
+  const double dxf = (hi - lo) / 79.0, bound = u[0] * exp(pred * (1.0 / (dxf * dxf) - ix[0])) + 1e-10;
+  printf("grid G = 80: uvp %.3g, bound %.3g\n", fine.uvp_cond, bound);
+  assert_true(fine.uvp_cond < bound);
+  dpm_mixture_free(mu0);
+  dpm_mixture_free(pot);
+}
+
+/* grid IPF's and mean-matching's conditional plans: the same bits for 1 and 2 threads */
+static void test_threads(void **state)
+{
+  (void)state;
+#ifdef _OPENMP
+  dpm_mixture *mu0 = gauss_iso(2, 1.0), *pot = dpm_bridge_gmmpot_default(2);
+  dpm_bridge_bench_mm_params q = dpm_bridge_bench_mm_default();
+  q.M = 400;
+  q.N = 5;
+  q.iters = 2;
+  q.draws = 200;
+  q.S = 4;
+  q.ridge = 1e-3;
+  dpm_bridge_bench_score a[2], b[2];
+  const int nth = omp_get_max_threads();
+  for (int r = 0; r < 2; r++) {
+    omp_set_num_threads(r ? 2 : 1);
+    assert_int_equal(dpm_bridge_bench_mm(mu0, pot, 0.5, 200, 64, 9, &q, &a[r]), 0);
+    assert_int_equal(dpm_bridge_bench_grid(mu0, pot, 0.5, 40, 2, 3, 200, 300, 9, &b[r], NULL), 0);
+  }
+  omp_set_num_threads(nth);
+  assert_true(a[0].uvp_cond == a[1].uvp_cond && a[0].bw2_marg == a[1].bw2_marg);
+  assert_true(b[0].uvp_cond == b[1].uvp_cond && b[0].bw2_marg == b[1].bw2_marg);
+  dpm_mixture_free(mu0);
+  dpm_mixture_free(pot);
+#else
+  (void)state;
+#endif
+}
+
+/* Mean-matching IPF on the mixture-potential pairs in d = 2: its conditional plan from R runs of the fitted chain
+ * per test point has the exact plan's sampling floor at R draws, so the exact plan from R draws at the same test
+ * points is the reference. The affine regressor cannot represent the nonlinear conditional mean (the plan is a
+ * mixture whose weights depend on x): its score exceeds the exact plan's by more than 4 standard errors; Gaussian
+ * bumps (S = 8 per axis) remove most of that bias: their score is below the affine one by more than 4 standard
+ * errors. */
+static void test_mm_bias(void **state)
+{
+  (void)state;
+  const size_t d = 2, n = 1000, nt = 100, R = 500;
+  const double eps = 0.5;
+  dpm_mixture *mu0 = gauss_iso(d, 1.0), *pot = dpm_bridge_gmmpot_default(d);
+  dpm_bridge_bench_mm_params q = dpm_bridge_bench_mm_default();
+  q.M = 4000;
+  q.N = 10;
+  q.iters = 5;
+  q.draws = R;
+  dpm_bridge_bench_score aff, bum, ex;
+  assert_int_equal(dpm_bridge_bench_mm(mu0, pot, eps, n, nt, 21, &q, &aff), 0);
+  q.S = 8;
+  q.ridge = 1e-3;
+  assert_int_equal(dpm_bridge_bench_mm(mu0, pot, eps, n, nt, 21, &q, &bum), 0);
+  double *xy = malloc(2 * (n + nt) * d * sizeof *xy);
+  assert_non_null(xy);
+  assert_int_equal(dpm_bridge_gmmpot_sample(mu0, pot, eps, n + nt, 21, xy, xy + (n + nt) * d), 0);
+  assert_int_equal(dpm_bridge_bench_exact(pot, eps, nt, xy + n * d, R, 22, &ex), 0);
+  printf("mean-matching: affine %.3f +- %.3f, bumps %.3f +- %.3f, exact (%zu draws) %.3f +- %.3f\n", aff.uvp_cond,
+         aff.uvp_cond_se, bum.uvp_cond, bum.uvp_cond_se, R, ex.uvp_cond, ex.uvp_cond_se);
+  assert_true(aff.uvp_cond - ex.uvp_cond > 4.0 * hypot(aff.uvp_cond_se, ex.uvp_cond_se));
+  assert_true(aff.uvp_cond - bum.uvp_cond > 4.0 * hypot(aff.uvp_cond_se, bum.uvp_cond_se));
+  free(xy);
+  dpm_mixture_free(mu0);
+  dpm_mixture_free(pot);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_exact_gaussian),
-      cmocka_unit_test(test_exact_mixture),
-      cmocka_unit_test(test_sinkhorn_rate),
+      cmocka_unit_test(test_exact_gaussian), cmocka_unit_test(test_exact_mixture),
+      cmocka_unit_test(test_sinkhorn_rate),  cmocka_unit_test(test_grid_rate),
+      cmocka_unit_test(test_threads),        cmocka_unit_test(test_mm_bias),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

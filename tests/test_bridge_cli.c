@@ -294,6 +294,40 @@ static void test_benchmark_cli(void **state)
   json_decref(j);
 }
 
+/* --bench-methods grid,mean-matching: each row equals its library function's score bit for bit on the same test
+ * points; the default (sinkhorn) leaves the other keys out */
+static void test_benchmark_methods_cli(void **state)
+{
+  (void)state;
+  json_t *j = run_json("bridge --from gauss:d=2 --to gmmpot --sigma2 0.5 --method benchmark --pairs 300 "
+                       "--test-points 40 --draws 100 --seed 6 --bench-methods grid,mean-matching --grid-points 40 "
+                       "--grid-steps 4 --iters 3 --particles 600 --chain-steps 5 --regressor bumps:size=4");
+  dpm_mixture *mu0 = dpm_data_from_spec("gauss:d=2"), *pot = dpm_bridge_gmmpot_default(2);
+  assert_non_null(mu0);
+  assert_non_null(pot);
+  dpm_bridge_bench_score gr, mm;
+  double gerr;
+  assert_int_equal(dpm_bridge_bench_grid(mu0, pot, 0.5, 40, 4, 3, 300, 40, 6, &gr, &gerr), 0);
+  const dpm_bridge_bench_mm_params q = {.N = 5, .M = 600, .S = 4, .iters = 3, .draws = 100, .ridge = 1e-3};
+  assert_int_equal(dpm_bridge_bench_mm(mu0, pot, 0.5, 300, 40, 6, &q, &mm), 0);
+  const json_t *jg = json_object_get(j, "grid"), *jm = json_object_get(j, "mean_matching");
+  assert_null(json_object_get(j, "sinkhorn"));
+  assert_non_null(json_object_get(j, "exact"));
+  assert_true(num(jg, "uvp_cond") == gr.uvp_cond && num(jg, "uvp_marg") == gr.uvp_marg);
+  assert_true(num(jg, "marginal_err") == gerr && num(jg, "grid_points") == 40.0);
+  assert_true(num(jm, "uvp_cond") == mm.uvp_cond && num(jm, "bw2_marg") == mm.bw2_marg);
+  assert_string_equal(json_string_value(json_object_get(jm, "regressor")), "bumps:size=4");
+  json_decref(j);
+  j = run_json("bridge --from gauss:d=2 --to gmmpot --sigma2 0.5 --method benchmark --pairs 100 "
+               "--test-points 10 --draws 20");
+  assert_non_null(json_object_get(j, "sinkhorn"));
+  assert_null(json_object_get(j, "grid"));
+  assert_null(json_object_get(j, "mean_matching"));
+  json_decref(j);
+  dpm_mixture_free(mu0);
+  dpm_mixture_free(pot);
+}
+
 static void test_bad_input(void **state)
 {
   (void)state;
@@ -332,6 +366,21 @@ static void test_bad_input(void **state)
   FAIL(2, "--sigma2", "bridge --from gauss:d=2 --to gmmpot --sigma2 -1 --method benchmark");
   FAIL(1, "point mass", "bridge --from gauss:d=2 --to %s --sigma2 1 --method benchmark", pts);
   FAIL(1, "dimension", "bridge --from gauss:d=3 --to ring8 --sigma2 1 --method benchmark");
+  FAIL(2, "unknown --bench-methods entry 'nope'",
+       "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --bench-methods sinkhorn,nope");
+  FAIL(2, "unknown --bench-methods entry ''",
+       "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --bench-methods grid,");
+  FAIL(2, "twice", "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --bench-methods grid,grid");
+  FAIL(2, "--bench-methods needs", "bridge --from %s --to %s --sigma2 1 --method ipf --bench-methods grid", f0,
+       f1);
+  FAIL(1, "dimension 1 or 2",
+       "bridge --from gauss:d=3 --to gmmpot --sigma2 1 --method benchmark --bench-methods sinkhorn,grid");
+  FAIL(1, "exceed 256",
+       "bridge --from gauss:d=3 --to gmmpot --sigma2 1 --method benchmark --bench-methods mean-matching "
+       "--regressor bumps:size=8 --particles 100");
+  FAIL(2, "--grid-points",
+       "bridge --from gauss:d=2 --to gmmpot --sigma2 1 --method benchmark --bench-methods grid "
+       "--grid-points 2");
 #undef FAIL
 }
 
@@ -345,6 +394,7 @@ int main(void)
       cmocka_unit_test(test_mean_matching_cli),
       cmocka_unit_test(test_mean_matching_bumps_cli),
       cmocka_unit_test(test_benchmark_cli),
+      cmocka_unit_test(test_benchmark_methods_cli),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests_name("bridge_cli", tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* benchmark.c — non-Gaussian ground truth for entropic OT and the Schrödinger bridge (Gushchin et al., NeurIPS
  * 2023, §3 and Theorem 3.2): a Gaussian-mixture potential whose conditional plan pi(y | x) is a Gaussian mixture
- * in closed form, pair sampling from it, and the Bures–Wasserstein metric BW2-UVP used to score solvers
- * (docs/MATH.md §5.7). */
+ * in closed form, pair sampling from it, the Bures–Wasserstein metric BW2-UVP used to score solvers, and the
+ * solvers scored: Sinkhorn, grid IPF and mean-matching IPF (docs/MATH.md §5.5-5.7). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "bridge_internal.h"
 #include "dpm_bridge.h"
 #include "dpm_internal.h"
+#include "dpm_oracle.h"
 #include "dpm_rng.h"
 
 /* Per component k: P_k^{-1} (P_k = Sigma_k + eps I), log det P_k, Sigma~_k, its Cholesky factor, and the constant
@@ -455,4 +456,178 @@ dpm_mixture *dpm_bridge_gmmpot_default(size_t d)
     return NULL;
   }
   return pot;
+}
+
+/* The benchmark target's cell masses on the grid (unnormalised, max 1): p_1(y_b) proportional to psi(y_b) sum_a
+ * mu0_a N(y_b; x_a, eps I) / Z(x_a), Z(x) = sum_k p_k N(x; mu_k, Sigma_k + eps I) (docs/MATH.md §5.7), the sum
+ * over the grid's own mu_0 cell masses; the Gaussian factor applied one axis at a time. */
+static int target_masses(const potcache *c, const dpm_mixture *pot, const dpm_bridge_grid *s, double *out)
+{
+  const size_t M = s->M, dim = s->dim, G = s->G, K = c->K, dd = dim * dim;
+  double *lr = dpm_malloc((3 * M + G * G + dim * M) * sizeof *lr);
+  dpm_oracle *o = lr ? dpm_oracle_alloc(pot) : NULL;
+  if (!o) {
+    free(lr);
+    return GSL_ENOMEM;
+  }
+  double *q = lr + M, *tmp = q + M, *E = tmp + M, *pts = E + G * G;
+  for (size_t a = 0; a < M; a++) {
+    pts[a * dim] = s->x[dim == 1 ? a : a / G];
+    if (dim == 2) pts[a * 2 + 1] = s->x[a % G];
+  }
+  /* log r_a = log mu0_a - log Z(x_a) (constants dropped); q holds the K terms of log Z at one cell */
+  double mr = -HUGE_VAL;
+  double *lk = dpm_malloc((K ? K : 1) * sizeof *lk);
+  if (!lk) {
+    dpm_oracle_free(o);
+    free(lr);
+    return GSL_ENOMEM;
+  }
+  for (size_t a = 0; a < M; a++) {
+    const double *x = pts + a * dim;
+    double mz = -HUGE_VAL;
+    for (size_t k = 0; k < K; k++) {
+      const double *Pi = c->Pinv + k * dd, *mu = c->mu + k * dim;
+      double qf = 0.0;
+      for (size_t i = 0; i < dim; i++)
+        for (size_t j = 0; j < dim; j++)
+          qf += (x[i] - mu[i]) * Pi[i * dim + j] * (x[j] - mu[j]);
+      lk[k] = c->logp[k] - 0.5 * qf - 0.5 * c->logdetP[k];
+      mz = fmax(mz, lk[k]);
+    }
+    double sz = 0.0;
+    for (size_t k = 0; k < K; k++)
+      if (isfinite(lk[k])) sz += exp(lk[k] - mz);
+    lr[a] = s->mu0[a] > 0.0 ? log(s->mu0[a]) - (mz + log(sz)) : -HUGE_VAL;
+    mr = fmax(mr, lr[a]);
+  }
+  free(lk);
+  for (size_t a = 0; a < M; a++)
+    lr[a] = exp(lr[a] - mr);
+  /* q = E r, E_ij = exp(-(x_i - x_j)^2 / 2 eps) along each axis */
+  for (size_t i = 0; i < G; i++)
+    for (size_t j = 0; j < G; j++) {
+      const double t = s->x[i] - s->x[j];
+      E[i * G + j] = exp(-0.5 * t * t / c->eps);
+    }
+  if (dim == 1) {
+    for (size_t b = 0; b < G; b++) {
+      double acc = 0.0;
+      for (size_t a = 0; a < G; a++)
+        acc += E[b * G + a] * lr[a];
+      q[b] = acc;
+    }
+  } else {
+    for (size_t i = 0; i < G; i++) /* along the first axis */
+      for (size_t j = 0; j < G; j++) {
+        double acc = 0.0;
+        for (size_t a = 0; a < G; a++)
+          acc += E[i * G + a] * lr[a * G + j];
+        tmp[i * G + j] = acc;
+      }
+    for (size_t i = 0; i < G; i++) /* along the second */
+      for (size_t j = 0; j < G; j++) {
+        double acc = 0.0;
+        for (size_t b = 0; b < G; b++)
+          acc += E[j * G + b] * tmp[i * G + b];
+        q[i * G + j] = acc;
+      }
+  }
+  dpm_oracle_result res = {.logq = tmp};
+  int st = dpm_oracle_eval(o, 1.0, 1e-8, M, pts, &res);
+  if (!st) {
+    double mx = -HUGE_VAL, mo = 0.0;
+    for (size_t b = 0; b < M; b++)
+      mx = fmax(mx, tmp[b]);
+    for (size_t b = 0; b < M; b++) {
+      out[b] = exp(tmp[b] - mx) * q[b];
+      mo = fmax(mo, out[b]);
+    }
+    for (size_t b = 0; b < M && mo > 0.0; b++)
+      out[b] /= mo;
+  }
+  dpm_oracle_free(o);
+  free(lr);
+  return st;
+}
+
+int dpm_bridge_bench_grid(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t G, size_t N,
+                          size_t iters, size_t n, size_t nt, uint64_t seed, dpm_bridge_bench_score *sc,
+                          double *marginal_err)
+{
+  if (!mu0 || !pot || !sc) DPM_ERROR(GSL_EINVAL, "benchmark: NULL argument");
+  const size_t d = pot->d, dd = d * d;
+  if (mu0->d != d || (d != 1 && d != 2))
+    DPM_ERROR(GSL_EBADLEN, "benchmark: grid IPF works in dimension 1 or 2 (got %zu)", mu0->d);
+  if (n < 2 || nt < 2) DPM_ERROR(GSL_EDOM, "benchmark: need n >= 2 pairs and nt >= 2 test points");
+  if (iters == 0) DPM_ERROR(GSL_EDOM, "benchmark: grid IPF needs at least one iteration");
+  potcache c;
+  int st = potcache_init(&c, pot, eps);
+  if (st) return st;
+  double lo = HUGE_VAL, hi = -HUGE_VAL, bl[2], bh[2];
+  const dpm_mixture *both[2] = {mu0, pot};
+  for (int e = 0; e < 2; e++) {
+    dpm_mixture_box(both[e], 1e-14, bl, bh);
+    for (size_t j = 0; j < d; j++) {
+      lo = fmin(lo, bl[j]);
+      hi = fmax(hi, bh[j]);
+    }
+  }
+  double *x = dpm_malloc(((n + nt) * 2 * d + nt * (d + dd)) * sizeof *x);
+  dpm_bridge_grid *s = x ? dpm_bridge_grid_alloc(mu0, mu0, G, lo, hi, N, eps) : NULL;
+  double *t = s ? dpm_malloc(s->M * sizeof *t) : NULL;
+  if (!t) {
+    st = x && s ? GSL_ENOMEM : GSL_EFAILED;
+    goto done;
+  }
+  double *y = x + (n + nt) * d, *mean = y + (n + nt) * d, *cov = mean + nt * d;
+  if ((st = target_masses(&c, pot, s, t)) || (st = dpm_bridge_grid_set_masses(s, s->mu0, t))) goto done;
+  double e = 0.0;
+  for (size_t it = 0; it < iters && !st; it++)
+    st = dpm_bridge_grid_iterate(s, &e);
+  if (!st && marginal_err) *marginal_err = e;
+  if (!st) st = dpm_bridge_gmmpot_sample(mu0, pot, eps, n + nt, seed, x, y);
+  if (!st) st = dpm_bridge_grid_cond(s, nt, x + n * d, mean, cov);
+  if (!st) st = dpm_bridge_bench_score_moments(pot, eps, nt, x + n * d, mean, cov, sc);
+done:
+  free(t);
+  dpm_bridge_grid_free(s);
+  free(x);
+  potcache_free(&c);
+  if (st) dpm_error_context("benchmark: grid IPF on %zu^%zu points", G, d);
+  return st;
+}
+
+dpm_bridge_bench_mm_params dpm_bridge_bench_mm_default(void)
+{
+  return (dpm_bridge_bench_mm_params){.N = 20, .M = 20000, .S = 0, .iters = 10, .draws = 1000, .ridge = 0.0};
+}
+
+int dpm_bridge_bench_mm(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, size_t nt,
+                        uint64_t seed, const dpm_bridge_bench_mm_params *p, dpm_bridge_bench_score *sc)
+{
+  if (!mu0 || !pot || !sc) DPM_ERROR(GSL_EINVAL, "benchmark: NULL argument");
+  if (n < 2 || nt < 2) DPM_ERROR(GSL_EDOM, "benchmark: need n >= 2 pairs and nt >= 2 test points");
+  const dpm_bridge_bench_mm_params q = p ? *p : dpm_bridge_bench_mm_default();
+  if (q.draws < 2) DPM_ERROR(GSL_EDOM, "benchmark: mean-matching needs >= 2 draws per test point");
+  const size_t d = pot->d, dd = d * d;
+  double *x = dpm_malloc(((n + nt) * 2 * d + nt * (d + dd)) * sizeof *x);
+  if (!x) return GSL_ENOMEM;
+  double *y = x + (n + nt) * d, *mean = y + (n + nt) * d, *cov = mean + nt * d;
+  dpm_mixture *pts = NULL;
+  dpm_bridge_mm *mm = NULL;
+  int st = dpm_bridge_gmmpot_sample(mu0, pot, eps, n + nt, seed, x, y);
+  if (!st && !(pts = dpm_mixture_alloc(n, d))) st = GSL_ENOMEM;
+  for (size_t i = 0; i < n && !st; i++)
+    st = dpm_mixture_set_mean(pts, i, y + i * d);
+  if (!st && !(mm = dpm_bridge_mm_alloc_bumps(mu0, pts, q.N, q.M, eps, seed + 2, q.S, q.ridge))) st = GSL_EFAILED;
+  for (size_t it = 0; it < q.iters && !st; it++)
+    st = dpm_bridge_mm_iterate(mm, NULL);
+  if (!st) st = dpm_bridge_mm_cond(mm, nt, x + n * d, q.draws, seed + 3, mean, cov);
+  if (!st) st = dpm_bridge_bench_score_moments(pot, eps, nt, x + n * d, mean, cov, sc);
+  dpm_bridge_mm_free(mm);
+  dpm_mixture_free(pts);
+  free(x);
+  if (st) dpm_error_context("benchmark: mean-matching IPF on %zu pairs", n);
+  return st;
 }

@@ -202,6 +202,21 @@ int dpm_bridge_grid_marginal(const dpm_bridge_grid *s, size_t k, double *p, doub
 /* Cov(X_0, X_1) (dim x dim) of the end-to-end plan. ENOMEM. */
 int dpm_bridge_grid_cross_cov(const dpm_bridge_grid *s, double *C);
 
+/* Replace the end laws by given cell masses mu0, mu1 (M each, >= 0, finite, positive sums; normalised on the way
+ * in) and restart IPF (f = g = 1, iters = 0): for laws known only through their density on the grid, such as the
+ * benchmark's target (docs/MATH.md §5.7). Errors: NULL (GSL_EINVAL), a negative or non-finite mass or a zero sum
+ * (GSL_EDOM, naming which end). */
+int dpm_bridge_grid_set_masses(dpm_bridge_grid *s, const double *mu0, const double *mu1);
+
+/* The conditional plan of the current potentials out of sample: for x (not necessarily a cell centre) the law of
+ * X_1 given X_0 = x puts mass proportional to sum_c k(x, x_c) (K^(N-1))_cb g_b on cell b, with k(x, .) the first
+ * step's kernel dx^dim N(.; x, sigma^2/N I) evaluated off the grid (on a cell centre it is the grid plan's own
+ * row, gamma_ab / sum_b gamma_ab). Its mean (nt x dim) and covariance (nt x dim x dim) at the points xt (nt x
+ * dim), from the six (three in 1-D) vectors K^(N-1)(g y^alpha), |alpha| <= 2. Errors: NULL (GSL_EINVAL), no
+ * iteration yet (GSL_EINVAL), a point where the kernel row underflows on every cell (GSL_EDOM: the point is far
+ * outside the domain); ENOMEM. */
+int dpm_bridge_grid_cond(const dpm_bridge_grid *s, size_t nt, const double *xt, double *mean, double *cov);
+
 /* ---- mean-matching IPF without networks (docs/MATH.md §5.6) --------------------------------------------------
  */
 
@@ -253,6 +268,14 @@ dpm_bridge_mm *dpm_bridge_mm_alloc_bumps(const dpm_mixture *mu0, const dpm_mixtu
  * forward simulation: the estimate of exact IPF's cross-covariance after s->iters full iterations. Errors: a
  * singular least-squares system (GSL_EDOM), a non-finite particle (GSL_EBADFUNC); ENOMEM. */
 int dpm_bridge_mm_iterate(dpm_bridge_mm *s, double *C);
+
+/* The conditional plan of the fitted forward chain out of sample: from each x_i (nt x d) R chains X_0 = x_i,
+ * X_{k+1} = F_k(X_k) + sigma sqrt(h) Z with the current maps F (the last forward fit), and the mean (nt x d) and
+ * covariance (nt x d x d, divisor R) of their end points X_N: the estimate of pi(. | x_i). Test point i uses the
+ * random stream (seed, i) and test points are shared among OpenMP threads whole, so the result is the same bits
+ * for any number of threads. Errors: NULL or R < 2 (GSL_EINVAL), a non-finite end point (GSL_EBADFUNC); ENOMEM. */
+int dpm_bridge_mm_cond(const dpm_bridge_mm *s, size_t nt, const double *xt, size_t R, uint64_t seed, double *mean,
+                       double *cov);
 
 /* ---- non-Gaussian ground truth: mixture potentials (Gushchin et al. 2023; docs/MATH.md §5.7) ------------------
  */
@@ -323,6 +346,43 @@ int dpm_bridge_sinkhorn_cond(const dpm_bridge_sinkhorn *s, size_t nt, const doub
 int dpm_bridge_bench_sinkhorn(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, size_t nt,
                               uint64_t seed, const dpm_bridge_sinkhorn_params *p, dpm_bridge_bench_score *sc,
                               size_t *iters);
+
+/* The benchmark for grid IPF (dim = d = 1 or 2; docs/MATH.md §5.5, §5.7): the solver sees the two laws on a
+ * uniform grid of G points per axis over the box holding all but 1e-14 of mu0 and of pot (dpm_mixture_box): mu0's
+ * cell masses from its density, the target's from the closed form p_1(y) = psi(y) int mu0(x) N(y; x, eps I) /
+ * Z(x) dx, Z(x) = sum_k p_k N(x; mu_k, Sigma_k + eps I), as the Riemann sum over the same cells. iters full
+ * iterations of grid IPF with N reference steps at sigma^2 = eps, then its conditional plan
+ * (dpm_bridge_grid_cond) at the test points, the sources of pairs n..n+nt-1 of dpm_bridge_gmmpot_sample(mu0, pot,
+ * eps, seed) (the same as dpm_bridge_bench_sinkhorn's; the first n pairs are not used: the grid sees the laws, not
+ * samples), scored by dpm_bridge_bench_score_moments. marginal_err (may be NULL) receives the last iteration's L1
+ * error of the X_1 marginal. Every sum of the grid is a Riemann sum of Gaussians of variance at least v =
+ * min(eps/N, the smallest variance of mu0, of the target's components Sigma~_k): its error is of order
+ * exp(-2 pi^2 v/dx^2) (Poisson summation), plus the truncated tails and IPF's unconverged part. Errors: d not 1 or
+ * 2 (GSL_EBADLEN), n < 2 or nt < 2 (GSL_EDOM), the grid's, the sampler's, the score's; ENOMEM. */
+int dpm_bridge_bench_grid(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t G, size_t N,
+                          size_t iters, size_t n, size_t nt, uint64_t seed, dpm_bridge_bench_score *sc,
+                          double *marginal_err);
+
+/* Parameters of mean-matching IPF on the benchmark: chain steps N, particles M, bump grid S per axis (0: the
+ * affine regressor) and its ridge, full iterations, and draws R of the fitted chain per test point. */
+typedef struct {
+  size_t N, M, S, iters, draws;
+  double ridge;
+} dpm_bridge_bench_mm_params;
+
+/* Defaults: N = 20, M = 20000, S = 0 (affine), ridge = 0, iters = 10, draws = 1000. */
+dpm_bridge_bench_mm_params dpm_bridge_bench_mm_default(void);
+
+/* The benchmark for mean-matching IPF (docs/MATH.md §5.6, §5.7): n + nt pairs from dpm_bridge_gmmpot_sample(mu0,
+ * pot, eps, seed); the solver runs between mu0 (sampled exactly) and the point set of the first n targets (each
+ * backward simulation resamples them), with particle streams from seed + 2, for p->iters full iterations; its
+ * conditional plan at the last nt sources by simulating the fitted forward chain p->draws times from each
+ * (dpm_bridge_mm_cond with the streams (seed + 3, i)), scored by dpm_bridge_bench_score_moments. The score has the
+ * exact plan's sampling floor at M = p->draws draws, plus the regressor's bias, the fixed-variance O(1/N) bias and
+ * the n-sample error. Errors: n < 2, nt < 2 (GSL_EDOM), the solver's (its refusals: bad N, M, S, ridge), the
+ * score's; ENOMEM. */
+int dpm_bridge_bench_mm(const dpm_mixture *mu0, const dpm_mixture *pot, double eps, size_t n, size_t nt,
+                        uint64_t seed, const dpm_bridge_bench_mm_params *p, dpm_bridge_bench_score *sc);
 
 /* ---- iterative Markovian fitting in the Gaussian family (Shi et al. 2023, DSBM; docs/MATH.md §5.8)
  * -------------- */

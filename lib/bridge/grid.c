@@ -266,3 +266,106 @@ int dpm_bridge_grid_cross_cov(const dpm_bridge_grid *s, double *C)
   free(w);
   return DPM_SUCCESS;
 }
+
+int dpm_bridge_grid_set_masses(dpm_bridge_grid *s, const double *mu0, const double *mu1)
+{
+  if (!s || !mu0 || !mu1) DPM_ERROR(GSL_EINVAL, "grid IPF: NULL argument");
+  const size_t M = s->M;
+  const double *in[2] = {mu0, mu1};
+  for (int e = 0; e < 2; e++) {
+    double sum = 0.0;
+    for (size_t i = 0; i < M; i++) {
+      if (!(isfinite(in[e][i]) && in[e][i] >= 0.0))
+        DPM_ERROR(GSL_EDOM, "grid IPF: cell mass %zu of mu_%d is negative or not finite", i, e);
+      sum += in[e][i];
+    }
+    if (!(sum > 0.0 && isfinite(sum))) DPM_ERROR(GSL_EDOM, "grid IPF: the cell masses of mu_%d sum to %g", e, sum);
+  }
+  for (int e = 0; e < 2; e++) {
+    double sum = 0.0, *out = e ? s->mu1 : s->mu0;
+    for (size_t i = 0; i < M; i++)
+      sum += in[e][i];
+    for (size_t i = 0; i < M; i++)
+      out[i] = in[e][i] / sum;
+  }
+  for (size_t i = 0; i < M; i++)
+    s->f[i] = s->g[i] = 1.0;
+  s->iters = 0;
+  return DPM_SUCCESS;
+}
+
+int dpm_bridge_grid_cond(const dpm_bridge_grid *s, size_t nt, const double *xt, double *mean, double *cov)
+{
+  if (!s || !xt || !mean || !cov) DPM_ERROR(GSL_EINVAL, "grid IPF conditional: NULL argument");
+  if (!s->iters) DPM_ERROR(GSL_EINVAL, "grid IPF conditional: no iteration yet");
+  const size_t M = s->M, dim = s->dim, G = s->G, nv = dim == 1 ? 3 : 6;
+  /* h_alpha = K^(N-1) (g y^alpha): 1, y_1, (y_2,) y_1^2, (y_1 y_2, y_2^2) */
+  double *h = dpm_malloc((nv + 3) * M * sizeof *h);
+  if (!h) return GSL_ENOMEM;
+  double *in = h + nv * M, *sc = in + M;
+  for (size_t v = 0; v < nv; v++) {
+    for (size_t c = 0; c < M; c++) {
+      const double y0 = s->x[dim == 1 ? c : c / G], y1 = dim == 2 ? s->x[c % G] : 0.0;
+      double m = 1.0;
+      if (dim == 1)
+        m = v == 0 ? 1.0 : v == 1 ? y0 : y0 * y0;
+      else
+        m = v == 0 ? 1.0 : v == 1 ? y0 : v == 2 ? y1 : v == 3 ? y0 * y0 : v == 4 ? y0 * y1 : y1 * y1;
+      in[c] = s->g[c] * m;
+    }
+    apply_kn(s, s->N - 1, in, h + v * M, sc);
+  }
+  const double var = s->sigma2 / (double)s->N;
+  int bad = 0;
+  size_t badi = 0;
+#pragma omp parallel num_threads(nt *M *nv > DPM_PAR_MIN_WORK ? dpm_omp_max_threads() : 1)
+  {
+    double *k = dpm_malloc(2 * G * sizeof *k);
+    if (!k) {
+#pragma omp atomic write
+      bad = 1;
+    }
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < nt; i++) {
+      if (!k) continue;
+      const double *x = xt + i * dim;
+      for (size_t a = 0; a < dim; a++)
+        for (size_t j = 0; j < G; j++) {
+          const double t = s->x[j] - x[a];
+          k[a * G + j] = exp(-0.5 * t * t / var);
+        }
+      double acc[6] = {0, 0, 0, 0, 0, 0};
+      for (size_t c = 0; c < M; c++) {
+        const double w = dim == 1 ? k[c] : k[c / G] * k[G + c % G];
+        if (w == 0.0) continue;
+        for (size_t v = 0; v < nv; v++)
+          acc[v] += w * h[v * M + c];
+      }
+      if (!(acc[0] > 0.0)) {
+#pragma omp critical(dpm_bridge_grid_cond)
+        if (!bad) {
+          bad = 2;
+          badi = i;
+        }
+        continue;
+      }
+      double *me = mean + i * dim, *co = cov + i * dim * dim;
+      me[0] = acc[1] / acc[0];
+      if (dim == 1)
+        co[0] = acc[2] / acc[0] - me[0] * me[0];
+      else {
+        me[1] = acc[2] / acc[0];
+        co[0] = acc[3] / acc[0] - me[0] * me[0];
+        co[1] = co[2] = acc[4] / acc[0] - me[0] * me[1];
+        co[3] = acc[5] / acc[0] - me[1] * me[1];
+      }
+    }
+    free(k);
+  }
+  free(h);
+  if (bad == 1) return GSL_ENOMEM;
+  if (bad == 2)
+    DPM_ERROR(GSL_EDOM, "grid IPF conditional: test point %zu is too far outside the grid [%g, %g]", badi, s->lo,
+              s->hi);
+  return DPM_SUCCESS;
+}

@@ -43,6 +43,24 @@ static void bumps_eval(size_t d, size_t S, size_t nb, const double *lo, const do
   }
 }
 
+/* y = A x + c + K^T phi(x) for one map (A d x d, c d, K nk x d on the bump grid lo, hw); phi scratch d S + nk. */
+static void map_eval(size_t d, size_t S, size_t nk, const double *A, const double *c, const double *Kc,
+                     const double *lo, const double *hw, const double *x, double *phi, double *y)
+{
+  for (size_t j = 0; j < d; j++) {
+    double v = c[j];
+    for (size_t l = 0; l < d; l++)
+      v += A[j * d + l] * x[l];
+    y[j] = v;
+  }
+  if (nk) {
+    bumps_eval(d, S, nk, lo, hw, x, phi, phi + d * S);
+    for (size_t q = 0; q < nk; q++)
+      for (size_t j = 0; j < d; j++)
+        y[j] += Kc[q * d + j] * phi[d * S + q];
+  }
+}
+
 /* Simulate the chain: dir 0 forward from mu_0 with F, dir 1 backward from mu_1 with B. */
 static int simulate(dpm_bridge_mm *s, int dir)
 {
@@ -71,18 +89,7 @@ static int simulate(dpm_bridge_mm *s, int dir)
       for (size_t i = b0; i < b0 + nb; i++) {
         const double *x = s->X + (kf * M + i) * d;
         double *y = s->X + (kt * M + i) * d;
-        for (size_t j = 0; j < d; j++) {
-          double v = c[j];
-          for (size_t l = 0; l < d; l++)
-            v += A[j * d + l] * x[l];
-          y[j] = v;
-        }
-        if (nk) {
-          bumps_eval(d, s->S, nk, lo, hw, x, s->phi, s->phi + d * s->S);
-          for (size_t q = 0; q < nk; q++)
-            for (size_t j = 0; j < d; j++)
-              y[j] += Kc[q * d + j] * s->phi[d * s->S + q];
-        }
+        map_eval(d, s->S, nk, A, c, Kc, lo, hw, x, s->phi, y);
         for (size_t j = 0; j < d; j++) {
           y[j] += sh * gsl_ran_gaussian_ziggurat(r, 1.0);
         }
@@ -270,5 +277,65 @@ int dpm_bridge_mm_iterate(dpm_bridge_mm *s, double *C)
         C[a * d + b] = c / (double)(M - 1);
       }
   }
+  return DPM_SUCCESS;
+}
+
+int dpm_bridge_mm_cond(const dpm_bridge_mm *s, size_t nt, const double *xt, size_t R, uint64_t seed, double *mean,
+                       double *cov)
+{
+  if (!s || !xt || !mean || !cov || R < 2) DPM_ERROR(GSL_EINVAL, "mean-matching conditional: NULL or R < 2");
+  const size_t d = s->d, N = s->N, dd = d * d, nk = s->nb, S = s->S;
+  const double sh = sqrt(s->sigma2 / (double)N);
+  int nomem = 0, bad = 0;
+  const double work = (double)nt * (double)R * (double)N * (double)(dd + nk * d + 8);
+#pragma omp parallel num_threads(work > DPM_PAR_MIN_WORK ? dpm_omp_max_threads() : 1)
+  {
+    double *buf = dpm_malloc((R * d + 2 * d + d * S + nk + 1) * sizeof *buf);
+    gsl_rng *r = buf ? dpm_rng_stream_alloc(seed, 0) : NULL;
+    if (!r) {
+#pragma omp atomic write
+      nomem = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (size_t i = 0; i < nt; i++) {
+      if (!r) continue;
+      double *y = buf, *a = y + R * d, *b = a + d, *phi = b + d;
+      dpm_rng_stream_set(r, seed, i);
+      for (size_t q = 0; q < R; q++) {
+        memcpy(a, xt + i * d, d * sizeof *a);
+        for (size_t k = 0; k < N; k++) {
+          map_eval(d, S, nk, s->FA + k * dd, s->Fc + k * d, s->FK + k * nk * d, s->Flo + k * d, s->Fh + k * d, a,
+                   phi, b);
+          for (size_t j = 0; j < d; j++)
+            a[j] = b[j] + sh * gsl_ran_gaussian_ziggurat(r, 1.0);
+        }
+        memcpy(y + q * d, a, d * sizeof *a);
+      }
+      if (!dpm_bridge_all_finite(y, R * d)) {
+#pragma omp atomic write
+        bad = 1;
+        continue;
+      }
+      double *me = mean + i * d, *co = cov + i * dd;
+      memset(me, 0, d * sizeof *me);
+      memset(co, 0, dd * sizeof *co);
+      for (size_t q = 0; q < R; q++)
+        for (size_t j = 0; j < d; j++)
+          me[j] += y[q * d + j] / (double)R;
+      for (size_t q = 0; q < R; q++) {
+        const double *yq = y + q * d;
+        for (size_t u = 0; u < d; u++)
+          for (size_t v = 0; v <= u; v++)
+            co[u * d + v] += (yq[u] - me[u]) * (yq[v] - me[v]) / (double)R;
+      }
+      for (size_t u = 0; u < d; u++)
+        for (size_t v = 0; v < u; v++)
+          co[v * d + u] = co[u * d + v];
+    }
+    if (r) gsl_rng_free(r);
+    free(buf);
+  }
+  if (nomem) return GSL_ENOMEM;
+  if (bad) DPM_ERROR(GSL_EBADFUNC, "mean-matching conditional: a chain's end point is not finite");
   return DPM_SUCCESS;
 }

@@ -72,11 +72,42 @@ static json_t *jscore(const dpm_bridge_bench_score *sc)
   return o;
 }
 
-/* --method benchmark: Sinkhorn and the exact plan (from draws) scored against the mixture-potential ground truth
- * of Gushchin et al. 2023 (docs/MATH.md §5.7). */
+/* The solvers --method benchmark scores (--bench-methods), and their settings. */
+typedef struct {
+  int sinkhorn, grid, mm;
+  size_t gpts, gsteps, giters;
+  const char *regressor;
+  dpm_bridge_bench_mm_params mmp;
+} bench_opts;
+
+/* --bench-methods: a comma-separated list of sinkhorn, grid, mean-matching (each at most once). CLI_EUSAGE. */
+static int parse_bench_methods(const char *cmd, const char *list, bench_opts *b)
+{
+  b->sinkhorn = b->grid = b->mm = 0;
+  const char *p = list;
+  for (;;) {
+    const char *e = strchr(p, ',');
+    const size_t len = e ? (size_t)(e - p) : strlen(p);
+    int *flag = len == 8 && strncmp(p, "sinkhorn", 8) == 0          ? &b->sinkhorn
+                : len == 4 && strncmp(p, "grid", 4) == 0            ? &b->grid
+                : len == 13 && strncmp(p, "mean-matching", 13) == 0 ? &b->mm
+                                                                    : NULL;
+    if (!flag)
+      return cli_errorf(cmd, CLI_EUSAGE, "unknown --bench-methods entry '%.*s' (sinkhorn, grid, mean-matching)",
+                        (int)len, p);
+    if (*flag) return cli_errorf(cmd, CLI_EUSAGE, "--bench-methods names '%.*s' twice", (int)len, p);
+    *flag = 1;
+    if (!e) break;
+    p = e + 1;
+  }
+  return CLI_OK;
+}
+
+/* --method benchmark: the solvers of --bench-methods (Sinkhorn, grid IPF, mean-matching IPF) and the exact plan
+ * (from draws) scored against the mixture-potential ground truth of Gushchin et al. 2023 (docs/MATH.md §5.7). */
 static int run_benchmark(const char *cmd, const char *from, const char *to, double eps, size_t pairs, size_t nt,
-                         size_t draws, uint64_t seed, const dpm_bridge_sinkhorn_params *p, const char *outp,
-                         int argc, char **argv)
+                         size_t draws, uint64_t seed, const dpm_bridge_sinkhorn_params *p, const bench_opts *bo,
+                         const char *outp, int argc, char **argv)
 {
   int rc = CLI_EDATA;
   dpm_mixture *mu0 = cli_load_data(cmd, from), *pot = NULL;
@@ -104,16 +135,38 @@ static int run_benchmark(const char *cmd, const char *from, const char *to, doub
                  to, k);
       goto done;
     }
-  dpm_bridge_bench_score ssk, sex;
+  if (bo->grid && d > 2) {
+    cli_errorf(cmd, rc, "--bench-methods grid: grid IPF works in dimension 1 or 2 (got %zu)", d);
+    goto done;
+  }
+  const size_t gpts = bo->gpts ? bo->gpts : d == 1 ? 400 : 100;
+  dpm_bridge_bench_score ssk, sex, sgr, smm;
   size_t iters = 0;
-  const double t0 = cli_now();
-  if (dpm_bridge_bench_sinkhorn(mu0, pot, eps, pairs, nt, seed, p, &ssk, &iters)) {
+  double t0 = cli_now(), gerr = 0.0;
+  if (bo->sinkhorn && dpm_bridge_bench_sinkhorn(mu0, pot, eps, pairs, nt, seed, p, &ssk, &iters)) {
     cli_fail(cmd, rc, "benchmark: sinkhorn");
     goto done;
   }
-  if (cli_now() - t0 > 2.0)
+  if (bo->sinkhorn && cli_now() - t0 > 2.0)
     fprintf(stderr, "dpmlab bridge: benchmark sinkhorn %zu pairs in d = %zu, %zu iterations in %.1f s\n", pairs, d,
             iters, cli_now() - t0);
+  t0 = cli_now();
+  if (bo->grid &&
+      dpm_bridge_bench_grid(mu0, pot, eps, gpts, bo->gsteps, bo->giters, pairs, nt, seed, &sgr, &gerr)) {
+    cli_fail(cmd, rc, "benchmark: grid IPF");
+    goto done;
+  }
+  if (bo->grid && cli_now() - t0 > 2.0)
+    fprintf(stderr, "dpmlab bridge: benchmark grid IPF on %zu^%zu points, %zu iterations in %.1f s\n", gpts, d,
+            bo->giters, cli_now() - t0);
+  t0 = cli_now();
+  if (bo->mm && dpm_bridge_bench_mm(mu0, pot, eps, pairs, nt, seed, &bo->mmp, &smm)) {
+    cli_fail(cmd, rc, "benchmark: mean-matching IPF");
+    goto done;
+  }
+  if (bo->mm && cli_now() - t0 > 2.0)
+    fprintf(stderr, "dpmlab bridge: benchmark mean-matching IPF, %zu particles, %zu iterations in %.1f s\n",
+            bo->mmp.M, bo->mmp.iters, cli_now() - t0);
   /* the same test points as Sinkhorn's: the sources of pairs n..n+nt-1 of the same streams */
   if (!(xy = malloc(2 * (pairs + nt) * d * sizeof *xy))) {
     cli_errorf(cmd, rc, "out of memory for %zu pairs", pairs + nt);
@@ -130,12 +183,31 @@ static int run_benchmark(const char *cmd, const char *from, const char *to, doub
   json_object_set_new(root, "eps", json_real(eps));
   json_object_set_new(root, "pairs", json_integer((json_int_t)pairs));
   json_object_set_new(root, "test_points", json_integer((json_int_t)nt));
-  json_t *js = jscore(&ssk);
-  json_object_set_new(js, "iters", json_integer((json_int_t)iters));
-  json_object_set_new(root, "sinkhorn", js);
+  if (bo->sinkhorn) {
+    json_t *js = jscore(&ssk);
+    json_object_set_new(js, "iters", json_integer((json_int_t)iters));
+    json_object_set_new(root, "sinkhorn", js);
+  }
   json_t *je = jscore(&sex);
   json_object_set_new(je, "draws", json_integer((json_int_t)draws));
   json_object_set_new(root, "exact", je);
+  if (bo->grid) {
+    json_t *jg = jscore(&sgr);
+    json_object_set_new(jg, "grid_points", json_integer((json_int_t)gpts));
+    json_object_set_new(jg, "grid_steps", json_integer((json_int_t)bo->gsteps));
+    json_object_set_new(jg, "iters", json_integer((json_int_t)bo->giters));
+    json_object_set_new(jg, "marginal_err", json_real(gerr));
+    json_object_set_new(root, "grid", jg);
+  }
+  if (bo->mm) {
+    json_t *jm = jscore(&smm);
+    json_object_set_new(jm, "regressor", json_string(bo->regressor));
+    json_object_set_new(jm, "particles", json_integer((json_int_t)bo->mmp.M));
+    json_object_set_new(jm, "chain_steps", json_integer((json_int_t)bo->mmp.N));
+    json_object_set_new(jm, "iters", json_integer((json_int_t)bo->mmp.iters));
+    json_object_set_new(jm, "draws", json_integer((json_int_t)bo->mmp.draws));
+    json_object_set_new(root, "mean_matching", jm);
+  }
   if (!(out = cli_out_open(cmd, outp, argc, argv, 1))) goto done;
   if (json_dumpf(root, dpm_out_file(out), JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER)) {
     cli_errorf(cmd, rc, "JSON output failed");
@@ -189,7 +261,7 @@ static int parse_regressor(const char *cmd, const char *spec, size_t *S, double 
 int cmd_bridge(int argc, char **argv)
 {
   const char *cmd = "bridge", *from = NULL, *to = NULL, *method = NULL, *outp = NULL, *planp = NULL,
-             *pathsp = NULL, *regressor = "affine";
+             *pathsp = NULL, *regressor = "affine", *bmethods = "sinkhorn";
   double sigma2 = NAN, t = 0.5, tol = 1e-9;
   size_t iters = 20, n = 100, K = 50, scaling = 0, max_iter = 100000, gpts = 0, gsteps = 10, particles = 20000,
          csteps = 20, pairs = 1000, ntest = 200, draws = 1000;
@@ -218,7 +290,13 @@ int cmd_bridge(int argc, char **argv)
        "benchmark: draws of the exact plan per test point, test point i from the stream (seed + 1, i) (default "
        "1000)",
        0},
-      {"iters", OPT_SIZE, &iters, "ipf, grid: full iterations (both half-steps) to run (default 20)", 0},
+      {"bench-methods", OPT_STR, &bmethods,
+       "benchmark: the solvers scored, a comma-separated list of sinkhorn, grid (d <= 2), mean-matching (default "
+       "sinkhorn; the exact plan always)",
+       0},
+      {"iters", OPT_SIZE, &iters,
+       "ipf, grid, mean-matching (also in the benchmark): full iterations (both half-steps) to run (default 20)",
+       0},
       {"grid-points", OPT_SIZE, &gpts, "grid: points per axis (default 400 in 1-D, 100 in 2-D)", 0},
       {"grid-steps", OPT_SIZE, &gsteps, "grid: time steps N of the reference chain (default 10)", 0},
       {"particles", OPT_SIZE, &particles, "mean-matching: particles per simulation (default 20000)", 0},
@@ -269,7 +347,14 @@ int cmd_bridge(int argc, char **argv)
       "\"bw2_cond\",\n"
       "  \"uvp_marg\", \"bw2_marg\", \"iters\"}, \"exact\": {... \"draws\"}}: BW2-UVP of the conditional "
       "plans\n"
-      "  averaged over the test points and of the target marginal (--pairs, --test-points, --draws, --seed).");
+      "  averaged over the test points and of the target marginal (--pairs, --test-points, --draws, --seed);\n"
+      "  --bench-methods sinkhorn,grid,mean-matching adds \"grid\": {scores, \"grid_points\", \"grid_steps\", "
+      "\"iters\",\n"
+      "  \"marginal_err\"} (the laws on the grid, its conditional plan from the potentials) and "
+      "\"mean_matching\":\n"
+      "  {scores, \"regressor\", \"particles\", \"chain_steps\", \"iters\", \"draws\"} (mu_0 to the first --pairs "
+      "targets,\n"
+      "  the conditional plan from --draws runs of the fitted forward chain per test point).");
   if (rc) return rc < 0 ? CLI_OK : rc;
   if ((rc = cli_require(cmd, opts, "from")) || (rc = cli_require(cmd, opts, "to")) ||
       (rc = cli_require(cmd, opts, "sigma2")) || (rc = cli_require(cmd, opts, "method")))
@@ -288,12 +373,17 @@ int cmd_bridge(int argc, char **argv)
   if ((mgrid || mmm) && pathsp) return cli_errorf(cmd, CLI_EUSAGE, "--paths needs closed-form, ipf or sinkhorn");
   size_t rsize = 0;
   double rridge = 0.0;
-  if (cli_seen(opts, "regressor") && !mmm)
-    return cli_errorf(cmd, CLI_EUSAGE, "--regressor needs --method mean-matching");
+  bench_opts bo = {.sinkhorn = 1};
+  if (cli_seen(opts, "bench-methods") && !mbench)
+    return cli_errorf(cmd, CLI_EUSAGE, "--bench-methods needs --method benchmark");
+  if (mbench && (rc = parse_bench_methods(cmd, bmethods, &bo))) return rc;
+  if (cli_seen(opts, "regressor") && !mmm && !bo.mm)
+    return cli_errorf(cmd, CLI_EUSAGE,
+                      "--regressor needs --method mean-matching (or benchmark with mean-matching)");
   if ((rc = parse_regressor(cmd, regressor, &rsize, &rridge))) return rc;
-  if (mmm && (iters == 0 || csteps == 0 || particles < 16))
+  if ((mmm || bo.mm) && (iters == 0 || csteps == 0 || particles < 16))
     return cli_errorf(cmd, CLI_EUSAGE, "--iters and --chain-steps must be >= 1, --particles >= 16");
-  if (mgrid && (iters == 0 || gsteps == 0 || (cli_seen(opts, "grid-points") && gpts < 3)))
+  if ((mgrid || bo.grid) && (iters == 0 || gsteps == 0 || (cli_seen(opts, "grid-points") && gpts < 3)))
     return cli_errorf(cmd, CLI_EUSAGE, "--iters and --grid-steps must be >= 1, --grid-points >= 3");
   if (!(isfinite(sigma2) && sigma2 > 0.0))
     return cli_errorf(cmd, CLI_EUSAGE, "--sigma2 must be a finite number > 0 (got %g)", sigma2);
@@ -310,7 +400,13 @@ int cmd_bridge(int argc, char **argv)
     bp.tol = cli_seen(opts, "tol") ? tol : 1e-6; /* far below the scores' sampling error */
     bp.max_iter = max_iter;
     bp.eps_scaling = scaling;
-    return run_benchmark(cmd, from, to, sigma2, pairs, ntest, draws, seed, &bp, outp, argc, argv);
+    bo.gpts = cli_seen(opts, "grid-points") ? gpts : 0; /* 0: 400 in 1-D, 100 in 2-D, set once d is known */
+    bo.gsteps = gsteps;
+    bo.giters = iters;
+    bo.regressor = regressor;
+    bo.mmp = (dpm_bridge_bench_mm_params){
+        .N = csteps, .M = particles, .S = rsize, .iters = iters, .draws = draws, .ridge = rridge};
+    return run_benchmark(cmd, from, to, sigma2, pairs, ntest, draws, seed, &bp, &bo, outp, argc, argv);
   }
 
   dpm_mixture *mu0 = cli_load_data(cmd, from), *mu1 = mu0 ? cli_load_data(cmd, to) : NULL;
