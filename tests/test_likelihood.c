@@ -3,6 +3,7 @@
  * isotropic, diagonal and full covariances; the fixed-step integrators at their orders; Hutchinson unbiased within
  * k standard errors with a variance falling as 1/M; the prior-mismatch identity; decode(encode(x)) = x; the same
  * bits for 1 and 2 threads; the finite-difference divergence of a model without one. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "dpmlab.h"
+#include "likelihood_internal.h"
 #include "testutil.h"
 
 static const char *const PROCS[4] = {"vp", "subvp", "ve", "edm"};
@@ -329,6 +331,175 @@ static void test_model_fd_and_kl(void **state)
   dpm_mixture_free(mix);
 }
 
+/* A 2-D mixture of axis-aligned kinds only (isotropic, diagonal, a point mass or a narrow isotropic component,
+ * and a component of weight 0): the data the field kernel serves. (A point mass at t0 = 1e-5 makes log q_t0
+ * too sharp for the solver's error bound, whatever the field: the solver test uses the narrow component.) */
+static dpm_mixture *axis4(int point_mass)
+{
+  dpm_mixture *mix = dpm_mixture_alloc(4, 2);
+  assert_non_null(mix);
+  const double m0[2] = {-1.5, 0.5}, m1[2] = {1.0, 1.5}, m2[2] = {0.5, -1.0}, m3[2] = {3.0, 3.0},
+               dv[2] = {0.3, 0.05}, w[4] = {0.3, 0.3, 0.4, 0.0};
+  assert_int_equal(dpm_mixture_set_mean(mix, 0, m0), 0);
+  assert_int_equal(dpm_mixture_set_mean(mix, 1, m1), 0);
+  assert_int_equal(dpm_mixture_set_mean(mix, 2, m2), 0);
+  assert_int_equal(dpm_mixture_set_mean(mix, 3, m3), 0);
+  assert_int_equal(dpm_mixture_set_iso(mix, 0, 0.2), 0);
+  assert_int_equal(dpm_mixture_set_diag(mix, 1, dv), 0);
+  assert_int_equal(point_mass ? dpm_mixture_set_zero(mix, 2) : dpm_mixture_set_iso(mix, 2, 0.05), 0);
+  assert_int_equal(dpm_mixture_set_iso(mix, 3, 0.5), 0);
+  assert_int_equal(dpm_mixture_set_weights(mix, w), 0);
+  return mix;
+}
+
+/* The field kernel against the oracle. Each output is a responsibility-weighted sum over the K components of
+ * terms formed with a few roundings each, the weights from exp (the kernel's vector exp is within 4 ulp) of
+ * l_k = base_k - q_k/2 whose rounding error is ~ u (1 + q_k), q_k the squared Mahalanobis distance: so the two
+ * codes agree within c (K + d + 8) u per term, relative to (1 + q_k) times the size of the term. The scales below
+ * are those sums of absolute terms, from the oracle's responsibilities; c = 16. And a point's bits do not depend
+ * on the block it comes in (37 points: a group of 32 and a padded group of 5, against one point per call). */
+static void test_kernel_vs_oracle(void **state)
+{
+  (void)state;
+  const char *specs[3] = {"ring8", "axis4", "sample:of=ring8,n=40"};
+  for (int q = 0; q < 3; q++) {
+    dpm_mixture *mix = q == 1 ? axis4(1) : dpm_test_mixture(specs[q]);
+    const size_t K = mix->K, d = mix->d;
+    lik_diag *g = NULL;
+    assert_int_equal(lik_diag_alloc(mix, &g), 0);
+    assert_non_null(g);
+    dpm_oracle *o = dpm_oracle_alloc(mix);
+    enum { N = 37 };
+    double x[N * 2], eps[N * 2], lap[N], oeps[N * 2], olap[N], e1[2], l1;
+    double *resp = malloc(N * K * sizeof(double));
+    const double ms[4][2] = {{0.999, 0.01}, {0.8, 0.6}, {0.1, 0.995}, {1.0, 3.0}};
+    gsl_rng *r = dpm_rng_stream_alloc(5, (uint64_t)q);
+    for (int c = 0; c < 4; c++) {
+      const double m = ms[c][0], s = ms[c][1];
+      dpm_test_sample_qt(mix, r, m, s, N, x, NULL, NULL);
+      for (size_t j = 0; j < d; j++) /* one point well out, between and beyond the components */
+        x[(N - 1) * d + j] = 6.0 * (double)(j + 1);
+      assert_int_equal(lik_diag_field(g, m, s, N, x, d, eps, lap), 0);
+      dpm_oracle_result res = {0};
+      res.eps = oeps;
+      res.lap = olap;
+      res.resp = resp;
+      assert_int_equal(dpm_oracle_eval(o, m, s, N, x, &res), 0);
+      for (size_t i = 0; i < N; i++) {
+        double se = 0.0, sl = 0.0, gb2 = 0.0;
+        for (size_t j = 0; j < d; j++)
+          gb2 += oeps[i * d + j] * oeps[i * d + j] / (s * s);
+        for (size_t k = 0; k < K; k++) {
+          const double rk = resp[i * K + k];
+          double v2 = 0.0, vinf = 0.0, qk = 0.0, tr = 0.0;
+          for (size_t j = 0; j < d; j++) {
+            const double cc = m * m * mix->lambda[k * d + j] + s * s, z = x[i * d + j] - m * mix->mu[k * d + j];
+            v2 += (z / cc) * (z / cc);
+            vinf = fmax(vinf, fabs(z / cc));
+            qk += z * z / cc;
+            tr += 1.0 / cc;
+          }
+          se += rk * s * vinf * (1.0 + qk);
+          sl += rk * ((sqrt(v2) + sqrt(gb2)) * (sqrt(v2) + sqrt(gb2)) + tr) * (1.0 + qk);
+        }
+        const double c16 = 16.0 * (double)(K + d + 8) * DBL_EPSILON / 2.0;
+        for (size_t j = 0; j < d; j++)
+          if (!(fabs(eps[i * d + j] - oeps[i * d + j]) <= c16 * se))
+            fail_msg("%s (m, s) = (%g, %g) point %zu: eps %.17g vs oracle %.17g (bound %.3g)", specs[q], m, s, i,
+                     eps[i * d + j], oeps[i * d + j], c16 * se);
+        if (!(fabs(lap[i] - olap[i]) <= c16 * sl))
+          fail_msg("%s (m, s) = (%g, %g) point %zu: lap %.17g vs oracle %.17g (bound %.3g)", specs[q], m, s, i,
+                   lap[i], olap[i], c16 * sl);
+        assert_int_equal(lik_diag_field(g, m, s, 1, x + i * d, d, e1, &l1), 0);
+        assert_memory_equal(e1, eps + i * d, d * sizeof(double));
+        assert_memory_equal(&l1, lap + i, sizeof(double));
+      }
+    }
+    gsl_rng_free(r);
+    free(resp);
+    dpm_oracle_free(o);
+    lik_diag_free(g);
+    dpm_mixture_free(mix);
+  }
+  /* full covariances are left to the oracle; a point beyond the oracle's distance bound is declined */
+  dpm_mixture *mix = kinds2();
+  lik_diag *g = NULL;
+  assert_int_equal(lik_diag_alloc(mix, &g), 0);
+  assert_null(g);
+  dpm_mixture_free(mix);
+  mix = dpm_test_mixture("ring8");
+  assert_int_equal(lik_diag_alloc(mix, &g), 0);
+  const double far[2] = {1e17, 0.0};
+  double e[2], l;
+  assert_int_equal(lik_diag_field(g, 0.9, 0.1, 1, far, 2, e, &l), GSL_ERANGE);
+  lik_diag_free(g);
+  dpm_mixture_free(mix);
+}
+
+/* The solver with the kernel: on axis-aligned data (ring8 and axis4) the exact-divergence answer equals log q_t0
+ * within the summed local tolerances for every process and both adaptive methods, as through the oracle (the
+ * kernel switched off), the two within the sum of their bounds; 1 and 2 threads bit for bit in blocks of 3; a
+ * point beyond the oracle's bound refused with the oracle's error. */
+static void test_kernel_solver(void **state)
+{
+  (void)state;
+  enum { N = 10 };
+  double x[N * 2], xT[N * 2], xT1[N * 2];
+  dpm_likelihood_point res[N], ro[N], r1[N];
+  for (int q = 0; q < 2; q++) {
+    dpm_mixture *mix = q ? axis4(0) : dpm_test_mixture("ring8");
+    for (int pr = 0; pr < 4; pr++) {
+      dpm_process p;
+      assert_int_equal(dpm_process_parse(&p, PROCS[pr]), 0);
+      for (int k = 0; k < 2; k++) {
+        dpm_likelihood_params par;
+        dpm_likelihood_params_default(&par);
+        par.method = k ? DPM_LIK_RK8PD : DPM_LIK_RK45;
+        par.rtol = k ? 1e-10 : 1e-7;
+        par.atol = par.rtol * 1e-2;
+        par.block = 4;
+        sample_t0(mix, &p, par.t0, N, 31 + (uint64_t)pr, x);
+        dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+        assert_non_null(w);
+        assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, res, xT), 0);
+        lik_set_kernel(w, 0);
+        assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, ro, NULL), 0);
+        for (size_t i = 0; i < N; i++) {
+          const double b = tol_bound(&res[i], &par), bo = tol_bound(&ro[i], &par);
+          if (!(fabs(res[i].logp - res[i].logq_true) <= b) || !(fabs(res[i].logp - ro[i].logp) <= b + bo))
+            fail_msg("%s %s %s point %zu: kernel %.17g, oracle %.17g, truth %.17g (bounds %.3g, %.3g)",
+                     q ? "axis4" : "ring8", PROCS[pr], k ? "rk8pd" : "rk45", i, res[i].logp, ro[i].logp,
+                     res[i].logq_true, b, bo);
+        }
+        dpm_likelihood_free(w);
+      }
+      if (pr == 0) { /* threads */
+        dpm_likelihood_params par;
+        dpm_likelihood_params_default(&par);
+        par.method = DPM_LIK_RK8PD;
+        par.block = 3;
+        omp_set_num_threads(1);
+        dpm_likelihood *w = dpm_likelihood_alloc(mix, NULL, 0);
+        assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, r1, xT1), 0);
+        dpm_likelihood_free(w);
+        omp_set_num_threads(2);
+        w = dpm_likelihood_alloc(mix, NULL, 0);
+        assert_int_equal(dpm_likelihood_eval(w, &p, &par, N, x, res, xT), 0);
+        assert_memory_equal(xT, xT1, sizeof xT);
+        for (size_t i = 0; i < N; i++) {
+          assert_memory_equal(&r1[i].logp, &res[i].logp, sizeof(double));
+          assert_int_equal(r1[i].nfe, res[i].nfe);
+        }
+        const double far[2] = {1e17, 0.0};
+        assert_raises(dpm_likelihood_eval(w, &p, &par, 1, far, res, NULL), GSL_ERANGE, "too far");
+        dpm_likelihood_free(w);
+      }
+      dpm_process_clear(&p);
+    }
+    dpm_mixture_free(mix);
+  }
+}
+
 static void test_refusals(void **state)
 {
   (void)state;
@@ -379,6 +550,8 @@ int main(void)
       cmocka_unit_test(test_decode_and_threads),
       cmocka_unit_test(test_model_fd_and_kl),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_kernel_vs_oracle),
+      cmocka_unit_test(test_kernel_solver),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,8 @@ typedef struct {
   dpm_lik_prior prior; /* default DPM_LIK_PRIOR_EXACT */
   size_t block;        /* points per task, >= 1 (default 1): a block is one ODE system whose step size serves
                           all its points (each still meets the local tolerance: the control is a max over the
-                          components) and whose field is one oracle call, which amortises the call's fixed cost;
+                          components) and whose exact field is one pass for all of them (the kernel for data
+                          without full covariances, else one oracle call), which amortises the per-step set-up;
                           blocks are fixed by point index, so results do not depend on the thread count */
 } dpm_likelihood_params;
 
@@ -71,9 +72,10 @@ typedef struct {
   unsigned long nsteps;  /* accepted steps of its solve */
 } dpm_likelihood_point;
 
-/* A workspace for the flow of one field: the exact data (models == NULL: score, Laplacian and Hessian from the
- * oracle of mix) or a model (models[0..nmodels-1], nmodels >= 1 copies of the same denoiser, one per thread,
- * since a denoiser is not for concurrent use; the model's divergence op when it has one, else central
+/* A workspace for the flow of one field: the exact data (models == NULL: eps-hat and the Laplacian from the
+ * field kernel when no component of mix has a full covariance, else from the oracle, and the Hessian from the
+ * oracle; docs/MATH.md §4.3) or a model (models[0..nmodels-1], nmodels >= 1 copies of the same denoiser, one per
+ * thread, since a denoiser is not for concurrent use; the model's divergence op when it has one, else central
  * differences). mix (borrowed, must outlive the workspace) is always the data: it gives the exact q_T of the
  * exact prior and the truth log q_t0. Points are solved one per task (or par->block per task, blocks fixed by
  * index) over min(nmodels, omp threads) threads (any thread count for the data), each point from its own probe

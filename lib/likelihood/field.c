@@ -84,6 +84,7 @@ int dpm_likelihood_prior_parse(const char *name, dpm_lik_prior *out)
 static void thread_clear(lik_thread *th)
 {
   dpm_oracle_free(th->o);
+  lik_diag_free(th->diag);
   if (th->evo) gsl_odeiv2_evolve_free(th->evo);
   if (th->con) gsl_odeiv2_control_free(th->con);
   if (th->step) gsl_odeiv2_step_free(th->step);
@@ -157,12 +158,20 @@ dpm_likelihood *dpm_likelihood_alloc(const dpm_mixture *mix, dpm_denoiser *const
     th->o = dpm_oracle_alloc(mix);
     th->r = dpm_rng_stream_alloc(0, 0);
     th->score = malloc(d * sizeof(double));
-    if (!th->o || !th->r || !th->score || lik_thread_reserve(th, 1, 1)) {
+    th->use_diag = 1;
+    if (!th->o || !th->r || !th->score || lik_thread_reserve(th, 1, 1) ||
+        (!models && lik_diag_alloc(mix, &th->diag))) {
       dpm_likelihood_free(w);
       DPM_ERROR_NULL(GSL_ENOMEM, "likelihood: no memory for the workspace (d = %zu)", d);
     }
   }
   return w;
+}
+
+void lik_set_kernel(dpm_likelihood *w, int on)
+{
+  for (int i = 0; w && i < w->nthreads; i++)
+    w->th[i].use_diag = on != 0;
 }
 
 void dpm_likelihood_free(dpm_likelihood *w)

@@ -17,15 +17,24 @@
 #define LIK_MAX_STEPS 2000000UL
 
 /* d/drho [x, delta] = [w a x + s eps-hat, w d a + s div eps-hat], w = dt/drho = 2 s^2/g^2 (docs/MATH.md §4.3), for
- * the th->B points of the block, stored [x_1, delta_1, x_2, delta_2, ...]. The exact field of the data (Laplacian
- * or Hessian) is one oracle call for the block; the other routes go point by point. */
+ * the th->B points of the block, stored [x_1, delta_1, x_2, delta_2, ...]. The exact field of the data is one pass
+ * of the kernel (axis-aligned components) or one oracle call (Laplacian or Hessian) for the block; the other
+ * routes go point by point. */
 static int rhs(double rho, const double y[], double f[], void *params)
 {
   lik_thread *th = params;
   const size_t d = th->d, dd = d + 1, B = th->B;
   double t = NAN, m, s, a, w;
   int st = lik_at_rho(th, rho, &t, &m, &s, &a, &w);
-  if (!st && !th->dn && (th->div == DPM_LIK_DIV_EXACT || !th->hvp_fd)) {
+  if (st) {
+    /* reported below */
+  } else if (!th->dn && th->div == DPM_LIK_DIV_EXACT && th->diag && th->use_diag &&
+             lik_diag_field(th->diag, m, s, B, y, dd, th->beps, th->bdiv) == DPM_SUCCESS) {
+    /* axis-aligned data: the kernel, one pass per point; when it declines (a point beyond the oracle's distance
+     * bound), the oracle below computes the same or names what it refuses */
+    for (size_t b = 0; b < B; b++)
+      th->bdiv[b] *= -s * s;
+  } else if (!th->dn && (th->div == DPM_LIK_DIV_EXACT || !th->hvp_fd)) {
     for (size_t b = 0; b < B; b++)
       memcpy(th->bx + b * d, y + b * dd, d * sizeof(double));
     dpm_oracle_result res = {0};
