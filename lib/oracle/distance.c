@@ -13,25 +13,29 @@
  *    y, so the loop over y vectorises), the exact minimum, then the weights with a vectorised exp (glibc's
  *    libmvec through `#pragma omp simd` on an exp declared simd; 2-8 lanes by the CPU, chosen once at load) and
  *    the weighted sums; threads over queries.
- *  - large d: tiles of QB queries x KB points; D_y = |x|^2 + |y|^2 - 2 x.y with x.y by DGEMM, then a streaming
- *    (online) log-sum-exp over the tiles as in streaming-softmax attention, and sum_y e_y y by a second DGEMM, so
- *    memory is O(batch + data). The rule that keeps it exact where it matters: the computed D_y is within
- *    delta_y = (2d + 4) u (|x|^2 + |y|^2) of the true one (u = 2^-53; a dot product of length d errs by at most
- *    d u |x||y| <= d u (|x|^2 + |y|^2)/2, the two norms and the sums add the rest). A point is recomputed by
- *    coordinate differences (refined) when it may be the nearest (D_y - delta_y <= the least upper bound of the
- *    minimum so far), or when its weight can matter (D_y - delta_y <= that bound + 2 sigma^2 T, T = 40, below
- *    which e^-T < 2^-57) and the expansion cancels: D_y < kappa (|x|^2 + |y|^2), kappa = 1/8. So D*, y* and the
- *    ties are exact as on the small-d route, and every other D_y that matters is within 8 (2d + 4) u D_y of the
- *    exact value, 16 times the bound (d + 2) u D_y of the coordinate-difference sum itself; the weighted sum of
- *    the refined points is accumulated as e_y (x - y), the rest enters as (sum e_y) x - sum e_y y, whose rounding
- *    is at most ~ (K + d) u (|x| + max |y|) sum e_y absolute.
- *    The data is split into at most NSUPER fixed chunks (a function of K only), each streamed by one thread with
- *    its own running minimum, and the chunk states are merged in chunk order: the result is the same bits for
- *    any thread count. OpenBLAS runs single-threaded inside (openblas_set_num_threads(1) around the region). */
+ *  - large d: D_y = |x|^2 + |y|^2 - 2 x.y with x.y by DGEMM for a tile of queries against the whole set, the
+ *    tile's rows of D kept (at most DIST_TILE_BYTES), so each query's exact minimum D* is known before any weight
+ *    is formed. The computed D_y is within delta_y = (2d + 4) u (|x|^2 + |y|^2) of the true one (u = 2^-53; a dot
+ *    product of length d errs by at most d u |x||y| <= d u (|x|^2 + |y|^2)/2, the norms and sums add the rest).
+ *    With ub = min_y (D_y + delta_y) >= D*, a point is recomputed by coordinate differences (refined) when it may
+ *    be the nearest (D_y - delta_y <= ub), or when its weight can matter (D_y - delta_y <= ub + 2 sigma^2 T,
+ *    T = 40) and the expansion cancels (D_y < kappa (|x|^2 + |y|^2), kappa = 1/8): D*, y* and the ties are exact,
+ *    every other D_y that matters within 8 (2d + 4) u D_y. A point with D_y - delta_y > ub + 2 sigma^2 T_drop,
+ *    T_drop = T0 + ln K, T0 = 36.8, is dropped: its weight is below e^-T_drop, so the dropped weights sum to less
+ *    than e^-36.8 < 2^-53 of the total. A query keeping at most max(8, K/32) points sums e_y (x - y) over them
+ *    directly (sparse); one keeping more puts every weight in its row, and the tile's dense rows are multiplied
+ *    by Y in one DGEMM, entering as (sum e_y) x - sum e_y y (rounding ~ (K + d) u (|x| + max |y|) sum e_y); the
+ *    refined points always enter as e_y (x - y). docs/MATH.md §2.11 has the bounds and the switch.
+ *    The products are cut into at most NSUPER fixed data chunks (a function of K only), each row reduced by one
+ *    thread, the dense DGEMM cut into fixed column blocks (a function of d): no sum is split between threads, so
+ *    the result is the same bits for any thread count. OpenBLAS runs single-threaded inside
+ *    (blas_single_enter/leave). */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -69,11 +73,15 @@ enum {
   DIST_GEMM_MIN_D = 32, /* the DGEMM route from this dimension on */
   DIST_LANES = 8,       /* buffers are padded to a multiple of this and 64-byte aligned: no scalar epilogue */
   KB = 512,             /* points per tile of the DGEMM route */
-  NSUPER = 8            /* at most this many fixed data chunks, streamed in parallel and merged in order */
+  NSUPER = 8,           /* at most this many fixed data chunks of the DGEMM route, in parallel */
+  DIST_DENSE_DIV = 32,  /* a query keeping more than K / DIST_DENSE_DIV points (and more than DIST_DENSE_MIN) */
+  DIST_DENSE_MIN = 8    /* takes its weighted sum by DGEMM over the whole set (docs/MATH.md §2.11) */
 };
-#define DIST_T     40.0    /* e^-40 < 2^-57: weights below it relative to the nearest's 1 do not matter */
-#define DIST_KAPPA 0.125   /* refine where D_y < kappa (|x|^2 + |y|^2): the expansion's cancellation */
-#define DIST_U     0x1p-53 /* unit roundoff */
+#define DIST_TILE_BYTES ((size_t)32 << 20) /* the DGEMM route keeps a tile's distances in at most this */
+#define DIST_DROP_T0    36.8    /* a weight below e^-(T0 + ln K) of the nearest's is dropped: K e^-T < 2^-53 */
+#define DIST_T          40.0    /* e^-40 < 2^-57: weights below it relative to the nearest's 1 do not matter */
+#define DIST_KAPPA      0.125   /* refine where D_y < kappa (|x|^2 + |y|^2): the expansion's cancellation */
+#define DIST_U          0x1p-53 /* unit roundoff */
 
 static double dist2_point(size_t d, const double *x, const double *y)
 {
@@ -231,236 +239,317 @@ static int eval_direct(size_t K, size_t d, const double *Y, double sigma, size_t
   return st;
 }
 
-/* ---- large d: DGEMM tiles with a streaming log-sum-exp ----------------------------------------------------- */
+/* ---- large d: DGEMM tiles, the tile's distances kept, negligible weights dropped -----------------------------
+ */
 
-/* The running state of one query over one data chunk, relative to its current exact minimum M. */
+/* OpenBLAS runs single-threaded inside the route (the route's own threads split the work). The save and restore
+ * of its global thread count is shared by every caller running at the same time (user threads, or calls from
+ * inside a parallel region): the first to enter saves and sets 1, the last to leave restores, under a mutex, so
+ * overlapping callers neither run multi-threaded BLAS inside each other's regions nor leave the count at 1. */
+static pthread_mutex_t blas_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int blas_users = 0, blas_saved = 1;
+
+static void blas_single_enter(void)
+{
+  pthread_mutex_lock(&blas_mutex);
+  if (blas_users++ == 0) {
+    blas_saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+  }
+  pthread_mutex_unlock(&blas_mutex);
+}
+
+static void blas_single_leave(void)
+{
+  pthread_mutex_lock(&blas_mutex);
+  if (--blas_users == 0) openblas_set_num_threads(blas_saved);
+  pthread_mutex_unlock(&blas_mutex);
+}
+
+/* A scratch buffer of n doubles, 64-byte aligned; from 4 MiB on aligned to a huge page and advised for
+ * transparent huge pages (first-touch faults of 4 KiB pages cost more than the arithmetic on them). */
+static double *alloc_tile(size_t n)
+{
+  const size_t huge = (size_t)1 << 21, bytes = (n ? n : 1) * sizeof(double);
+  if (bytes < 2 * huge) return alloc_aligned(n ? n : 1);
+  const size_t round = (bytes + huge - 1) / huge * huge;
+  void *p = aligned_alloc(huge, round);
+  if (!p) DPM_ERROR_NULL(GSL_ENOMEM, "distance: out of memory (%zu bytes)", round);
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, round, MADV_HUGEPAGE); /* advice only */
+#endif
+  return p;
+}
+
+/* The state of one query once its row of distances is known. */
 typedef struct {
-  double M;     /* exact D of the nearest point so far (+inf before the first) */
-  size_t best;  /* its index */
-  double other; /* sum of the weights of every other point */
-  double sE;    /* sum of the weights of the points not refined (entering through the DGEMM sum) */
+  double M;     /* exact D of the nearest point */
+  size_t best;  /* its index (lowest on ties) */
+  double other; /* sum of the kept weights of every other point */
+  double sE;    /* dense queries: sum of the weights entering through the weighted DGEMM */
+  size_t nkeep; /* points whose weight may exceed e^-T_drop (the survivors) */
+  int dense;    /* 1: the weighted sum by DGEMM over the whole set; 0: by the survivors alone */
 } dist_state;
 
-/* One query tile against one data chunk [k0, k1): the D tile by DGEMM, refinement, weights, and (when the
- * weighted sums are wanted) GY += E Y_tile by DGEMM. A: nq x d, sum over refined of e (x - y); GY: nq x d. */
+/* One query tile: its nq queries' rows of D (nq x K, row stride K) in Dt, and the per-query results. */
 typedef struct {
-  size_t K, d, nq, Kq;
+  size_t K, d, nq, nch, ncb;
   const double *Y, *yn, *X, *xn;
-  double two_s2;
+  double two_s2, win, wdrop;
   int want_w;
+  double *Dt;        /* nq x K: -2 x.y, then D, then (dense rows) the weights */
+  dist_state *S;     /* nq */
+  double *A;         /* nq x d: sum over the exactly accumulated points of e (x - y) */
+  double *GY;        /* nq x d: dense rows, compacted: sum of e y by DGEMM */
+  size_t *dense_row; /* the dense queries in order; their count in *ndense */
+  size_t ndense;
 } tile_job;
 
+/* Data chunk c (fixed bounds, a function of K only): D = |x|^2 + |y|^2 - 2 x.y for the tile, x.y by DGEMM. */
 DIST_CLONES
-static void tile_weights(const tile_job *J, size_t k0, size_t kb, double *restrict G, dist_state *S,
-                         double *restrict A, double *restrict GY, unsigned char *refine)
+static void tile_chunk(const tile_job *J, size_t c)
 {
-  const size_t d = J->d;
-  const double cd = (2.0 * (double)d + 4.0) * DIST_U, two_s2 = J->two_s2;
-  const double win = two_s2 * DIST_T;
-  for (size_t q = 0; q < J->nq; q++) {
-    double *restrict g = G + q * KB;
-    const double xn = J->xn[q];
-    const double *xq = J->X + q * d;
-    const double *restrict yn = J->yn + k0;
-    dist_state *s = S + q;
-    /* D_y = |x|^2 + |y|^2 - 2 x.y (g holds -2 x.y), and the least upper bound of the minimum */
-    double ub = s->M;
-#pragma omp simd reduction(min : ub)
-    for (size_t k = 0; k < kb; k++) {
-      const double D0 = xn + yn[k] + g[k], D = D0 > 0.0 ? D0 : 0.0, hi = D + cd * (xn + yn[k]);
-      g[k] = D;
-      ub = hi < ub ? hi : ub;
-    }
-    /* refine: candidates for the nearest, and points whose weight can matter where the expansion cancels */
-    size_t nref = 0;
-    double Mnew = s->M;
-    size_t bnew = s->best;
-    for (size_t k = 0; k < kb; k++) {
-      const double nrm = xn + yn[k], lo = g[k] - cd * nrm;
-      refine[k] = lo <= ub || (lo <= ub + win && g[k] < DIST_KAPPA * nrm);
-      if (!refine[k]) continue;
-      nref++;
-      g[k] = dist2_point(d, xq, J->Y + (k0 + k) * d);
-      if (g[k] < Mnew) { /* strict, and earlier tiles came first: ties go to the lowest index */
-        Mnew = g[k];
-        bnew = k0 + k;
-      }
-    }
-    if (Mnew < s->M) { /* a new nearest point: rescale the state to it; the old one's 1 joins the others */
-      const int first = s->M == HUGE_VAL;
-      const double f = first || !(two_s2 > 0.0) ? 0.0 : exp(-(s->M - Mnew) / two_s2);
-      s->other = first ? 0.0 : (s->other + 1.0) * f;
-      s->sE *= f;
-      if (J->want_w) {
-        const double *yo = J->Y + s->best * d;
-        for (size_t j = 0; j < d; j++) {
-          A[q * d + j] = first ? 0.0 : f * A[q * d + j] + f * (xq[j] - yo[j]);
-          GY[q * d + j] *= f;
-        }
-      }
-      s->M = Mnew;
-      s->best = bnew;
-    }
-    const double M = s->M;
-    /* weights of the points not refined (their D exceeds M + delta_y, so e < 1), then the refined ones */
-    double osum = 0.0;
-    if (two_s2 > 0.0) {
-#pragma omp simd reduction(+ : osum)
-      for (size_t k = 0; k < kb; k++) {
-        const double e = exp(-((g[k] > M ? g[k] : M) - M) / two_s2);
-        g[k] = refine[k] ? 0.0 : e;
-        osum += g[k];
-      }
-    } else {
-      for (size_t k = 0; k < kb; k++)
-        g[k] = 0.0; /* not refined: D > M, weight 0 in the sigma -> 0 limit */
-    }
-    s->other += osum;
-    s->sE += osum;
-    if (!nref) continue;
-    for (size_t k = 0; k < kb; k++) {
-      if (!refine[k] || k0 + k == s->best) continue;
-      const double *y = J->Y + (k0 + k) * d;
-      const double Dk = dist2_point(d, xq, y);
-      const double e = Dk == M ? 1.0 : two_s2 > 0.0 ? exp(-(Dk - M) / two_s2) : 0.0;
-      s->other += e;
-      if (J->want_w && e > 0.0)
-        for (size_t j = 0; j < d; j++)
-          A[q * d + j] += e * (xq[j] - y[j]);
-    }
-  }
-}
-
-/* Stream chunk [c0, c1) of the set for a tile of nq queries. */
-static void stream_chunk(const tile_job *J, size_t c0, size_t c1, double *G, dist_state *S, double *A, double *GY,
-                         unsigned char *refine)
-{
-  const size_t d = J->d;
-  for (size_t q = 0; q < J->nq; q++) {
-    S[q].M = HUGE_VAL;
-    S[q].best = 0;
-    S[q].other = 0.0;
-    S[q].sE = 0.0;
-  }
-  if (J->want_w) {
-    memset(A, 0, J->nq * d * sizeof(double));
-    memset(GY, 0, J->nq * d * sizeof(double));
-  }
+  const size_t ntiles = (J->K + KB - 1) / KB, c0 = c * ntiles / J->nch * KB, c1e = (c + 1) * ntiles / J->nch * KB,
+               c1 = c1e < J->K ? c1e : J->K;
   for (size_t k0 = c0; k0 < c1; k0 += KB) {
     const size_t kb = c1 - k0 < KB ? c1 - k0 : KB;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)J->nq, (int)kb, (int)d, -2.0, J->X, (int)d,
-                J->Y + k0 * d, (int)d, 0.0, G, KB);
-    tile_weights(J, k0, kb, G, S, A, GY, refine);
-    if (J->want_w) { /* GY += E Y_tile, E the weights of the points not refined */
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)J->nq, (int)d, (int)kb, 1.0, G, KB,
-                  J->Y + k0 * d, (int)d, 1.0, GY, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)J->nq, (int)kb, (int)J->d, -2.0, J->X, (int)J->d,
+                J->Y + k0 * J->d, (int)J->d, 0.0, J->Dt + k0, (int)J->K);
+    const double *restrict yn = J->yn + k0;
+    for (size_t q = 0; q < J->nq; q++) { /* while the block is in cache */
+      double *restrict g = J->Dt + q * J->K + k0;
+      const double xn = J->xn[q];
+#pragma omp simd
+      for (size_t k = 0; k < kb; k++) {
+        const double D0 = xn + yn[k] + g[k];
+        g[k] = D0 > 0.0 ? D0 : 0.0;
+      }
     }
   }
 }
 
-/* Chunk c of the data, tiles [c ntiles / nch, (c + 1) ntiles / nch), streamed into its slots of S, A and GY with
- * the scratch G and R of the thread that runs it. */
-static void gemm_chunk(const tile_job *J, size_t ntiles, size_t nch, size_t c, double *G, unsigned char *R,
-                       dist_state *S, double *A, double *GY)
+enum { FLAG_REFINE = 1, FLAG_KEEP = 2 };
+
+/* Query q of the tile: the exact nearest point, which points are kept, the route, and its weights (sparse: the
+ * sums over the kept points, exactly; dense: the weights of the points not refined left in its row of Dt for
+ * the weighted DGEMM). flags: K bytes of scratch. */
+DIST_CLONES
+static void tile_query(const tile_job *J, size_t q, unsigned char *restrict flags)
 {
-  const size_t QB = J->Kq, d = J->d, c0 = c * ntiles / nch * KB, c1e = (c + 1) * ntiles / nch * KB,
-               c1 = c1e < J->K ? c1e : J->K;
-  stream_chunk(J, c0, c1, G, S + c * QB, J->want_w ? A + c * QB * d : NULL, J->want_w ? GY + c * QB * d : NULL, R);
+  const size_t K = J->K, d = J->d;
+  const double cd = (2.0 * (double)d + 4.0) * DIST_U, two_s2 = J->two_s2, xn = J->xn[q];
+  const double *restrict yn = J->yn;
+  const double *xq = J->X + q * d;
+  double *restrict r = J->Dt + q * K;
+  dist_state *s = J->S + q;
+  /* the least upper bound of the minimum */
+  double ub = HUGE_VAL;
+#pragma omp simd reduction(min : ub)
+  for (size_t k = 0; k < K; k++) {
+    const double hi = r[k] + cd * (xn + yn[k]);
+    ub = hi < ub ? hi : ub;
+  }
+  /* refine the candidates for the nearest, and the points whose weight can matter where the expansion cancels;
+   * keep every point whose weight may exceed e^-T_drop of the nearest's */
+  const double lim_ref = ub + J->win, lim_keep = ub + J->wdrop;
+  size_t nkeep = 0;
+#pragma omp simd reduction(+ : nkeep)
+  for (size_t k = 0; k < K; k++) {
+    const double nrm = xn + yn[k], lo = r[k] - cd * nrm;
+    const int ref = lo <= ub || (lo <= lim_ref && r[k] < DIST_KAPPA * nrm), keep = lo <= lim_keep;
+    flags[k] = (unsigned char)((ref ? FLAG_REFINE : 0) | (keep ? FLAG_KEEP : 0));
+    nkeep += (size_t)keep;
+  }
+  double M = HUGE_VAL;
+  size_t best = 0;
+  for (size_t k = 0; k < K; k++) {
+    if (!(flags[k] & FLAG_REFINE)) continue;
+    r[k] = dist2_point(d, xq, J->Y + k * d);
+    if (r[k] < M) { /* strict, in index order: ties go to the lowest index */
+      M = r[k];
+      best = k;
+    }
+  }
+  s->M = M;
+  s->best = best;
+  s->nkeep = nkeep;
+  s->dense = nkeep > DIST_DENSE_MIN && nkeep > K / DIST_DENSE_DIV;
+  s->sE = 0.0;
+  double *a = J->want_w ? J->A + q * d : NULL;
+  if (a) memset(a, 0, d * sizeof(double));
+  double other = 0.0;
+  if (!s->dense) { /* the kept points alone: e (x - y) accumulated directly */
+    for (size_t k = 0; k < K; k++) {
+      if (!(flags[k] & FLAG_KEEP) || k == best) continue;
+      const double Dk = r[k] > M ? r[k] : M;
+      const double e = Dk == M ? 1.0 : two_s2 > 0.0 ? exp(-(Dk - M) / two_s2) : 0.0;
+      if (e == 0.0) continue;
+      other += e;
+      if (a) {
+        const double *restrict y = J->Y + k * d;
+#pragma omp simd
+        for (size_t j = 0; j < d; j++)
+          a[j] += e * (xq[j] - y[j]);
+      }
+    }
+    s->other = other;
+    return;
+  }
+  /* dense: every weight; the refined points exactly, the others left in the row for the weighted DGEMM */
+  double osum = 0.0;
+  if (two_s2 > 0.0) {
+#pragma omp simd reduction(+ : osum)
+    for (size_t k = 0; k < K; k++) {
+      const double e = exp(-((r[k] > M ? r[k] : M) - M) / two_s2);
+      r[k] = flags[k] & FLAG_REFINE ? 0.0 : e;
+      osum += r[k];
+    }
+  } else {
+    for (size_t k = 0; k < K; k++)
+      r[k] = 0.0; /* not refined: D > M, weight 0 in the sigma -> 0 limit */
+  }
+  for (size_t k = 0; k < K; k++) {
+    if (!(flags[k] & FLAG_REFINE) || k == best) continue;
+    const double *y = J->Y + k * d;
+    const double Dk = dist2_point(d, xq, y);
+    const double e = Dk == M ? 1.0 : two_s2 > 0.0 ? exp(-(Dk - M) / two_s2) : 0.0;
+    other += e;
+    if (a && e > 0.0)
+      for (size_t j = 0; j < d; j++)
+        a[j] += e * (xq[j] - y[j]);
+  }
+  s->other = other + osum;
+  s->sE = osum;
+}
+
+/* Column block b of the dense queries' weighted sums: GY[:, j0:j1) = E Y[:, j0:j1), E their rows of weights
+ * (compacted to the top of Dt). The blocks are fixed by d, each element one DGEMM over all K: the same bits for
+ * any thread count. */
+static void tile_dense_block(const tile_job *J, size_t b)
+{
+  const size_t j0 = b * J->d / J->ncb, j1 = (b + 1) * J->d / J->ncb;
+  if (j1 > j0)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)J->ndense, (int)(j1 - j0), (int)J->K, 1.0, J->Dt,
+                (int)J->K, J->Y + j0, (int)J->d, 0.0, J->GY + j0, (int)J->d);
+}
+
+/* The dense rows of weights moved to the top of Dt, in order (row j <= its source row: a forward copy). */
+static void tile_compact(tile_job *J)
+{
+  J->ndense = 0;
+  for (size_t q = 0; q < J->nq; q++) {
+    if (!J->S[q].dense || !J->want_w) continue;
+    if (J->ndense != q) memcpy(J->Dt + J->ndense * J->K, J->Dt + q * J->K, J->K * sizeof(double));
+    J->dense_row[J->ndense++] = q;
+  }
 }
 
 static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                      double *grad, double *eps, double *proj, size_t *proj_index)
 {
   const int want_w = grad || eps;
-  size_t QB = ((size_t)1 << 18) / d;
+  /* the tile's distances take at most DIST_TILE_BYTES (at least 8 queries) */
+  size_t QB = DIST_TILE_BYTES / (K * sizeof(double)) / 8 * 8;
   QB = QB < 8 ? 8 : QB > 256 ? 256 : QB;
   if (QB > n) QB = n;
   const size_t ntiles = (K + KB - 1) / KB, nch = ntiles < NSUPER ? ntiles : NSUPER;
-  /* the chunks in parallel unless the caller already runs in parallel: then a plain loop, no region of ours */
-  const int par = nch > 1 && dpm_omp_max_threads() > 1 && !in_parallel();
+  const size_t ncb = d >= 2048 ? 8 : d >= 512 ? 4 : d >= 128 ? 2 : 1;
+  /* threads unless the caller already runs in parallel: then plain loops, no region of ours */
+  const int par = dpm_omp_max_threads() > 1 && !in_parallel();
   const int nt = par ? dpm_omp_max_threads() : 1;
   double *yn = dpm_malloc(K * sizeof(double)), *xn = dpm_malloc(QB * sizeof(double));
-  dist_state *S = dpm_malloc(nch * QB * sizeof(dist_state));
-  double *A = want_w ? dpm_malloc(nch * QB * d * sizeof(double)) : NULL;
-  double *GY = want_w ? dpm_malloc(nch * QB * d * sizeof(double)) : NULL;
-  double **Gt = dpm_calloc((size_t)nt, sizeof *Gt);
-  unsigned char **Rt = dpm_calloc((size_t)nt, sizeof *Rt);
-  int st = yn && xn && S && (!want_w || (A && GY)) && Gt && Rt ? DPM_SUCCESS : GSL_ENOMEM;
-  for (int t = 0; !st && t < nt; t++)
-    if (!(Gt[t] = alloc_aligned(QB * KB)) || !(Rt[t] = dpm_malloc(KB))) st = GSL_ENOMEM;
+  double *Dt = alloc_tile(QB * K);
+  dist_state *S = dpm_malloc(QB * sizeof(dist_state));
+  double *A = want_w ? dpm_malloc(QB * d * sizeof(double)) : NULL;
+  double *GY = want_w ? dpm_malloc(QB * d * sizeof(double)) : NULL;
+  size_t *dense_row = dpm_malloc(QB * sizeof(size_t));
+  unsigned char *flags = dpm_malloc((size_t)nt * K);
+  int st = yn && xn && Dt && S && (!want_w || (A && GY)) && dense_row && flags ? DPM_SUCCESS : GSL_ENOMEM;
   if (st) goto done;
   for (size_t k = 0; k < K; k++)
     yn[k] = dpm_norm2(Y + k * d, d);
   const double two_s2 = 2.0 * sigma * sigma;
-  const int blas_nt = openblas_get_num_threads();
-  openblas_set_num_threads(1);
+  blas_single_enter();
   for (size_t i0 = 0; i0 < n; i0 += QB) {
     const size_t nq = n - i0 < QB ? n - i0 : QB;
     const double *X = x + i0 * d;
     for (size_t q = 0; q < nq; q++)
       xn[q] = dpm_norm2(X + q * d, d);
-    const tile_job J = {K, d, nq, QB, Y, yn, X, xn, two_s2, want_w};
+    tile_job J = {K,
+                  d,
+                  nq,
+                  nch,
+                  ncb,
+                  Y,
+                  yn,
+                  X,
+                  xn,
+                  two_s2,
+                  two_s2 * DIST_T,
+                  two_s2 * (DIST_DROP_T0 + log((double)K)),
+                  want_w,
+                  Dt,
+                  S,
+                  A,
+                  GY,
+                  dense_row,
+                  0};
     if (!par) {
       for (size_t c = 0; c < nch; c++)
-        gemm_chunk(&J, ntiles, nch, c, Gt[0], Rt[0], S, A, GY);
+        tile_chunk(&J, c);
+      for (size_t q = 0; q < nq; q++)
+        tile_query(&J, q, flags);
+      tile_compact(&J);
+      if (J.ndense)
+        for (size_t b = 0; b < ncb; b++)
+          tile_dense_block(&J, b);
     } else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-      for (size_t c = 0; c < nch; c++) {
-        const int tid = dpm_omp_thread_num();
-        gemm_chunk(&J, ntiles, nch, c, Gt[tid], Rt[tid], S, A, GY);
-      }
-    }
-    /* merge the chunks in order */
-    for (size_t q = 0; q < nq; q++) {
-      const size_t i = i0 + q;
-      const double *xq = X + q * d;
-      size_t pb = 0;
-      for (size_t c = 1; c < nch; c++)
-        if (S[c * QB + q].M < S[pb * QB + q].M) pb = c; /* strict: the lower chunk (lower index) on ties */
-      const double M = S[pb * QB + q].M;
-      const size_t best = S[pb * QB + q].best;
-      double other = 0.0, sE = 0.0;
-      double *num = want_w ? A + pb * QB * d + q * d : NULL; /* accumulate into chunk pb's slot */
-      double *gy = want_w ? GY + pb * QB * d + q * d : NULL;
-      for (size_t c = 0; c < nch; c++) {
-        const dist_state *s = S + c * QB + q;
-        const double f = s->M == M ? 1.0 : two_s2 > 0.0 ? exp(-(s->M - M) / two_s2) : 0.0;
-        other += c == pb ? s->other : (s->other + 1.0) * f;
-        sE += f * s->sE;
-        if (!want_w || c == pb) continue;
-        const double *a = A + c * QB * d + q * d, *g = GY + c * QB * d + q * d, *yb = Y + s->best * d;
-        for (size_t j = 0; j < d; j++) {
-          num[j] += f * a[j] + f * (xq[j] - yb[j]);
-          gy[j] += f * g[j];
+#pragma omp parallel num_threads(nt)
+      {
+        unsigned char *fl = flags + (size_t)dpm_omp_thread_num() * K;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t c = 0; c < nch; c++)
+          tile_chunk(&J, c);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q = 0; q < nq; q++)
+          tile_query(&J, q, fl);
+#pragma omp single
+        tile_compact(&J);
+        if (J.ndense) {
+#pragma omp for schedule(dynamic, 1)
+          for (size_t b = 0; b < ncb; b++)
+            tile_dense_block(&J, b);
         }
       }
-      if (proj) memcpy(proj + i * d, Y + best * d, d * sizeof(double));
-      if (proj_index) proj_index[i] = best;
-      if (dist2) dist2[i] = other > 0.0 ? M - two_s2 * log1p(other) : M;
+    }
+    for (size_t q = 0, jd = 0; q < nq; q++) {
+      const size_t i = i0 + q;
+      const dist_state *s = S + q;
+      const double *xq = X + q * d, *yb = Y + s->best * d;
+      if (proj) memcpy(proj + i * d, yb, d * sizeof(double));
+      if (proj_index) proj_index[i] = s->best;
+      if (dist2) dist2[i] = s->other > 0.0 ? s->M - two_s2 * log1p(s->other) : s->M;
       if (!want_w) continue;
-      const double total = 1.0 + other, *yb = Y + best * d;
+      const double total = 1.0 + s->other, *num = A + q * d;
+      const double *gy = s->dense ? GY + jd++ * d : NULL;
       for (size_t j = 0; j < d; j++) {
-        const double se = ((xq[j] - yb[j]) + num[j] + (sE * xq[j] - gy[j])) / total; /* sigma eps*_j */
+        const double se = gy ? ((xq[j] - yb[j]) + num[j] + (s->sE * xq[j] - gy[j])) / total
+                             : ((xq[j] - yb[j]) + num[j]) / total; /* sigma eps*_j */
         if (eps) eps[i * d + j] = se / sigma;
         if (grad) grad[i * d + j] = 2.0 * se;
       }
     }
   }
-  openblas_set_num_threads(blas_nt);
+  blas_single_leave();
 done:
-  if (Gt)
-    for (int t = 0; t < nt; t++)
-      free(Gt[t]);
-  if (Rt)
-    for (int t = 0; t < nt; t++)
-      free(Rt[t]);
-  free(Gt);
-  free(Rt);
   free(yn);
   free(xn);
+  free(Dt);
   free(S);
   free(A);
   free(GY);
+  free(dense_row);
+  free(flags);
   if (st) DPM_ERROR(st, "distance: out of memory for %zu points against %zu in dimension %zu", n, K, d);
   return st;
 }

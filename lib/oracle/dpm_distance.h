@@ -13,7 +13,10 @@
  * with n > 0 (GSL_EINVAL), d == 0 (GSL_EBADLEN), a non-finite x or Y (GSL_EBADFUNC, naming the point). Stable for
  * any sigma: log-sum-exp about the nearest point, so no exp underflow to 0 in a ratio, dist^2 within the exact
  * bounds [min - 2 sigma^2 log K, min], and as 2 sigma^2 underflows the limit (min, nearest point, ties averaged).
- * Parallel over points (OpenMP), same bits for any thread count. */
+ * For d >= 32 weights below e^-(36.8 + ln K) of the nearest point's may be dropped (together less than 2^-53 of
+ * the total: dist^2 moves by at most 2 sigma^2 u, sigma eps*_j by at most u max_y |x_j - y_j|, docs/MATH.md
+ * §2.11), and the call needs up to 32 MiB of scratch beyond its arguments. Parallel over points and data chunks
+ * (OpenMP), same bits for any thread count; safe to call from several threads at once. */
 int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                       double *grad, double *eps, double *proj, size_t *proj_index);
 

@@ -1,0 +1,332 @@
+/* test_perf_gemm.c — the DGEMM route of the ideal denoiser (lib/oracle/distance.c, docs/MATH.md §2.11): the rule
+ * that drops a weight below e^-(T0 + ln K) of the nearest point's, the sparse sums over the kept points and the
+ * fallback to the dense weighted DGEMM when a query keeps more than K/32 of them, each side of the switch against
+ * a long-double brute force with the tolerance of the derivation; the same bits for 1 and 2 threads with sparse
+ * and dense queries in the same tiles; OpenBLAS's thread count restored after overlapping callers; and .npy
+ * arrays larger than one read block (npy.c) read back bit for bit, with errors placed in the second block. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <gsl/gsl_randist.h>
+
+#include "dpmlab.h"
+#include "testutil.h"
+
+#define U       0x1p-53 /* unit roundoff */
+#define KAPPA   0.125   /* the route refines where D_y < KAPPA (|x|^2 + |y|^2) (distance.c) */
+#define T_WIN   40.0    /* refinement window e^-T_WIN (distance.c) */
+#define T0      36.8    /* weights below e^-(T0 + ln K) of the nearest's are dropped (distance.c) */
+#define DENSE_D 32      /* a query keeping more than K / DENSE_D points (and more than 8) goes dense */
+
+/* OpenBLAS's thread control (the library the tests link). */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+/* Long-double reference for one query: dist^2, sigma eps*, the nearest index, over every point. */
+static void brute(size_t K, size_t d, const double *Y, double sigma, const double *x, long double *dist2,
+                  long double *se, size_t *best)
+{
+  long double *D = malloc(K * sizeof *D), Dmin = INFINITY;
+  for (size_t k = 0; k < K; k++) {
+    long double acc = 0;
+    for (size_t j = 0; j < d; j++) {
+      const long double t = (long double)x[j] - (long double)Y[k * d + j];
+      acc += t * t;
+    }
+    D[k] = acc;
+    if (acc < Dmin) {
+      Dmin = acc;
+      *best = k;
+    }
+  }
+  const long double two_s2 = 2.0L * sigma * sigma;
+  long double other = 0, tot = 0;
+  for (size_t j = 0; j < d; j++)
+    se[j] = 0;
+  for (size_t k = 0; k < K; k++) {
+    const long double e = expl(-(D[k] - Dmin) / two_s2);
+    if (k != *best) other += e;
+    tot += e;
+    for (size_t j = 0; j < d; j++)
+      se[j] += e * ((long double)x[j] - (long double)Y[k * d + j]);
+  }
+  for (size_t j = 0; j < d; j++)
+    se[j] /= tot;
+  *dist2 = Dmin - two_s2 * log1pl(other);
+  free(D);
+}
+
+/* n queries against the brute force. The bounds of docs/MATH.md §2.11: every exponent (D_y - D*)/(2 sigma^2) is
+ * off by at most eps_w = [(2d + 4)/KAPPA + d + 2] u (2 D* + 2 sigma^2 T) / (2 sigma^2) + 4 u with T the larger of
+ * the two windows; the dropped weights sum to less than K e^-(T0 + ln K) = e^-T0 < 2^-53 relative to the total,
+ * which moves dist^2 by at most 2 sigma^2 2^-53 and sigma eps* (a weighted mean of x - y) by at most 2^-53 R
+ * (R = max |x_j - y_j|); so dist^2 is within 2 sigma^2 (eps_w + u) + (d + 2) u D*, and sigma eps* within
+ * (2 eps_w + u) R + (K + d + 4) u (|x|_inf + |Y|_inf) (the dense route's (sum e) x - sum e y rounds at most
+ * like a sum of K terms). The nearest point is exact. */
+static void check(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, const char *what)
+{
+  double *dist2 = malloc(n * sizeof *dist2), *eps = malloc(n * d * sizeof *eps),
+         *proj = malloc(n * d * sizeof *proj);
+  size_t *pi = malloc(n * sizeof *pi);
+  assert_int_equal(dpm_distance_eval(K, d, Y, sigma, n, x, dist2, NULL, eps, proj, pi), DPM_SUCCESS);
+  long double *se = malloc(d * sizeof *se), ref;
+  double ymax = 0.0;
+  for (size_t k = 0; k < K * d; k++)
+    ymax = fmax(ymax, fabs(Y[k]));
+  const double two_s2 = 2.0 * sigma * sigma, T = fmax(T_WIN, T0 + log((double)K));
+  double worst_d = 0.0, worst_e = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double *xi = x + i * d;
+    size_t b = 0, b2 = 0;
+    brute(K, d, Y, sigma, xi, &ref, se, &b);
+    const double Dmin = dpm_distance_min2(K, d, Y, xi, &b2);
+    assert_int_equal(pi[i], b2);
+    assert_int_equal(b, b2);
+    assert_memory_equal(proj + i * d, Y + b * d, d * sizeof(double));
+    const double eps_w =
+        ((2.0 * (double)d + 4.0) / KAPPA + (double)d + 2.0) * U * (2.0 * Dmin + two_s2 * T) / two_s2 + 4.0 * U;
+    const double tol_d = two_s2 * (eps_w + U) + (double)(d + 2) * U * Dmin;
+    const double err_d = fabs((double)((long double)dist2[i] - ref));
+    if (err_d > tol_d)
+      fail_msg("%s: point %zu: dist2 %.17g vs %.17Lg (error %.3g > %.3g)", what, i, dist2[i], ref, err_d, tol_d);
+    worst_d = fmax(worst_d, err_d / tol_d);
+    double R = 0.0, xmax = 0.0;
+    for (size_t j = 0; j < d; j++)
+      xmax = fmax(xmax, fabs(xi[j]));
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j < d; j++)
+        R = fmax(R, fabs(xi[j] - Y[k * d + j]));
+    const double tol_e = (2.0 * eps_w + U) * R + (double)(K + d + 4) * U * (xmax + ymax);
+    for (size_t j = 0; j < d; j++) {
+      const double got = sigma * eps[i * d + j], err = fabs((double)((long double)got - se[j]));
+      if (err > tol_e)
+        fail_msg("%s: point %zu coordinate %zu: sigma eps* %.17g vs %.17Lg (error %.3g > %.3g)", what, i, j, got,
+                 se[j], err, tol_e);
+      worst_e = fmax(worst_e, err / tol_e);
+    }
+  }
+  print_message("%-52s worst error / bound: dist2 %.2g, eps %.2g\n", what, worst_d, worst_e);
+  free(se);
+  free(dist2);
+  free(eps);
+  free(proj);
+  free(pi);
+}
+
+/* A set built around query 0 at the origin (the other queries random near the set): the nearest point at
+ * D* = r0^2, `keep` - 1 more at D* + u_k w_drop / 2 (u_k uniform in (0, 1): their weights matter, down to
+ * e^-(T0 + ln K)/2), and the rest beyond D* + 3 w_drop (dropped with a margin far above the D_y rounding), with
+ * w_drop = 2 sigma^2 (T0 + ln K) — so query 0 keeps exactly `keep` points. Directions uniform on the sphere; the
+ * points are shuffled over the chunks of the route. */
+static void make_keep_set(size_t K, size_t d, size_t keep, double sigma, size_t n, unsigned long seed, double **Y,
+                          double **x)
+{
+  gsl_rng *r = dpm_rng_stream_alloc(seed, 0);
+  *Y = malloc(K * d * sizeof **Y);
+  *x = calloc(n * d, sizeof **x);
+  const double wdrop = 2.0 * sigma * sigma * (T0 + log((double)K)), r0 = 10.0 * sigma;
+  size_t *perm = malloc(K * sizeof *perm);
+  for (size_t k = 0; k < K; k++)
+    perm[k] = k;
+  gsl_ran_shuffle(r, perm, K, sizeof *perm);
+  for (size_t k = 0; k < K; k++) {
+    const double D = k == 0     ? r0 * r0
+                     : k < keep ? r0 * r0 + (0.01 + 0.98 * gsl_rng_uniform(r)) * wdrop / 2.0
+                                : r0 * r0 + (3.0 + gsl_rng_uniform(r)) * wdrop;
+    double *y = *Y + perm[k] * d, nrm = 0.0;
+    for (size_t j = 0; j < d; j++) {
+      y[j] = gsl_ran_gaussian_ziggurat(r, 1.0);
+      nrm += y[j] * y[j];
+    }
+    for (size_t j = 0; j < d; j++)
+      y[j] *= sqrt(D / nrm);
+  }
+  for (size_t i = 1; i < n; i++) { /* near a random point of the set */
+    const double *y = *Y + gsl_rng_uniform_int(r, K) * d;
+    for (size_t j = 0; j < d; j++)
+      (*x)[i * d + j] = y[j] + sigma * gsl_ran_gaussian_ziggurat(r, 1.0);
+  }
+  free(perm);
+  gsl_rng_free(r);
+}
+
+/* Both sides of the switch: query 0 keeps K/32 points (the sparse sums) or K/32 + 1 (the dense DGEMM), for K =
+ * 512 in one chunk and K = 4000 over 8 chunks, at d = 40 and 300. */
+static void test_switch(void **state)
+{
+  (void)state;
+  const size_t Ks[2] = {512, 4000}, ds[2] = {40, 300};
+  for (int a = 0; a < 2; a++)
+    for (int side = 0; side < 2; side++) {
+      const size_t K = Ks[a], d = ds[a], keep = K / DENSE_D + (size_t)side, n = 6;
+      double *Y, *x;
+      make_keep_set(K, d, keep, 0.7, n, 80 + (unsigned long)(2 * a + side), &Y, &x);
+      char what[96];
+      snprintf(what, sizeof what, "K = %zu, d = %zu, query 0 keeps %zu (%s)", K, d, keep,
+               side ? "dense" : "sparse");
+      check(K, d, Y, 0.7, n, x, what);
+      free(Y);
+      free(x);
+    }
+}
+
+/* The two regimes on ordinary data: sigma small against the spacing (a handful kept, sparse) and large (every
+ * point kept, dense), with n = 300 queries spanning two tiles; and the tiny case K = 3 < the dense minimum. */
+static void test_regimes(void **state)
+{
+  (void)state;
+  const size_t K = 3000, d = 64, n = 300;
+  gsl_rng *r = dpm_rng_stream_alloc(90, 0);
+  double *Y = malloc(K * d * sizeof *Y), *x = malloc(n * d * sizeof *x);
+  for (size_t i = 0; i < K * d; i++)
+    Y[i] = gsl_rng_uniform(r);
+  for (size_t i = 0; i < n; i++) {
+    const double *y = Y + gsl_rng_uniform_int(r, K) * d;
+    for (size_t j = 0; j < d; j++)
+      x[i * d + j] = y[j] + 0.3 * gsl_ran_gaussian_ziggurat(r, 1.0);
+  }
+  check(K, d, Y, 0.3, n, x, "uniform cube, sigma = 0.3 (sparse)");
+  check(K, d, Y, 5.0, n, x, "uniform cube, sigma = 5 (dense)");
+  check(3, d, Y, 0.2, 40, x, "K = 3, sigma = 0.2");
+  gsl_rng_free(r);
+  free(Y);
+  free(x);
+}
+
+/* The same bits for 1 and 2 threads with sparse and dense queries in the same tiles (query 0 of each kind, the
+ * others near random points), for every output; dist2 alone (no weighted sums) the same bits as with them. */
+static void test_threads(void **state)
+{
+  (void)state;
+#ifdef _OPENMP
+  const size_t K = 2500, d = 96, n = 280;
+  for (int side = 0; side < 2; side++) {
+    double *Y, *x;
+    make_keep_set(K, d, K / DENSE_D + (size_t)side, 0.5, n, 95 + (unsigned long)side, &Y, &x);
+    double *out[2][3];
+    size_t *pi[2];
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+      omp_set_num_threads(t + 1);
+      out[t][0] = malloc(n * sizeof(double));
+      out[t][1] = malloc(n * d * sizeof(double));
+      out[t][2] = malloc(n * d * sizeof(double));
+      pi[t] = malloc(n * sizeof(size_t));
+      assert_int_equal(dpm_distance_eval(K, d, Y, 0.5, n, x, out[t][0], out[t][1], out[t][2], NULL, pi[t]), 0);
+    }
+    omp_set_num_threads(saved);
+    assert_memory_equal(out[0][0], out[1][0], n * sizeof(double));
+    assert_memory_equal(out[0][1], out[1][1], n * d * sizeof(double));
+    assert_memory_equal(out[0][2], out[1][2], n * d * sizeof(double));
+    assert_memory_equal(pi[0], pi[1], n * sizeof(size_t));
+    double *only = malloc(n * sizeof(double));
+    assert_int_equal(dpm_distance_eval(K, d, Y, 0.5, n, x, only, NULL, NULL, NULL, NULL), 0);
+    assert_memory_equal(only, out[0][0], n * sizeof(double));
+    free(only);
+    for (int t = 0; t < 2; t++) {
+      for (int k = 0; k < 3; k++)
+        free(out[t][k]);
+      free(pi[t]);
+    }
+    free(Y);
+    free(x);
+  }
+#else
+  skip();
+#endif
+}
+
+/* OpenBLAS's thread count: set to 1 inside the route and restored after it, also when calls overlap: each thread
+ * of a parallel region starts its call 1 ms after the previous one, so a later call enters while an earlier one
+ * has set 1 and leaves after it has restored (a save and restore per call would then end at 1); every overlapping
+ * call returns the bits of a lone call. */
+static void test_blas_threads(void **state)
+{
+  (void)state;
+  const size_t K = 20000, d = 64, n = 64;
+  double *Y, *x;
+  make_keep_set(K, d, 10, 0.6, n, 99, &Y, &x);
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  double *lone = malloc(n * sizeof *lone), *many = malloc(4 * n * sizeof *many);
+  assert_int_equal(dpm_distance_eval(K, d, Y, 0.6, n, x, lone, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(openblas_get_num_threads(), 2);
+  int bad = 0;
+  for (int round = 0; round < 4; round++) {
+#pragma omp parallel for num_threads(4) schedule(static, 1) reduction(+ : bad)
+    for (int t = 0; t < 4; t++) {
+      usleep(1000u * (unsigned)t);
+      bad += dpm_distance_eval(K, d, Y, 0.6, n, x, many + (size_t)t * n, NULL, NULL, NULL, NULL) != 0;
+    }
+    assert_int_equal(openblas_get_num_threads(), 2);
+    for (int t = 0; t < 4; t++)
+      assert_memory_equal(many + (size_t)t * n, lone, n * sizeof(double));
+  }
+  assert_int_equal(bad, 0);
+  openblas_set_num_threads(before);
+  free(lone);
+  free(many);
+  free(Y);
+  free(x);
+}
+
+/* .npy arrays of more than one read block (2^20 values): written and read back bit for bit; a NaN in the
+ * second block named by its [row, column]; a file cut inside the second block reports how many values came. */
+static void test_npy_blocks(void **state)
+{
+  (void)state;
+  const size_t rows = 1200, cols = 1000, n = rows * cols; /* 1.2 M values: two blocks */
+  double *v = malloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = sin((double)i) * 1e3 + (double)i * 0x1p-30;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/dpmnpyblk-%ld.npy", (long)getpid());
+  for (int c = 0; c < 3; c++) {
+    if (c == 1) v[1100 * cols + 7] = NAN;
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(dpm_npy_write(fp, v, rows, cols), DPM_SUCCESS);
+    assert_int_equal(fclose(fp), 0);
+    if (c == 2) assert_int_equal(truncate(path, 128 + (off_t)(n - 1000) * 8 + 4), 0);
+    double *w = NULL;
+    size_t r = 0, k = 0;
+    if (c == 0) {
+      assert_int_equal(dpm_csv_read(path, &w, &r, &k, NULL), DPM_SUCCESS);
+      assert_int_equal(r, rows);
+      assert_int_equal(k, cols);
+      assert_memory_equal(w, v, n * sizeof(double));
+      free(w);
+    } else if (c == 1) {
+      dpm_error_clear();
+      dpm_test_assert_raised(dpm_csv_read(path, &w, &r, &k, NULL), GSL_EBADFUNC, "element [1100, 7] is not finite",
+                             "dpm_csv_read", __FILE__, __LINE__);
+      assert_null(w);
+      v[1100 * cols + 7] = 0.0;
+    } else {
+      dpm_error_clear();
+      dpm_test_assert_raised(dpm_csv_read(path, &w, &r, &k, NULL), GSL_EINVAL,
+                             "truncated .npy data (1199000 of 1200000 values)", "dpm_csv_read", __FILE__,
+                             __LINE__);
+      assert_null(w);
+    }
+  }
+  unlink(path);
+  free(v);
+}
+
+int main(void)
+{
+  dpm_error_install();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_switch),       cmocka_unit_test(test_regimes),    cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_blas_threads), cmocka_unit_test(test_npy_blocks),
+  };
+  return cmocka_run_group_tests_name("perf_gemm", tests, NULL, NULL);
+}
