@@ -1,7 +1,7 @@
 /* parse_double.c — decimal text to the correctly rounded double, the same bits as strtod: Clinger's exact fast
  * path (Clinger 1990, "How to read floating point numbers accurately", PLDI) and the Eisel–Lemire algorithm
  * (Lemire 2021, "Number parsing at a gigabyte per second", Softw. Pract. Exper. 51(8), Algorithm 1 with the
- * truncated 128-bit powers of ten), strtod for the inputs neither decides (docs/MATH.md §6.1).
+ * truncated 128-bit powers of ten), strtod for the inputs neither decides (docs/MATH.md §A, "Decimal input").
  *
  * Eisel–Lemire for w 10^q (w < 2^64 the decimal significand, -342 <= q <= 308): shift w left until its top bit
  * is set, multiply by the 128 leading bits T of 10^q, truncated (T <= 10^q 2^k < T + 1), and read the 54 leading

@@ -121,7 +121,29 @@ static double *alloc_aligned(size_t n)
 
 /* ---- small d: one query against the transposed set ---------------------------------------------------------- */
 
-/* Yt: d x Kp (Kp = pad_lanes(K), padding columns 0), Dbuf: Kp. Writes the outputs of one query. */
+/* Weights below DIST_W_FLOOR = 2^-1020 (relative to the nearest's 1) are set to 0, and the argument of exp is
+ * raised to DIST_EXP_FLOOR (e^-708 < 2^-1020) first: libmvec's vector exp takes a scalar detour for every lane
+ * whose result would be subnormal or zero, and such a weight changes no sum by more than K 2^-1020 of the
+ * nearest's weight (docs/MATH.md §2.11). */
+#define DIST_EXP_FLOOR (-708.0)
+#define DIST_W_FLOOR   0x1p-1020
+
+/* One query's outputs from D*, the sum of the other weights and acc_j = sum_{y != y*} e_y (x_j - y_j): the
+ * nearest's (x - y*) enters exactly, sigma eps*_j = ((x_j - y*_j) + acc_j) / (1 + other). */
+static void direct_finish(size_t d, double two_s2, double sigma, double Dmin, double other, const double *xi,
+                          const double *yb, const double *acc, double *dist2, double *grad, double *eps)
+{
+  if (dist2) *dist2 = other > 0.0 ? Dmin - two_s2 * log1p(other) : Dmin;
+  const double total = 1.0 + other;
+  for (size_t j = 0; j < d; j++) {
+    const double se = ((xi[j] - yb[j]) + acc[j]) / total; /* sigma eps*_j */
+    if (eps) eps[j] = se / sigma;
+    if (grad) grad[j] = 2.0 * se;
+  }
+}
+
+/* Yt: d x Kp (Kp = pad_lanes(K), padding columns 0), Dbuf: Kp. Writes the outputs of one query: two passes over
+ * the set, the distances with their minimum, then the weights with their sums. */
 DIST_CLONES
 static void direct_query(size_t K, size_t Kp, size_t d, const double *restrict Y, const double *restrict Yt,
                          double two_s2, double sigma, const double *restrict xi, double *restrict Dbuf,
@@ -129,69 +151,114 @@ static void direct_query(size_t K, size_t Kp, size_t d, const double *restrict Y
 {
   double *restrict D = __builtin_assume_aligned(Dbuf, 64);
   const double *restrict T = __builtin_assume_aligned(Yt, 64);
-  /* D_y coordinate by coordinate (the same sum, in the same order, as dist2_point) */
-  {
+  /* D_y coordinate by coordinate (the same sum, in the same order, as dist2_point) and the minimum by a SIMD min
+   * reduction (exact in any order); in d = 2 both in one pass */
+  double Dmin = HUGE_VAL;
+  if (d == 2) {
+    const double x0 = xi[0], x1 = xi[1];
+    const double *restrict T1 = T + Kp;
+#pragma omp simd aligned(D, T, T1 : 64) reduction(min : Dmin)
+    for (size_t k = 0; k < K; k++) {
+      const double t0 = x0 - T[k], t1 = x1 - T1[k], v = t0 * t0 + t1 * t1;
+      D[k] = v;
+      Dmin = v < Dmin ? v : Dmin;
+    }
+  } else {
     const double x0 = xi[0];
 #pragma omp simd aligned(D, T : 64)
-    for (size_t k = 0; k < Kp; k++) {
+    for (size_t k = 0; k < K; k++) {
       const double t = x0 - T[k];
       D[k] = t * t;
     }
-  }
-  for (size_t j = 1; j < d; j++) {
-    const double xj = xi[j];
-    const double *restrict Tj = T + j * Kp;
+    for (size_t j = 1; j < d; j++) {
+      const double xj = xi[j];
+      const double *restrict Tj = T + j * Kp;
 #pragma omp simd aligned(D, Tj : 64)
-    for (size_t k = 0; k < Kp; k++) {
-      const double t = xj - Tj[k];
-      D[k] += t * t;
+      for (size_t k = 0; k < K; k++) {
+        const double t = xj - Tj[k];
+        D[k] += t * t;
+      }
     }
+#pragma omp simd aligned(D : 64) reduction(min : Dmin)
+    for (size_t k = 0; k < K; k++)
+      Dmin = D[k] < Dmin ? D[k] : Dmin;
   }
   for (size_t k = K; k < Kp; k++)
-    D[k] = HUGE_VAL; /* padding: weight exp(-inf) = 0 */
-  /* the minimum by a SIMD min reduction (exact in any order), then its first index: ties go to the lowest */
-  double Dmin = HUGE_VAL;
-#pragma omp simd aligned(D : 64) reduction(min : Dmin)
-  for (size_t k = 0; k < Kp; k++)
-    Dmin = D[k] < Dmin ? D[k] : Dmin;
-  size_t best = 0;
+    D[k] = HUGE_VAL; /* padding: weight 0 */
+  size_t best = 0;   /* the first index at the minimum (ties go to the lowest): the first block of DIST_LANES
+                      * holding it by vector compares, then the index inside that block */
+  for (;; best += DIST_LANES) {
+    int hit = 0;
+#pragma omp simd aligned(D : 64) reduction(| : hit)
+    for (size_t k = best; k < best + DIST_LANES; k++)
+      hit |= D[k] == Dmin;
+    if (hit) break;
+  }
   while (D[best] != Dmin)
     best++;
   if (proj) memcpy(proj, Y + best * d, d * sizeof(double));
   if (proj_index) *proj_index = best;
   const int want_w = grad || eps;
   if (!dist2 && !want_w) return;
-  /* the weights, in place: e_y = exp(-(D_y - D*)/(2 sigma^2)); the nearest's 1 is kept out of the sum and its
-   * (x - y*) added exactly. When 2 sigma^2 underflows, e_y is 1 for ties and 0 otherwise (the sigma -> 0 limit).
-   */
-  if (two_s2 > 0.0) {
+  /* the weights, in place, and their sum: e_y = exp(-(D_y - D*)/(2 sigma^2)), by the product with -1/(2 sigma^2)
+   * (one rounding more than a division, which costs as much as the exp), the argument raised to DIST_EXP_FLOOR
+   * and the weights below DIST_W_FLOOR set to 0 (three loops: GCC vectorises no select in a loop that calls the
+   * simd exp); the nearest's 1 is kept out of the sum (D = +inf gives weight 0) and its (x - y*) added exactly.
+   * When 2 sigma^2 underflows, e_y is 1 for ties and 0 otherwise (the sigma -> 0 limit). */
+  D[best] = HUGE_VAL;
+  double other = 0.0;
+  const double c = -1.0 / two_s2;
+  if (two_s2 > 0.0 && isfinite(c)) {
+#pragma omp simd aligned(D : 64)
+    for (size_t k = 0; k < Kp; k++) {
+      const double a = (D[k] - Dmin) * c;
+      D[k] = a > DIST_EXP_FLOOR ? a : DIST_EXP_FLOOR;
+    }
 #pragma omp simd aligned(D : 64)
     for (size_t k = 0; k < Kp; k++)
-      D[k] = exp(-(D[k] - Dmin) / two_s2);
-  } else {
-    for (size_t k = 0; k < Kp; k++)
-      D[k] = D[k] == Dmin ? 1.0 : 0.0;
-  }
-  D[best] = 0.0; /* its 1 stays out of the sum, so log1p(other) keeps every digit of a small sum */
-  double other = 0.0;
+      D[k] = exp(D[k]);
+    if (d == 2 && want_w) { /* d = 2: the sums of the weights and of the weighted differences in one pass */
+      const double x0 = xi[0], x1 = xi[1];
+      const double *restrict T1 = T + Kp;
+      double a0 = 0.0, a1 = 0.0;
+#pragma omp simd aligned(D, T, T1 : 64) reduction(+ : other, a0, a1)
+      for (size_t k = 0; k < Kp; k++) {
+        const double w = D[k] < DIST_W_FLOOR ? 0.0 : D[k];
+        other += w;
+        a0 += w * (x0 - T[k]);
+        a1 += w * (x1 - T1[k]);
+      }
+      const double acc2[2] = {a0, a1};
+      direct_finish(2, two_s2, sigma, Dmin, other, xi, Y + best * d, acc2, dist2, grad, eps);
+      return;
+    }
 #pragma omp simd aligned(D : 64) reduction(+ : other)
-  for (size_t k = 0; k < Kp; k++)
-    other += D[k];
-  if (dist2) *dist2 = other > 0.0 ? Dmin - two_s2 * log1p(other) : Dmin;
-  if (!want_w) return;
-  const double total = 1.0 + other;
-  const double *yb = Y + best * d;
+    for (size_t k = 0; k < Kp; k++) {
+      const double w = D[k] < DIST_W_FLOOR ? 0.0 : D[k];
+      D[k] = w;
+      other += w;
+    }
+  } else {
+    for (size_t k = 0; k < Kp; k++) {
+      D[k] = two_s2 > 0.0 ? exp(-(D[k] - Dmin) / two_s2) : D[k] == Dmin ? 1.0 : 0.0;
+      other += D[k];
+    }
+  }
+  if (!want_w) {
+    *dist2 = other > 0.0 ? Dmin - two_s2 * log1p(other) : Dmin;
+    return;
+  }
+  double acc[DIST_GEMM_MIN_D];
   for (size_t j = 0; j < d; j++) {
     const double xj = xi[j];
     const double *restrict Tj = T + j * Kp;
-    double acc = 0.0;
-#pragma omp simd aligned(D, Tj : 64) reduction(+ : acc)
+    double a = 0.0;
+#pragma omp simd aligned(D, Tj : 64) reduction(+ : a)
     for (size_t k = 0; k < Kp; k++)
-      acc += D[k] * (xj - Tj[k]);
-    const double se = ((xj - yb[j]) + acc) / total; /* sigma eps*_j */
-    if (eps) eps[j] = se / sigma;
-    if (grad) grad[j] = 2.0 * se;
+      a += D[k] * (xj - Tj[k]);
+    acc[j] = a;
   }
+  direct_finish(d, two_s2, sigma, Dmin, other, xi, Y + best * d, acc, dist2, grad, eps);
 }
 
 static int eval_direct(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
