@@ -1,6 +1,15 @@
 /* gamma_mc.c — Gamma_n = E|E[eps|x_n]|^2/d and its complement 1 - Gamma_n = E tr Cov[eps|x_n]/d by Monte Carlo
  * with standard errors (Bao et al. ICLR 2022, eq. 8; docs/MATH.md §3), for the exact oracle and for any denoiser.
- */
+ *
+ * Samples x ~ q_t = sum_k w_k N(m mu_k, m^2 Sigma_k + s^2 I). For a mixture without full components each
+ * coordinate is drawn in one step, x_i = m mu_{k,i} + sqrt(m^2 lambda_{k,i} + s^2) z_i (the law of m x_0 + s eps
+ * given the component, with half the Gaussian draws of drawing x_0 and eps), the z_i of a block by Box-Muller
+ * (Box and Muller 1958: z = sqrt(-2 log u_1) (cos, sin)(2 pi u_2), exactly standard normal pairs for exact
+ * uniforms; with the generator's 2^-32 resolution |z| <= 6.66, a tail of probability 3e-11 left out) with the
+ * log, cos and sin in SIMD lanes (libmvec), one uniform per normal instead of the ziggurat's two calls. Where x_0
+ * is needed too (the denoiser route's x_0 error) it is drawn given x and k from its exact conditional
+ * N(mu_k + (m lambda/c)(x - m mu_k), lambda s^2/c), c = m^2 lambda + s^2, on a second stream, so x is the same
+ * draw on both routes. Mixtures with full components draw x_0 and eps (dpm_mixture_sample_t). */
 #include <stdio.h>
 #include <float.h>
 #include <math.h>
@@ -14,6 +23,18 @@
 #include "dpm_common.h"
 #include "dpm_rng.h"
 #include "dpm_internal.h"
+
+/* glibc's vector log, cos and sin (libmvec), declared as math-vector.h does under -ffast-math, for the Box-Muller
+ * loop (at most 4 ulp each). */
+extern double log(double) __attribute__((__simd__("notinbranch")));
+extern double cos(double) __attribute__((__simd__("notinbranch")));
+extern double sin(double) __attribute__((__simd__("notinbranch")));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GAMMA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GAMMA_CLONES
+#endif
 /* ---- Gamma by Monte Carlo -------------------------------------------------------------------------------------
  */
 
@@ -26,6 +47,12 @@ struct dpm_analytic_gamma_mc {
   dpm_oracle **oracle;                /* nthreads */
   gsl_rng **rng;                      /* nthreads */
   dpm_mixture_sample_workspace **smp; /* nthreads */
+  gsl_rng *rng_x0;                    /* the denoiser route's x_0 | x stream */
+  int diag;                           /* no full component: one draw per coordinate */
+  double *cum;                        /* K: cumulative weights */
+  double *sd;                         /* nthreads x 3 x K x d: sqrt(c), m lambda / c, sqrt(lambda s^2 / c) */
+  double *u, *z;                      /* nthreads x (B d + 2) each: uniforms and normals of a block */
+  size_t *comp;                       /* nthreads x B: the components of a block */
   double *x, *x0, *eps;               /* nthreads x B x d each */
   double *tr;                         /* nthreads x B: tr Cov[x_0|x] for the complement */
   double *x0hat;                      /* B x d (denoiser route, serial) */
@@ -40,6 +67,12 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
     if (w->smp) dpm_mixture_sample_free(w->smp[t]);
   }
   free(w->oracle);
+  if (w->rng_x0) gsl_rng_free(w->rng_x0);
+  free(w->cum);
+  free(w->sd);
+  free(w->u);
+  free(w->comp);
+  free(w->z);
   free(w->rng);
   free(w->smp);
   free(w->x);
@@ -74,10 +107,24 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
   w->eps = dpm_malloc(T * Bd * sizeof(double));
   w->tr = dpm_malloc(T * w->B * sizeof(double));
   w->x0hat = dpm_malloc(Bd * sizeof(double));
-  if (!w->oracle || !w->rng || !w->smp || !w->x || !w->x0 || !w->eps || !w->tr || !w->x0hat) {
+  w->diag = 1;
+  for (size_t k = 0; k < mix->K; k++)
+    if (mix->kind[k] == DPM_COV_FULL) w->diag = 0;
+  w->cum = dpm_malloc(mix->K * sizeof(double));
+  w->sd = dpm_malloc(T * 3 * mix->K * w->d * sizeof(double));
+  w->u = dpm_malloc(T * (Bd + 2) * sizeof(double));
+  w->comp = dpm_malloc(T * w->B * sizeof(size_t));
+  w->z = dpm_malloc(T * (Bd + 2) * sizeof(double));
+  w->rng_x0 = dpm_rng_stream_alloc(0, 0);
+  if (!w->rng_x0) DPM_RAISE(GSL_ENOMEM, "gamma MC: cannot allocate a generator");
+  if (!w->oracle || !w->rng || !w->smp || !w->x || !w->x0 || !w->eps || !w->tr || !w->x0hat || !w->cum || !w->sd ||
+      !w->u || !w->z || !w->comp || !w->rng_x0) {
     dpm_analytic_gamma_mc_free(w);
     return NULL;
   }
+  double c = 0.0;
+  for (size_t k = 0; k < mix->K; k++)
+    w->cum[k] = (c += mix->w[k]);
   for (size_t t = 0; t < T; t++) {
     w->oracle[t] = dpm_oracle_alloc(mix);
     w->rng[t] = dpm_rng_stream_alloc(0, 0);
@@ -89,6 +136,97 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
     }
   }
   return w;
+}
+
+/* The stream of the denoiser route's x_0 | x draws for time index idx: an index no time uses (bit 63 set). */
+#define GAMMA_X0_STREAM(idx) ((idx) | (UINT64_C(1) << 63))
+
+/* The first component whose cumulative weight passes u (as dpm_mixture_sample: the last one of positive weight
+ * when rounding leaves u above the total). */
+static size_t gamma_mc_pick(const dpm_mixture *mix, const double *cum, double u)
+{
+  if (mix->K <= 16) { /* a few components: count the cumulative weights at or below u, without branches */
+    size_t n = 0;
+    for (size_t k = 0; k < mix->K; k++)
+      n += cum[k] <= u;
+    if (n < mix->K) return n;
+  }
+  size_t lo = 0, hi = mix->K;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (u < cum[mid])
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  if (lo < mix->K) return lo;
+  size_t k = mix->K - 1;
+  while (k > 0 && !(mix->w[k] > 0))
+    k--;
+  return k;
+}
+
+/* n standard normals z[0..n) from r by Box-Muller on 2 ceil(n/2) uniforms in (0, 1) (u: scratch of as many). */
+GAMMA_CLONES static void gamma_mc_normals(gsl_rng *r, size_t n, double *restrict z, double *restrict u)
+{
+  const size_t h = (n + 1) / 2;
+  for (size_t j = 0; j < 2 * h; j++)
+    u[j] = gsl_rng_uniform_pos(r);
+  /* (rad cos th, rad sin(th - pi)) = (rad cos th, -rad sin th): a reflection of the Box-Muller pair, the same
+   * law; the two arguments differ so the compiler keeps two vectorisable calls instead of one scalar sincos */
+  const double two_pi = 6.283185307179586477, pi = 3.141592653589793238;
+#pragma omp simd
+  for (size_t p = 0; p < h; p++) {
+    const double th = two_pi * u[h + p];
+    u[p] = -2.0 * log(u[p]);
+    z[p] = cos(th);
+    z[h + p] = sin(th - pi);
+  }
+  for (size_t p = 0; p < h; p++) { /* apart: sqrt's errno branch would keep the loop above scalar */
+    const double rad = sqrt(u[p]);
+    z[p] *= rad;
+    z[h + p] *= rad;
+  }
+}
+
+/* b draws x ~ q_t at (m, s) from r; with x0 != NULL also x_0 (from r0 on the diagonal route). Thread tid's
+ * per-time table sd is filled here when set != 0 (the first block of a time). */
+static int gamma_mc_draw(dpm_analytic_gamma_mc *w, int tid, gsl_rng *r, gsl_rng *r0, double m, double s, int set,
+                         size_t b, double *x, double *x0)
+{
+  const dpm_mixture *mix = w->mix;
+  if (!w->diag) return dpm_mixture_sample_t(mix, w->smp[tid], r, m, s, b, x, x0, NULL);
+  const size_t d = w->d, Kd = mix->K * d;
+  double *sd = w->sd + (size_t)tid * 3 * Kd, *gain = sd + Kd, *csd = gain + Kd;
+  if (set)
+    for (size_t j = 0; j < Kd; j++) {
+      const double lam = mix->lambda[j], c = m * m * lam + s * s;
+      sd[j] = sqrt(c);
+      gain[j] = m * lam / c;
+      csd[j] = sqrt(lam * (s * s / c));
+    }
+  /* the block's component uniforms, then its b d normals, from r */
+  double *u = w->u + (size_t)tid * (w->B * d + 2), *z = w->z + (size_t)tid * (w->B * d + 2);
+  size_t *comp = w->comp + (size_t)tid * w->B;
+  for (size_t a = 0; a < b; a++)
+    comp[a] = gamma_mc_pick(mix, w->cum, gsl_rng_uniform(r));
+  gamma_mc_normals(r, b * d, z, u);
+  for (size_t a = 0; a < b; a++) {
+    const size_t k = comp[a];
+    const double *mu = mix->mu + k * d, *sk = sd + k * d, *za = z + a * d;
+    double *xa = x + a * d;
+    for (size_t i = 0; i < d; i++)
+      xa[i] = m * mu[i] + sk[i] * za[i];
+  }
+  if (!x0) return DPM_SUCCESS;
+  gamma_mc_normals(r0, b * d, z, u);
+  for (size_t a = 0; a < b; a++) {
+    const size_t k = comp[a];
+    const double *mu = mix->mu + k * d, *gk = gain + k * d, *ck = csd + k * d, *za = z + a * d, *xa = x + a * d;
+    for (size_t i = 0; i < d; i++)
+      x0[a * d + i] = mu[i] + gk[i] * (xa[i] - m * mu[i]) + ck[i] * za[i];
+  }
+  return DPM_SUCCESS;
 }
 
 /* One time (m, s) with stream (seed, idx) on thread tid's resources: Gamma (when g != NULL) and the complement
@@ -104,7 +242,7 @@ static int gamma_mc_one(dpm_analytic_gamma_mc *w, int tid, double m, double s, u
   dpm_welford a = {0.0, 0.0, 0.0}, c = {0.0, 0.0, 0.0};
   for (size_t done = 0; done < w->M;) {
     const size_t b = w->M - done < w->B ? w->M - done : w->B;
-    int st = dpm_mixture_sample_t(w->mix, w->smp[tid], r, m, s, b, x, NULL, NULL);
+    int st = gamma_mc_draw(w, tid, r, NULL, m, s, done == 0, b, x, NULL);
     if (st != DPM_SUCCESS) return st;
     dpm_oracle_result res;
     memset(&res, 0, sizeof res);
@@ -209,10 +347,11 @@ int dpm_analytic_gamma_mc_denoiser(dpm_analytic_gamma_mc *w, dpm_denoiser *dn, c
     const double m = sqrt(sch->alpha_bar[n]), s = sqrt(sch->beta_bar[n]);
     if (!dpm_ms_ok(m, s)) DPM_ERROR(GSL_EDOM, "gamma MC (denoiser): step %zu has (m, s) = (%g, %g)", n, m, s);
     dpm_rng_stream_set(r, seed, (uint64_t)n);
+    dpm_rng_stream_set(w->rng_x0, seed, GAMMA_X0_STREAM((uint64_t)n));
     dpm_welford a = {0.0, 0.0, 0.0}, b0 = {0.0, 0.0, 0.0};
     for (size_t done = 0; done < w->M;) {
       const size_t b = w->M - done < w->B ? w->M - done : w->B;
-      int st = dpm_mixture_sample_t(w->mix, w->smp[0], r, m, s, b, w->x, w->x0, NULL);
+      int st = gamma_mc_draw(w, 0, r, w->rng_x0, m, s, done == 0, b, w->x, w->x0);
       if (st == DPM_SUCCESS) st = dpm_denoiser_eval(dn, m, s, b, w->x, w->eps, w->x0hat, NULL);
       if (st != DPM_SUCCESS) {
         dpm_error_context("gamma MC (denoiser %s): step %zu", dn->type->name, n);

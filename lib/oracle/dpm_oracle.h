@@ -32,8 +32,12 @@ typedef struct dpm_oracle dpm_oracle;
  * set-up for (m, s) is cached). It owns its scratch, sized for omp_get_max_threads() at allocation; the set-up for
  * a given (m, s) costs O(K d) and is cached, so repeated calls at one (m, s) are cheap. Not for concurrent use
  * from several threads: give each thread its own oracle. Eval itself runs parallel over points (OpenMP) with
- * results that do not depend on the thread count (nor on the batch a point comes in). NULL on ENOMEM or for an
- * empty mixture (raising the error). */
+ * results that do not depend on the thread count (nor on the batch a point comes in); a small batch, or a call
+ * made from inside a caller's parallel region (one point per task), runs serially with no OpenMP region of its
+ * own, to the same bits. Mixtures without full components (and K d <= 65536) take the lanes route: 16 points of
+ * a block in SIMD lanes, the responsibilities' exp vectorised (libmvec, at most 4 ulp); the route depends only on
+ * the mixture, so every call on one oracle agrees bit for bit whatever the outputs asked for. NULL on ENOMEM or
+ * for an empty mixture (raising the error). */
 dpm_oracle *dpm_oracle_alloc(const dpm_mixture *mix);
 void dpm_oracle_free(dpm_oracle *o); /* NULL is a no-op */
 const dpm_mixture *dpm_oracle_mixture(const dpm_oracle *o);
