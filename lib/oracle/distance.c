@@ -361,9 +361,10 @@ typedef struct {
 /* One query tile: its nq queries' rows of D (nq x K, row stride K) in Dt, and the per-query results. */
 typedef struct {
   size_t K, d, nq, nch, ncb;
-  const double *Y, *yn, *X, *xn;
+  const double *Y, *X, *xn;
+  double *yn; /* |y|^2, filled by the first tile's chunks */
   double two_s2, win, wdrop;
-  int want_w;
+  int want_w, first; /* first: the first tile, which computes yn block by block before its DGEMM */
   double *Dt;        /* nq x K: -2 x.y, then D, then (dense rows) the weights */
   dist_state *S;     /* nq */
   double *A;         /* nq x d: sum over the exactly accumulated points of e (x - y) */
@@ -372,7 +373,9 @@ typedef struct {
   size_t ndense;
 } tile_job;
 
-/* Data chunk c (fixed bounds, a function of K only): D = |x|^2 + |y|^2 - 2 x.y for the tile, x.y by DGEMM. */
+/* Data chunk c (fixed bounds, a function of K only): D = |x|^2 + |y|^2 - 2 x.y for the tile, x.y by DGEMM; on
+ * the first tile |y|^2 of each block first (one pass over the set, in parallel, the block then warm for the
+ * DGEMM; each |y|^2 is the same sum whichever thread forms it). */
 DIST_CLONES
 static void tile_chunk(const tile_job *J, size_t c)
 {
@@ -380,6 +383,9 @@ static void tile_chunk(const tile_job *J, size_t c)
                c1 = c1e < J->K ? c1e : J->K;
   for (size_t k0 = c0; k0 < c1; k0 += KB) {
     const size_t kb = c1 - k0 < KB ? c1 - k0 : KB;
+    if (J->first)
+      for (size_t k = k0; k < k0 + kb; k++)
+        J->yn[k] = dpm_norm2(J->Y + k * J->d, J->d);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)J->nq, (int)kb, (int)J->d, -2.0, J->X, (int)J->d,
                 J->Y + k0 * J->d, (int)J->d, 0.0, J->Dt + k0, (int)J->K);
     const double *restrict yn = J->yn + k0;
@@ -533,8 +539,6 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
   unsigned char *flags = dpm_malloc((size_t)nt * K);
   int st = yn && xn && Dt && S && (!want_w || (A && GY)) && dense_row && flags ? DPM_SUCCESS : GSL_ENOMEM;
   if (st) goto done;
-  for (size_t k = 0; k < K; k++)
-    yn[k] = dpm_norm2(Y + k * d, d);
   const double two_s2 = 2.0 * sigma * sigma;
   blas_single_enter();
   for (size_t i0 = 0; i0 < n; i0 += QB) {
@@ -542,25 +546,25 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
     const double *X = x + i0 * d;
     for (size_t q = 0; q < nq; q++)
       xn[q] = dpm_norm2(X + q * d, d);
-    tile_job J = {K,
-                  d,
-                  nq,
-                  nch,
-                  ncb,
-                  Y,
-                  yn,
-                  X,
-                  xn,
-                  two_s2,
-                  two_s2 * DIST_T,
-                  two_s2 * (DIST_DROP_T0 + log((double)K)),
-                  want_w,
-                  Dt,
-                  S,
-                  A,
-                  GY,
-                  dense_row,
-                  0};
+    tile_job J = {.K = K,
+                  .d = d,
+                  .nq = nq,
+                  .nch = nch,
+                  .ncb = ncb,
+                  .Y = Y,
+                  .X = X,
+                  .xn = xn,
+                  .yn = yn,
+                  .two_s2 = two_s2,
+                  .win = two_s2 * DIST_T,
+                  .wdrop = two_s2 * (DIST_DROP_T0 + log((double)K)),
+                  .want_w = want_w,
+                  .first = i0 == 0,
+                  .Dt = Dt,
+                  .S = S,
+                  .A = A,
+                  .GY = GY,
+                  .dense_row = dense_row};
     if (!par) {
       for (size_t c = 0; c < nch; c++)
         tile_chunk(&J, c);
