@@ -36,13 +36,12 @@ extern double exp(double) __attribute__((__simd__("notinbranch")));
 enum { LIK_PAD = 8, LIK_CHUNK = 32 };
 
 struct lik_diag {
-  size_t K, d, nu;
-  double *mu;   /* d x K: the means, components contiguous */
-  double *lam;  /* d x K: the variances lambda_{k,j} */
-  size_t *lix;  /* d x K: index of lambda_{k,j} in ulam */
-  double *ulam; /* nu: the distinct variances (one log each per (m, s)) */
-  double *logw; /* K */
-  double *pen;  /* K: 0 for a component with mass, +inf for one without (outside the distance guard) */
+  size_t K, d, nu; /* K: the components with mass (those of weight 0 have responsibility 0 and are left out) */
+  double *mu;      /* d x K: the means, components contiguous */
+  double *lam;     /* d x K: the variances lambda_{k,j} */
+  size_t *lix;     /* d x K: index of lambda_{k,j} in ulam */
+  double *ulam;    /* nu: the distinct variances (one log each per (m, s)) */
+  double *logw;    /* K */
   /* the set-up for one (m, s) */
   int have;
   double m, s;
@@ -75,7 +74,6 @@ void lik_diag_free(lik_diag *g)
   free(g->lix);
   free(g->ulam);
   free(g->logw);
-  free(g->pen);
   free(g->logc);
   free(g->ic);
   free(g->mmu);
@@ -106,9 +104,14 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
 {
   *out = NULL;
   if (!mix) DPM_ERROR(GSL_EINVAL, "likelihood: NULL data");
-  const size_t K = mix->K, d = mix->d, Kd = K * d;
-  for (size_t k = 0; k < K; k++)
+  const size_t d = mix->d;
+  size_t K = 0;
+  for (size_t k = 0; k < mix->K; k++) {
     if (mix->kind[k] == DPM_COV_FULL) return DPM_SUCCESS; /* not for this kernel: the oracle serves it */
+    K += mix->w[k] > 0.0;
+  }
+  const size_t Kd = K * d;
+  if (K == 0) return DPM_SUCCESS; /* no mass at all: the oracle says why */
   lik_diag *g = dpm_calloc(1, sizeof *g);
   if (!g) return GSL_ENOMEM;
   g->K = K;
@@ -118,7 +121,6 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
   g->lix = malloc(Kd * sizeof(size_t));
   g->ulam = malloc(Kd * sizeof(double));
   g->logw = malloc(K * sizeof(double));
-  g->pen = malloc(K * sizeof(double));
   g->logc = malloc(Kd * sizeof(double));
   g->ic = malloc(Kd * sizeof(double));
   g->mmu = malloc(Kd * sizeof(double));
@@ -137,19 +139,20 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
   g->cu = lanes_alloc(1, P);
   g->eo = malloc(P * d * sizeof(double));
   g->lo = malloc(P * sizeof(double));
-  if (!g->mu || !g->lam || !g->lix || !g->ulam || !g->logw || !g->pen || !g->logc || !g->ic || !g->mmu ||
-      !g->base || !g->sic || !g->X || !g->L || !g->G || !g->Q || !g->mx || !g->qmin || !g->S || !g->sp || !g->cu ||
-      !g->eo || !g->lo) {
+  if (!g->mu || !g->lam || !g->lix || !g->ulam || !g->logw || !g->logc || !g->ic || !g->mmu || !g->base ||
+      !g->sic || !g->X || !g->L || !g->G || !g->Q || !g->mx || !g->qmin || !g->S || !g->sp || !g->cu || !g->eo ||
+      !g->lo) {
     lik_diag_free(g);
     DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for the field of %zu components in %zu dimensions", K, d);
   }
-  for (size_t k = 0; k < K; k++) {
-    g->logw[k] = mix->logw[k];
-    g->pen[k] = mix->w[k] > 0.0 ? 0.0 : HUGE_VAL;
+  for (size_t k0 = 0, k = 0; k0 < mix->K; k0++) {
+    if (!(mix->w[k0] > 0.0)) continue;
+    g->logw[k] = mix->logw[k0];
     for (size_t j = 0; j < d; j++) {
-      g->mu[j * K + k] = mix->mu[k * d + j];
-      g->lam[j * K + k] = mix->lambda[k * d + j];
+      g->mu[j * K + k] = mix->mu[k0 * d + j];
+      g->lam[j * K + k] = mix->lambda[k0 * d + j];
     }
+    k++;
   }
   memcpy(g->ulam, g->lam, Kd * sizeof(double));
   qsort(g->ulam, Kd, sizeof(double), cmp_double);
@@ -228,14 +231,14 @@ LIK_CLONES static int diag_lanes(lik_diag *g, size_t np_in, double s, double *ep
         Q[b] += z * (z * c2);
       }
     }
-    const double base = g->base[k], pen = g->pen[k];
+    const double base = g->base[k];
     double *restrict Lk = L + k * P;
 #pragma omp simd aligned(Lk, Q, mx, qmin : 64)
     for (size_t b = 0; b < np; b++) {
-      const double l = base - 0.5 * Q[b], qp = Q[b] + pen;
+      const double l = base - 0.5 * Q[b];
       Lk[b] = l;
       mx[b] = l > mx[b] ? l : mx[b];
-      qmin[b] = qp < qmin[b] ? qp : qmin[b];
+      qmin[b] = Q[b] < qmin[b] ? Q[b] : qmin[b];
     }
   }
   for (size_t b = 0; b < np; b++)
