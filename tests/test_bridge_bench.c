@@ -183,6 +183,61 @@ static void test_grid_rate(void **state)
   dpm_mixture_free(pot);
 }
 
+/* The grid plan's conditional at the cell centres against two independent routes over the same plan gamma_ab
+ * proportional to f_a (K^N)_ab g_b: by the tower rule, sum_a p0_a m(x_a) is the X_1 marginal's mean
+ * (dpm_bridge_grid_marginal at k = N) and sum_a p0_a x_a m(x_a)^T - m_0 m_1^T its cross-covariance
+ * (dpm_bridge_grid_cross_cov), p0 the plan's X_0 marginal (k = 0); exact identities, so to rounding. In 1-D and
+ * 2-D, between mixtures. */
+static void test_grid_cond_identity(void **state)
+{
+  (void)state;
+  for (size_t dim = 1; dim <= 2; dim++) {
+    dpm_mixture *a = dpm_data_from_spec(dim == 1 ? "gmm1d" : "gauss:d=2"),
+                *b = dim == 1 ? gauss_iso(1, 1.0) : pot4();
+    assert_non_null(a);
+    const size_t G = dim == 1 ? 120 : 40, N = 3;
+    dpm_bridge_grid *g = dpm_bridge_grid_alloc(a, b, G, -6.0, 6.0, N, 0.7);
+    assert_non_null(g);
+    for (int it = 0; it < 4; it++)
+      assert_int_equal(dpm_bridge_grid_iterate(g, NULL), 0);
+    const size_t M = g->M;
+    double *p0 = malloc(M * sizeof *p0), *xs = malloc(M * dim * sizeof *xs),
+           *mean = malloc(M * dim * sizeof *mean), *cov = malloc(M * dim * dim * sizeof *cov);
+    assert_true(p0 && xs && mean && cov);
+    for (size_t c = 0; c < M; c++) {
+      xs[c * dim] = g->x[dim == 1 ? c : c / G];
+      if (dim == 2) xs[c * 2 + 1] = g->x[c % G];
+    }
+    double m0[2], m1[2], C[4], tm[2] = {0, 0}, tc[4] = {0, 0, 0, 0};
+    assert_int_equal(dpm_bridge_grid_marginal(g, 0, p0, m0, NULL), 0);
+    assert_int_equal(dpm_bridge_grid_marginal(g, N, NULL, m1, NULL), 0);
+    assert_int_equal(dpm_bridge_grid_cross_cov(g, C), 0);
+    assert_int_equal(dpm_bridge_grid_cond(g, M, xs, mean, cov), 0);
+    for (size_t c = 0; c < M; c++)
+      for (size_t u = 0; u < dim; u++) {
+        tm[u] += p0[c] * mean[c * dim + u];
+        for (size_t v = 0; v < dim; v++)
+          tc[u * dim + v] += p0[c] * xs[c * dim + u] * mean[c * dim + v];
+      }
+    for (size_t u = 0; u < dim; u++) {
+      printf("grid cond %zu-D: mean %.15g against %.15g\n", dim, tm[u], m1[u]);
+      assert_true(fabs(tm[u] - m1[u]) < 1e-12);
+      for (size_t v = 0; v < dim; v++)
+        assert_true(fabs(tc[u * dim + v] - m0[u] * m1[v] - C[u * dim + v]) < 1e-12);
+    }
+    for (size_t c = 0; c < M; c++) /* a covariance: positive diagonal */
+      for (size_t u = 0; u < dim; u++)
+        assert_true(cov[c * dim * dim + u * dim + u] > 0.0);
+    free(p0);
+    free(xs);
+    free(mean);
+    free(cov);
+    dpm_bridge_grid_free(g);
+    dpm_mixture_free(a);
+    dpm_mixture_free(b);
+  }
+}
+
 /* grid IPF's and mean-matching's conditional plans: the same bits for 1 and 2 threads */
 static void test_threads(void **state)
 {
@@ -251,9 +306,13 @@ static void test_mm_bias(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_exact_gaussian), cmocka_unit_test(test_exact_mixture),
-      cmocka_unit_test(test_sinkhorn_rate),  cmocka_unit_test(test_grid_rate),
-      cmocka_unit_test(test_threads),        cmocka_unit_test(test_mm_bias),
+      cmocka_unit_test(test_exact_gaussian),
+      cmocka_unit_test(test_exact_mixture),
+      cmocka_unit_test(test_sinkhorn_rate),
+      cmocka_unit_test(test_grid_rate),
+      cmocka_unit_test(test_grid_cond_identity),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_mm_bias),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
