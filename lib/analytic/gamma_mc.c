@@ -52,6 +52,7 @@ struct dpm_analytic_gamma_mc {
   double *cum;                        /* K: cumulative weights */
   double *sd;                         /* nthreads x 3 x K x d: sqrt(c), m lambda / c, sqrt(lambda s^2 / c) */
   double *u, *z;                      /* nthreads x (B d + 2) each: uniforms and normals of a block */
+  uint32_t *bits;                     /* nthreads x (B d + 2): the generator's words for them */
   size_t *comp;                       /* nthreads x B: the components of a block */
   double *x, *x0, *eps;               /* nthreads x B x d each */
   double *tr;                         /* nthreads x B: tr Cov[x_0|x] for the complement */
@@ -71,6 +72,7 @@ void dpm_analytic_gamma_mc_free(dpm_analytic_gamma_mc *w)
   free(w->cum);
   free(w->sd);
   free(w->u);
+  free(w->bits);
   free(w->comp);
   free(w->z);
   free(w->rng);
@@ -113,12 +115,13 @@ dpm_analytic_gamma_mc *dpm_analytic_gamma_mc_alloc(const dpm_mixture *mix, size_
   w->cum = dpm_malloc(mix->K * sizeof(double));
   w->sd = dpm_malloc(T * 3 * mix->K * w->d * sizeof(double));
   w->u = dpm_malloc(T * (Bd + 2) * sizeof(double));
+  w->bits = dpm_malloc(T * (Bd + 2) * sizeof(uint32_t));
   w->comp = dpm_malloc(T * w->B * sizeof(size_t));
   w->z = dpm_malloc(T * (Bd + 2) * sizeof(double));
   w->rng_x0 = dpm_rng_stream_alloc(0, 0);
   if (!w->rng_x0) DPM_RAISE(GSL_ENOMEM, "gamma MC: cannot allocate a generator");
   if (!w->oracle || !w->rng || !w->smp || !w->x || !w->x0 || !w->eps || !w->tr || !w->x0hat || !w->cum || !w->sd ||
-      !w->u || !w->z || !w->comp || !w->rng_x0) {
+      !w->u || !w->z || !w->bits || !w->comp || !w->rng_x0) {
     dpm_analytic_gamma_mc_free(w);
     return NULL;
   }
@@ -166,12 +169,65 @@ static size_t gamma_mc_pick(const dpm_mixture *mix, const double *cum, double u)
   return k;
 }
 
-/* n standard normals z[0..n) from r by Box-Muller on 2 ceil(n/2) uniforms in (0, 1) (u: scratch of as many). */
-GAMMA_CLONES static void gamma_mc_normals(gsl_rng *r, size_t n, double *restrict z, double *restrict u)
+/* GSL's mt19937 state (as lib/core/rng.c reads it): 624 words of 32 bits in unsigned longs, the next index. */
+typedef struct {
+  unsigned long mt[624];
+  int mti;
+} gamma_mt_state;
+
+/* n words of r's stream into out: for mt19937 the generator itself (Matsumoto and Nishimura 1998, the
+ * recurrence and tempering of GSL's rng/mt.c, so the words are gsl_rng_get's, in order) run in bulk on GSL's
+ * state, instead of one call through a function pointer per word; other generators word by word. */
+GAMMA_CLONES static void gamma_mc_words(gsl_rng *r, size_t n, uint32_t *restrict out)
+{
+  if (!(r->type == gsl_rng_mt19937 && gsl_rng_size(r) == sizeof(gamma_mt_state))) {
+    for (size_t i = 0; i < n; i++)
+      out[i] = (uint32_t)gsl_rng_get(r);
+    return;
+  }
+  gamma_mt_state *st = gsl_rng_state(r);
+  unsigned long *mt = st->mt;
+  const unsigned long up = 0x80000000UL, lo = 0x7fffffffUL, mag = 0x9908b0dfUL;
+  for (size_t i = 0; i < n;) {
+    if (st->mti >= 624) { /* the next 624 words */
+      size_t k = 0;
+      for (; k < 624 - 397; k++) {
+        const unsigned long y = (mt[k] & up) | (mt[k + 1] & lo);
+        mt[k] = mt[k + 397] ^ (y >> 1) ^ ((y & 1UL) ? mag : 0UL);
+      }
+      for (; k < 623; k++) {
+        const unsigned long y = (mt[k] & up) | (mt[k + 1] & lo);
+        mt[k] = mt[k + 397 - 624] ^ (y >> 1) ^ ((y & 1UL) ? mag : 0UL);
+      }
+      const unsigned long y = (mt[623] & up) | (mt[0] & lo);
+      mt[623] = mt[396] ^ (y >> 1) ^ ((y & 1UL) ? mag : 0UL);
+      st->mti = 0;
+    }
+    const size_t at = (size_t)st->mti, take = n - i < 624 - at ? n - i : 624 - at;
+#pragma omp simd
+    for (size_t j = 0; j < take; j++) {
+      unsigned long k = mt[at + j];
+      k ^= k >> 11;
+      k ^= (k << 7) & 0x9d2c5680UL;
+      k ^= (k << 15) & 0xefc60000UL;
+      k ^= k >> 18;
+      out[i + j] = (uint32_t)k;
+    }
+    st->mti += (int)take;
+    i += take;
+  }
+}
+
+/* n standard normals z[0..n) from r by Box-Muller on 2 ceil(n/2) uniforms (w + 1/2) 2^-32 in (0, 1), w the
+ * generator's words (u, bits: scratch of as many). */
+GAMMA_CLONES static void gamma_mc_normals(gsl_rng *r, size_t n, double *restrict z, double *restrict u,
+                                          uint32_t *restrict bits)
 {
   const size_t h = (n + 1) / 2;
+  gamma_mc_words(r, 2 * h, bits);
+#pragma omp simd
   for (size_t j = 0; j < 2 * h; j++)
-    u[j] = gsl_rng_uniform_pos(r);
+    u[j] = ((double)bits[j] + 0.5) * 0x1p-32;
   /* (rad cos th, rad sin(th - pi)) = (rad cos th, -rad sin th): a reflection of the Box-Muller pair, the same
    * law; the two arguments differ so the compiler keeps two vectorisable calls instead of one scalar sincos */
   const double two_pi = 6.283185307179586477, pi = 3.141592653589793238;
@@ -208,9 +264,11 @@ static int gamma_mc_draw(dpm_analytic_gamma_mc *w, int tid, gsl_rng *r, gsl_rng 
   /* the block's component uniforms, then its b d normals, from r */
   double *u = w->u + (size_t)tid * (w->B * d + 2), *z = w->z + (size_t)tid * (w->B * d + 2);
   size_t *comp = w->comp + (size_t)tid * w->B;
+  uint32_t *bits = w->bits + (size_t)tid * (w->B * d + 2);
+  gamma_mc_words(r, b, bits);
   for (size_t a = 0; a < b; a++)
-    comp[a] = gamma_mc_pick(mix, w->cum, gsl_rng_uniform(r));
-  gamma_mc_normals(r, b * d, z, u);
+    comp[a] = gamma_mc_pick(mix, w->cum, (double)bits[a] * 0x1p-32);
+  gamma_mc_normals(r, b * d, z, u, bits);
   for (size_t a = 0; a < b; a++) {
     const size_t k = comp[a];
     const double *mu = mix->mu + k * d, *sk = sd + k * d, *za = z + a * d;
@@ -219,7 +277,7 @@ static int gamma_mc_draw(dpm_analytic_gamma_mc *w, int tid, gsl_rng *r, gsl_rng 
       xa[i] = m * mu[i] + sk[i] * za[i];
   }
   if (!x0) return DPM_SUCCESS;
-  gamma_mc_normals(r0, b * d, z, u);
+  gamma_mc_normals(r0, b * d, z, u, bits);
   for (size_t a = 0; a < b; a++) {
     const size_t k = comp[a];
     const double *mu = mix->mu + k * d, *gk = gain + k * d, *ck = csd + k * d, *za = z + a * d, *xa = x + a * d;

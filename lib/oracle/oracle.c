@@ -654,6 +654,22 @@ ORACLE_CLONES static void eval_block(const dpm_oracle *o, oracle_ws *w, size_t i
     }
   }
 
+  /* The lanes route's first moments (and tr Cov) straight out of the lanes; the per-point pass below only for
+   * the second moments and the class gradient (it writes the same values again). */
+  if (o->lanes) {
+    const double *GB = w->XT + d * LANES, *XB = GB + d * LANES, *TR = XB + d * LANES + 2 * LANES;
+    for (size_t b = 0; b < nb; b++) {
+      const size_t i = i0 + b;
+      for (size_t j = 0; j < d; j++) {
+        if (res->score) res->score[i * d + j] = GB[j * LANES + b];
+        if (res->eps) res->eps[i * d + j] = -s * GB[j * LANES + b];
+        if (res->x0) res->x0[i * d + j] = XB[j * LANES + b];
+      }
+      if (res->trcov) res->trcov[i] = TR[b];
+    }
+    if (!need->gsecond && !res->diagcov && !res->cov && !res->class_grad) return;
+  }
+
   /* Pass 3, per point: means, then second moments about them. */
   for (size_t b = 0; b < nb; b++) {
     const size_t i = i0 + b;
