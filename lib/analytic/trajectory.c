@@ -16,17 +16,62 @@
 /* ---- optimal trajectory
  * ------------------------------------------------------------------------------------------- */
 
-/* The cost of t -> s, 1 <= s < t, DDPM family: with beta = beta_{t|s}, alpha = alpha_{t|s},
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DP_CLONES
+#endif
+
+/* glibc's vector exp, expm1 and log1p (libmvec), declared as math-vector.h does under -ffast-math, for the costs
+ * in SIMD lanes (at most 4 ulp each). */
+extern double exp(double) __attribute__((__simd__("notinbranch")));
+extern double expm1(double) __attribute__((__simd__("notinbranch")));
+extern double log1p(double) __attribute__((__simd__("notinbranch")));
+
+enum { COST_LANES = 8 };
+
+/* The cost of s -> t, 1 <= s < t, DDPM family: with beta = beta_{t|s}, alpha = alpha_{t|s},
  *   J = log(sigma*^2/lambda^2) = log1p(coef2 (1 - g)/lambda^2),  coef2/lambda^2 = beta/(alpha bbar_s),
- *   F = log(1 - beta g / bbar_t). */
-static double cost_eval(const dpm_schedule *sch, double g, dpm_cost_kind cost, size_t s, size_t t)
+ *   F = log(1 - beta g / bbar_t),
+ * for s = s0 .. s0 + n - 1 into out, in chunks of COST_LANES lanes: loops of constant length (the unused lanes
+ * repeat s0), so every cost goes through the vector functions and its bits depend neither on its lane nor on the
+ * call (the table, one cost, the cumulative cost: the same number). */
+DP_CLONES static void cost_row(const dpm_schedule *sch, double g, dpm_cost_kind cost, size_t t, size_t s0,
+                               size_t n, double *out)
 {
   if (g < 0.0) g = 0.0;
   if (g > 1.0) g = 1.0;
-  const double la = sch->log_alpha_bar[t] - sch->log_alpha_bar[s];
-  const double beta = -expm1(la), alpha = exp(la);
-  if (cost == DPM_COST_J) return log1p(beta * (1.0 - g) / (alpha * sch->beta_bar[s]));
-  return log1p(-beta * g / sch->beta_bar[t]);
+  const double lt = sch->log_alpha_bar[t], bt = sch->beta_bar[t], omg = 1.0 - g;
+  for (size_t c = 0; c < n; c += COST_LANES) {
+    double la[COST_LANES], bs[COST_LANES], v[COST_LANES];
+    for (size_t j = 0; j < COST_LANES; j++) {
+      const size_t s = s0 + (c + j < n ? c + j : 0);
+      la[j] = lt - sch->log_alpha_bar[s];
+      bs[j] = sch->beta_bar[s];
+    }
+    if (cost == DPM_COST_J) {
+#pragma omp simd
+      for (size_t j = 0; j < COST_LANES; j++) {
+        const double beta = -expm1(la[j]), alpha = exp(la[j]);
+        v[j] = log1p(beta * omg / (alpha * bs[j]));
+      }
+    } else {
+#pragma omp simd
+      for (size_t j = 0; j < COST_LANES; j++) {
+        const double beta = -expm1(la[j]);
+        v[j] = log1p(-beta * g / bt);
+      }
+    }
+    for (size_t j = 0; j < COST_LANES && c + j < n; j++)
+      out[c + j] = v[j];
+  }
+}
+
+static double cost_eval(const dpm_schedule *sch, double g, dpm_cost_kind cost, size_t s, size_t t)
+{
+  double v;
+  cost_row(sch, g, cost, t, s, 1, &v);
+  return v;
 }
 
 double dpm_analytic_cost(const dpm_schedule *sch, const double *gamma, dpm_cost_kind cost, size_t s, size_t t)
@@ -44,6 +89,7 @@ struct dpm_analytic_dp {
   double *D[2]; /* N+1 each: best cost of a path ending at t with the current number of points */
   size_t *arg;  /* K x (N+1): predecessor of t in layer k */
   double *C;    /* cost of s -> t at tri(t) + s - 1, 1 <= s < t <= N (NULL when N > DP_TABLE_MAX_N) */
+  double *Dall; /* K x (N+1): every layer's best costs, for the target-major order (N < DP_PAR_MIN_N) */
 };
 
 /* Start of row t of the cost table (entries s = 1..t-1). */
@@ -56,6 +102,7 @@ void dpm_analytic_dp_free(dpm_analytic_dp *dp)
   free(dp->D[1]);
   free(dp->arg);
   free(dp->C);
+  free(dp->Dall);
   free(dp);
 }
 
@@ -70,18 +117,14 @@ dpm_analytic_dp *dpm_analytic_dp_alloc(size_t N, size_t K)
   dp->D[1] = dpm_malloc((N + 1) * sizeof(double));
   dp->arg = dpm_malloc(K * (N + 1) * sizeof(size_t));
   if (N <= DP_TABLE_MAX_N) dp->C = dpm_malloc((tri(N + 1) + 1) * sizeof(double));
-  if (!dp->D[0] || !dp->D[1] || !dp->arg || (N <= DP_TABLE_MAX_N && !dp->C)) {
+  if (N < DP_PAR_MIN_N) dp->Dall = dpm_malloc(K * (N + 1) * sizeof(double));
+  if (!dp->D[0] || !dp->D[1] || !dp->arg || (N <= DP_TABLE_MAX_N && !dp->C) || (N < DP_PAR_MIN_N && !dp->Dall)) {
     dpm_analytic_dp_free(dp);
     return NULL;
   }
   return dp;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define DP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DP_CLONES
-#endif
 typedef double dp_v8d __attribute__((vector_size(64)));
 typedef long long dp_v8l __attribute__((vector_size(64)));
 
@@ -162,8 +205,35 @@ int dpm_analytic_dp_solve(dpm_analytic_dp *dp, const dpm_schedule *sch, const do
   if (C) {
 #pragma omp parallel for schedule(dynamic, 16) if (par)
     for (size_t t = 2; t <= N; t++)
-      for (size_t s = 1; s < t; s++)
-        C[tri(t) + s - 1] = cost_eval(sch, gamma[t], cost, s, t);
+      cost_row(sch, gamma[t], cost, t, 1, t - 1, C + tri(t));
+  }
+  if (C && !par && dp->Dall) {
+    /* Target-major order: for each t, every layer k that reaches it, so row t of the table is read from L1 by
+     * all of them instead of the whole table streaming through the cache once per layer (K passes over N^2/2
+     * doubles); layer k - 1's costs at s < t are all final by then. The same sums with the same tie rule as
+     * layer by layer: the same path and total. */
+    double *D = dp->Dall;
+    const size_t W = N + 1;
+    for (size_t j = 0; j < K * W; j++)
+      D[j] = HUGE_VAL;
+    D[1] = 0.0; /* one point: the path {1} */
+    for (size_t t = 2; t <= N; t++) {
+      const double *Ct = C + tri(t) - 1;
+      const size_t klo = t + K > N + 2 ? t + K - N : 2, khi = K < t ? K : t;
+      for (size_t k = klo; k <= khi; k++) {
+        double best;
+        const size_t bs = dp_row_argmin(D + (k - 2) * W, Ct, k - 1, t, &best);
+        D[(k - 1) * W + t] = best;
+        dp->arg[(k - 1) * W + t] = bs;
+      }
+    }
+    const double tot = D[(K - 1) * W + N];
+    if (!isfinite(tot)) DPM_ERROR(GSL_EDOM, "trajectory DP: no finite path (cost not finite)");
+    tau[K - 1] = N;
+    for (size_t k = K; k >= 2; k--)
+      tau[k - 2] = dp->arg[(k - 1) * W + tau[k - 1]];
+    if (total) *total = tot;
+    return DPM_SUCCESS;
   }
   double *prev = dp->D[0], *cur = dp->D[1];
   for (size_t t = 0; t <= N; t++)
