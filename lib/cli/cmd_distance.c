@@ -1,6 +1,7 @@
 /* cmd_distance.c — `dpmlab distance`: Permenter & Yuan's smoothed squared distance to a point set, its gradient,
  * the ideal denoiser eps* and the projection, at the points of a CSV file (docs/MATH.md §2, finite sets). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -50,7 +51,7 @@ int cmd_distance(int argc, char **argv)
     cli_errorf(cmd, CLI_EDATA, "%s: points have %zu columns but the point set is %zu-dimensional", at, cols, d);
     goto done;
   }
-  buf = malloc(n * (3 * d + 1) * sizeof(double));
+  buf = malloc((n + 1) * (3 * d + 1) * sizeof(double)); /* the outputs, then one output row */
   if (!buf) {
     cli_errorf(cmd, CLI_EDATA, "out of memory");
     goto done;
@@ -69,15 +70,13 @@ int cmd_distance(int argc, char **argv)
   fputc(',', fp);
   cli_header_vec(fp, "proj", d);
   fputc('\n', fp);
+  double *row = proj + n * d; /* shortest round-trip text, or straight to a .npy target */
   for (size_t i = 0; i < n; i++) {
-    fprintf(fp, "%.17g", dist2[i]);
-    for (size_t k = 0; k < d; k++)
-      fprintf(fp, ",%.17g", grad[i * d + k]);
-    for (size_t k = 0; k < d; k++)
-      fprintf(fp, ",%.17g", eps[i * d + k]);
-    for (size_t k = 0; k < d; k++)
-      fprintf(fp, ",%.17g", proj[i * d + k]);
-    fputc('\n', fp);
+    row[0] = dist2[i];
+    memcpy(row + 1, grad + i * d, d * sizeof(double));
+    memcpy(row + 1 + d, eps + i * d, d * sizeof(double));
+    memcpy(row + 1 + 2 * d, proj + i * d, d * sizeof(double));
+    dpm_csv_write_row(fp, row, 3 * d + 1);
   }
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
   out = NULL;
