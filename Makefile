@@ -54,6 +54,13 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) -fopenmp $(SANFLAGS) -MMD -MP
 BLAS_LIBS = $(eval BLAS_LIBS := $(or $(shell pkg-config --libs openblas 2>/dev/null),\
               $(error pkg-config finds no openblas; run `make deps`)))$(BLAS_LIBS)
 LDLIBS   += -lgsl $(BLAS_LIBS) -ljansson -lm
+# The command line and the bench programs take OpenBLAS from its static archive when the system has one (Debian's
+# -dev package ships it): a process then skips the dynamic loader's relocation of the 36 MB shared library, about
+# 6 ms of every start-up. The archive's CBLAS symbols are exported to libgsl as the shared library's were.
+BLAS_STATIC = $(eval BLAS_STATIC := $(or $(shell d=$$(pkg-config --variable=libdir openblas 2>/dev/null); \
+                [ -f "$$d/libopenblas.a" ] && echo "-L$$d -Wl,-Bstatic -lopenblas -Wl,-Bdynamic -lpthread"),\
+                $(BLAS_LIBS)))$(BLAS_STATIC)
+EXE_LDLIBS = -lgsl $(BLAS_STATIC) -ljansson -lm
 LDFLAGS  += -fopenmp $(SANFLAGS)
 
 LIB_SRC  := $(wildcard $(MODULES:%=lib/%/*.c))
@@ -104,7 +111,7 @@ $(LIBA): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(EXE_LDLIBS)
 
 $(BUILD)/demos/%: $(BUILD)/obj/demos/%.o $(BUILD)/obj/demos/common/demo.o $(LIBA)
 	@mkdir -p $(@D)
@@ -112,7 +119,7 @@ $(BUILD)/demos/%: $(BUILD)/obj/demos/%.o $(BUILD)/obj/demos/common/demo.o $(LIBA
 
 $(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench_%.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(EXE_LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON:%.c=$(BUILD)/obj/%.o) $(LIBA)
 	@mkdir -p $(@D)
