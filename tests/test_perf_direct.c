@@ -19,40 +19,6 @@
 #define U     0x1p-53 /* unit roundoff */
 #define T_WIN 40.0    /* weights below e^-T_WIN of the nearest's enter the bound only through K e^-T_WIN */
 
-/* Long-double reference for one query: dist^2, sigma eps*, the nearest index (the first on ties). */
-static void brute(size_t K, size_t d, const double *Y, double sigma, const double *x, long double *dist2,
-                  long double *se, size_t *best)
-{
-  long double *D = malloc(K * sizeof *D), Dmin = INFINITY;
-  for (size_t k = 0; k < K; k++) {
-    long double acc = 0;
-    for (size_t j = 0; j < d; j++) {
-      const long double t = (long double)x[j] - (long double)Y[k * d + j];
-      acc += t * t;
-    }
-    D[k] = acc;
-    if (acc < Dmin) {
-      Dmin = acc;
-      *best = k;
-    }
-  }
-  const long double two_s2 = 2.0L * sigma * sigma;
-  long double other = 0, tot = 0;
-  for (size_t j = 0; j < d; j++)
-    se[j] = 0;
-  for (size_t k = 0; k < K; k++) {
-    const long double e = expl(-(D[k] - Dmin) / two_s2);
-    if (k != *best) other += e;
-    tot += e;
-    for (size_t j = 0; j < d; j++)
-      se[j] += e * ((long double)x[j] - (long double)Y[k * d + j]);
-  }
-  for (size_t j = 0; j < d; j++)
-    se[j] /= tot;
-  *dist2 = Dmin - two_s2 * log1pl(other);
-  free(D);
-}
-
 /* The route's error bound. D_y = sum_j (x_j - y_j)^2 in floating point is within (d + 2) u D_y; the argument
  * (D_y - D*) (-1/(2 sigma^2)) adds three roundings, 3 u |arg|; libmvec's exp 4 u. Over the weights that matter
  * (arg <= T_WIN, so D_y <= D* + 2 sigma^2 T_WIN) each is within eps_w = (d + 2) u (2 D* + 2 sigma^2 T_WIN) /
@@ -74,7 +40,7 @@ static void check(size_t K, size_t d, const double *Y, double sigma, size_t n, c
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
     size_t b = 0;
-    brute(K, d, Y, sigma, xi, &ref, se, &b);
+    dpm_test_distance_brute(K, d, Y, sigma, xi, &ref, se, &b);
     assert_int_equal(pi[i], b);
     const double Dmin = dpm_distance_min2(K, d, Y, xi, NULL);
     const double eps_w = (double)(d + 2) * U * (2.0 * Dmin + two_s2 * T_WIN) / two_s2 + 3.0 * U * T_WIN + 4.0 * U;

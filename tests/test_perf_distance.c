@@ -20,40 +20,6 @@
 #define KAPPA 0.125   /* the DGEMM route refines where D_y < KAPPA (|x|^2 + |y|^2) (distance.c) */
 #define T_WIN 40.0    /* weights below e^-T_WIN do not matter (distance.c) */
 
-/* Long-double reference for one query: dist^2, sigma eps*, the nearest index. */
-static void brute(size_t K, size_t d, const double *Y, double sigma, const double *x, long double *dist2,
-                  long double *se, size_t *best)
-{
-  long double *D = malloc(K * sizeof *D), Dmin = INFINITY;
-  for (size_t k = 0; k < K; k++) {
-    long double acc = 0;
-    for (size_t j = 0; j < d; j++) {
-      const long double t = (long double)x[j] - (long double)Y[k * d + j];
-      acc += t * t;
-    }
-    D[k] = acc;
-    if (acc < Dmin) {
-      Dmin = acc;
-      *best = k;
-    }
-  }
-  const long double two_s2 = 2.0L * sigma * sigma;
-  long double other = 0, tot = 0;
-  for (size_t j = 0; j < d; j++)
-    se[j] = 0;
-  for (size_t k = 0; k < K; k++) {
-    const long double e = expl(-(D[k] - Dmin) / two_s2);
-    if (k != *best) other += e;
-    tot += e;
-    for (size_t j = 0; j < d; j++)
-      se[j] += e * ((long double)x[j] - (long double)Y[k * d + j]);
-  }
-  for (size_t j = 0; j < d; j++)
-    se[j] /= tot;
-  *dist2 = Dmin - two_s2 * log1pl(other);
-  free(D);
-}
-
 /* Compare n queries with the brute force. The tolerances follow the error analysis of distance.c: each weight's
  * exponent (D_y - D*)/(2 sigma^2) is off by at most eps_w = [(2d + 4)/KAPPA + d + 2] u (2 D* + 2 sigma^2 T) /
  * (2 sigma^2) (D_y from the expansion, not refined only where D_y >= KAPPA (|x|^2 + |y|^2), over the window
@@ -76,7 +42,7 @@ static void check(size_t K, size_t d, const double *Y, double sigma, size_t n, c
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
     size_t b = 0, b2 = 0;
-    brute(K, d, Y, sigma, xi, &ref, se, &b);
+    dpm_test_distance_brute(K, d, Y, sigma, xi, &ref, se, &b);
     const double Dmin = dpm_distance_min2(K, d, Y, xi, &b2);
     assert_int_equal(pi[i], b2);
     assert_int_equal(b, b2);

@@ -29,40 +29,6 @@
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
-/* Long-double reference for one query: dist^2, sigma eps*, the nearest index, over every point. */
-static void brute(size_t K, size_t d, const double *Y, double sigma, const double *x, long double *dist2,
-                  long double *se, size_t *best)
-{
-  long double *D = malloc(K * sizeof *D), Dmin = INFINITY;
-  for (size_t k = 0; k < K; k++) {
-    long double acc = 0;
-    for (size_t j = 0; j < d; j++) {
-      const long double t = (long double)x[j] - (long double)Y[k * d + j];
-      acc += t * t;
-    }
-    D[k] = acc;
-    if (acc < Dmin) {
-      Dmin = acc;
-      *best = k;
-    }
-  }
-  const long double two_s2 = 2.0L * sigma * sigma;
-  long double other = 0, tot = 0;
-  for (size_t j = 0; j < d; j++)
-    se[j] = 0;
-  for (size_t k = 0; k < K; k++) {
-    const long double e = expl(-(D[k] - Dmin) / two_s2);
-    if (k != *best) other += e;
-    tot += e;
-    for (size_t j = 0; j < d; j++)
-      se[j] += e * ((long double)x[j] - (long double)Y[k * d + j]);
-  }
-  for (size_t j = 0; j < d; j++)
-    se[j] /= tot;
-  *dist2 = Dmin - two_s2 * log1pl(other);
-  free(D);
-}
-
 /* n queries against the brute force. The bounds of docs/MATH.md §2.11: every exponent (D_y - D*)/(2 sigma^2) is
  * off by at most eps_w = [(2d + 4)/KAPPA + d + 2] u (2 D* + 2 sigma^2 T) / (2 sigma^2) + 4 u with T the larger of
  * the two windows; the dropped weights sum to less than K e^-(T0 + ln K) = e^-T0 < 2^-53 relative to the total,
@@ -85,7 +51,7 @@ static void check(size_t K, size_t d, const double *Y, double sigma, size_t n, c
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
     size_t b = 0, b2 = 0;
-    brute(K, d, Y, sigma, xi, &ref, se, &b);
+    dpm_test_distance_brute(K, d, Y, sigma, xi, &ref, se, &b);
     const double Dmin = dpm_distance_min2(K, d, Y, xi, &b2);
     assert_int_equal(pi[i], b2);
     assert_int_equal(b, b2);

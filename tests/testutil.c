@@ -391,3 +391,36 @@ unsigned long dpm_test_sampler_run(const dpm_sampler_type *T, dpm_denoiser *dn, 
   dpm_sampler_free(smp);
   return nfe;
 }
+
+void dpm_test_distance_brute(size_t K, size_t d, const double *Y, double sigma, const double *x,
+                             long double *dist2, long double *se, size_t *best)
+{
+  long double *D = malloc(K * sizeof *D), Dmin = INFINITY;
+  for (size_t k = 0; k < K; k++) {
+    long double acc = 0;
+    for (size_t j = 0; j < d; j++) {
+      const long double t = (long double)x[j] - (long double)Y[k * d + j];
+      acc += t * t;
+    }
+    D[k] = acc;
+    if (acc < Dmin) {
+      Dmin = acc;
+      *best = k;
+    }
+  }
+  const long double two_s2 = 2.0L * sigma * sigma;
+  long double other = 0, tot = 0;
+  for (size_t j = 0; j < d; j++)
+    se[j] = 0;
+  for (size_t k = 0; k < K; k++) {
+    const long double e = expl(-(D[k] - Dmin) / two_s2);
+    if (k != *best) other += e;
+    tot += e;
+    for (size_t j = 0; j < d; j++)
+      se[j] += e * ((long double)x[j] - (long double)Y[k * d + j]);
+  }
+  for (size_t j = 0; j < d; j++)
+    se[j] /= tot;
+  *dist2 = Dmin - two_s2 * log1pl(other);
+  free(D);
+}

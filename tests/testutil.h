@@ -93,6 +93,11 @@ double *dpm_test_vec(size_t n); /* n zeros (calloc); free() it */
  * eigenvalues 0.99, 0.2, 0.01, and a point mass), unequal weights 0.3, 0.2, 0.25, 0.15, 0.1 and labels
  * 0, 1, 0, 2, 1. */
 dpm_mixture *dpm_test_mixture_kinds(void);
+/* The ideal denoiser of the point set Y (K x d) at one query x in long double, over every point: the smoothed
+ * squared distance dist2, sigma eps* (se, d entries) and the nearest index best — the reference of the distance
+ * routes' tests (docs/MATH.md §2.11). */
+void dpm_test_distance_brute(size_t K, size_t d, const double *Y, double sigma, const double *x,
+                             long double *dist2, long double *se, size_t *best);
 /* n exact draws of q_0 (components into comp, may be NULL), or of q_t = law of m x_0 + s eps (x0 and eps may be
  * NULL), through a one-off sampling workspace, asserting success. */
 void dpm_test_sample_q0(const dpm_mixture *mix, gsl_rng *r, size_t n, double *x, size_t *comp);
