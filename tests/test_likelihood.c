@@ -366,8 +366,8 @@ static void test_kernel_vs_oracle(void **state)
   for (int q = 0; q < 4; q++) {
     dpm_mixture *mix = q == 1 ? axis4(1) : dpm_test_mixture(specs[q]);
     const size_t K = mix->K, d = mix->d;
-    lik_diag *g = NULL;
-    assert_int_equal(lik_diag_alloc(mix, &g), 0);
+    dpm_oracle_field *g = NULL;
+    assert_int_equal(dpm_oracle_field_alloc(mix, &g), 0);
     assert_non_null(g);
     dpm_oracle *o = dpm_oracle_alloc(mix);
     enum { N = 37 };
@@ -380,7 +380,7 @@ static void test_kernel_vs_oracle(void **state)
       dpm_test_sample_qt(mix, r, m, s, N, x, NULL, NULL);
       for (size_t j = 0; j < d; j++) /* one point well out, between and beyond the components */
         x[(N - 1) * d + j] = 6.0 * (double)(j + 1);
-      assert_int_equal(lik_diag_field(g, m, s, N, x, d, eps, lap), 0);
+      assert_int_equal(dpm_oracle_field_eval(g, m, s, N, x, d, eps, lap), 0);
       dpm_oracle_result res = {0};
       res.eps = oeps;
       res.lap = olap;
@@ -411,7 +411,7 @@ static void test_kernel_vs_oracle(void **state)
         if (!(fabs(lap[i] - olap[i]) <= c16 * sl))
           fail_msg("%s (m, s) = (%g, %g) point %zu: lap %.17g vs oracle %.17g (bound %.3g)", specs[q], m, s, i,
                    lap[i], olap[i], c16 * sl);
-        assert_int_equal(lik_diag_field(g, m, s, 1, x + i * d, d, e1, &l1), 0);
+        assert_int_equal(dpm_oracle_field_eval(g, m, s, 1, x + i * d, d, e1, &l1), 0);
         assert_memory_equal(e1, eps + i * d, d * sizeof(double));
         assert_memory_equal(&l1, lap + i, sizeof(double));
       }
@@ -419,21 +419,21 @@ static void test_kernel_vs_oracle(void **state)
     gsl_rng_free(r);
     free(resp);
     dpm_oracle_free(o);
-    lik_diag_free(g);
+    dpm_oracle_field_free(g);
     dpm_mixture_free(mix);
   }
   /* full covariances are left to the oracle; a point beyond the oracle's distance bound is declined */
   dpm_mixture *mix = kinds2();
-  lik_diag *g = NULL;
-  assert_int_equal(lik_diag_alloc(mix, &g), 0);
+  dpm_oracle_field *g = NULL;
+  assert_int_equal(dpm_oracle_field_alloc(mix, &g), 0);
   assert_null(g);
   dpm_mixture_free(mix);
   mix = dpm_test_mixture("ring8");
-  assert_int_equal(lik_diag_alloc(mix, &g), 0);
+  assert_int_equal(dpm_oracle_field_alloc(mix, &g), 0);
   const double far[2] = {1e17, 0.0};
   double e[2], l;
-  assert_int_equal(lik_diag_field(g, 0.9, 0.1, 1, far, 2, e, &l), GSL_ERANGE);
-  lik_diag_free(g);
+  assert_int_equal(dpm_oracle_field_eval(g, 0.9, 0.1, 1, far, 2, e, &l), GSL_ERANGE);
+  dpm_oracle_field_free(g);
   dpm_mixture_free(mix);
 }
 

@@ -84,7 +84,7 @@ int dpm_likelihood_prior_parse(const char *name, dpm_lik_prior *out)
 static void thread_clear(lik_thread *th)
 {
   dpm_oracle_free(th->o);
-  lik_diag_free(th->diag);
+  dpm_oracle_field_free(th->diag);
   if (th->evo) gsl_odeiv2_evolve_free(th->evo);
   if (th->con) gsl_odeiv2_control_free(th->con);
   if (th->step) gsl_odeiv2_step_free(th->step);
@@ -160,7 +160,7 @@ dpm_likelihood *dpm_likelihood_alloc(const dpm_mixture *mix, dpm_denoiser *const
     th->score = malloc(d * sizeof(double));
     th->use_diag = 1;
     if (!th->o || !th->r || !th->score || lik_thread_reserve(th, 1, 1) ||
-        (!models && lik_diag_alloc(mix, &th->diag))) {
+        (!models && dpm_oracle_field_alloc(mix, &th->diag))) {
       dpm_likelihood_free(w);
       DPM_ERROR_NULL(GSL_ENOMEM, "likelihood: no memory for the workspace (d = %zu)", d);
     }

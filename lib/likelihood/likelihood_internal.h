@@ -9,30 +9,12 @@
 #include "dpm_likelihood.h"
 #include "dpm_oracle.h"
 
-/* The exact field of data whose components are all axis-aligned (isotropic, diagonal, point masses), for a block
- * of points at one (m, s) (diagfield.c, docs/MATH.md §4.3 "The field kernel"). Not for concurrent use: one per
- * thread. */
-typedef struct lik_diag lik_diag;
-
-/* *out = a kernel for mix, or NULL (and DPM_SUCCESS) when a component has a full covariance (the oracle serves
- * those). Status: GSL_EINVAL (NULL mix), GSL_ENOMEM (raised). */
-int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out);
-void lik_diag_free(lik_diag *g); /* NULL is a no-op */
-
-/* eps = E[eps|x] (n x d) and lap = Laplacian of log q_t (n) at the n points x (row i at x + i ldx, its first d
- * values) of q_t = law of m x_0 + s eps, as dpm_oracle_eval gives them up to rounding: each output within
- * c (K + d) u of the scale of its terms (vector exp: at most 4 ulp; sums in lanes). The same bits for a point
- * whatever the block it comes in and the thread. Returns DPM_SUCCESS; GSL_EDOM for an (m, s) the oracle refuses;
- * GSL_ERANGE when a point is farther than the oracle's bound from every component with mass, or an output is not
- * finite. The last two are not raised: the caller asks the oracle then, which names the problem. */
-int lik_diag_field(lik_diag *g, double m, double s, size_t n, const double *x, size_t ldx, double *eps,
-                   double *lap);
-
 /* One thread's resources: its data oracle, its model (or NULL: the exact field), the ODE workspace and scratch. */
 typedef struct {
   dpm_oracle *o;
-  lik_diag *diag; /* the exact field of axis-aligned data in one pass (NULL: full covariances, or a model) */
-  int use_diag;   /* 1 (default): the exact divergence of the data through diag when there is one */
+  dpm_oracle_field
+      *diag;    /* the exact field of axis-aligned data in one pass (NULL: full covariances, or a model) */
+  int use_diag; /* 1 (default): the exact divergence of the data through diag when there is one */
   dpm_denoiser *dn;
   gsl_odeiv2_step *step;
   gsl_odeiv2_control *con;

@@ -29,7 +29,7 @@ static int rhs(double rho, const double y[], double f[], void *params)
   if (st) {
     /* reported below */
   } else if (!th->dn && th->div == DPM_LIK_DIV_EXACT && th->diag && th->use_diag &&
-             lik_diag_field(th->diag, m, s, B, y, dd, th->beps, th->bdiv) == DPM_SUCCESS) {
+             dpm_oracle_field_eval(th->diag, m, s, B, y, dd, th->beps, th->bdiv) == DPM_SUCCESS) {
     /* axis-aligned data: the kernel, one pass per point; when it declines (a point beyond the oracle's distance
      * bound), the oracle below computes the same or names what it refuses */
     for (size_t b = 0; b < B; b++)

@@ -56,4 +56,23 @@ int dpm_oracle_eval(dpm_oracle *o, double m, double s, size_t n, const double *x
 /* Convenience: log q_t at one point; NaN on error (after raising it as dpm_oracle_eval does). */
 double dpm_oracle_logq1(dpm_oracle *o, double m, double s, const double *x);
 
+/* The exact field of data whose components are all axis-aligned (isotropic, diagonal, point masses), for a block
+ * of points at one (m, s) (field_lanes.c, docs/MATH.md §4.3 "The field kernel": the probability-flow ODE's field).
+ * Not for concurrent use: one per thread. */
+typedef struct dpm_oracle_field dpm_oracle_field;
+
+/* *out = a kernel for mix, or NULL (and DPM_SUCCESS) when a component has a full covariance (the oracle serves
+ * those). Status: GSL_EINVAL (NULL mix), GSL_ENOMEM (raised). */
+int dpm_oracle_field_alloc(const dpm_mixture *mix, dpm_oracle_field **out);
+void dpm_oracle_field_free(dpm_oracle_field *g); /* NULL is a no-op */
+
+/* eps = E[eps|x] (n x d) and lap = Laplacian of log q_t (n) at the n points x (row i at x + i ldx, its first d
+ * values) of q_t = law of m x_0 + s eps, as dpm_oracle_eval gives them up to rounding: each output within
+ * c (K + d) u of the scale of its terms (vector exp: at most 4 ulp; sums in lanes). The same bits for a point
+ * whatever the block it comes in and the thread. Returns DPM_SUCCESS; GSL_EDOM for an (m, s) the oracle refuses;
+ * GSL_ERANGE when a point is farther than the oracle's bound from every component with mass, or an output is not
+ * finite. The last two are not raised: the caller asks the oracle then, which names the problem. */
+int dpm_oracle_field_eval(dpm_oracle_field *g, double m, double s, size_t n, const double *x, size_t ldx,
+                          double *eps, double *lap);
+
 #endif

@@ -1,7 +1,8 @@
-/* diagfield.c — the exact field of the probability-flow ODE (Song et al. 2021, eq. (13) and App. D.2) for data
- * whose components are all axis-aligned (isotropic, diagonal or point masses): eps-hat = E[eps|x] and the
- * Laplacian of log q_t at a block of points and one (m, s), in one pass per point with the components in SIMD
- * lanes and a vectorised exp (docs/MATH.md §4.3 "The field kernel", from the closed forms of §2). */
+/* field_lanes.c — the oracle's kernel for the exact field of the probability-flow ODE (Song et al. 2021, eq. (13)
+ * and App. D.2) for data whose components are all axis-aligned (isotropic, diagonal or point masses): eps-hat =
+ * E[eps|x] and the Laplacian of log q_t at a block of points and one (m, s), in one pass per point with the
+ * components in SIMD lanes and a vectorised exp (docs/MATH.md §4.3 "The field kernel", from the closed forms of
+ * §2). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,33 +10,33 @@
 
 #include "dpm_common.h"
 #include "dpm_internal.h"
-#include "likelihood_internal.h"
+#include "dpm_oracle.h"
 
 /* glibc's vector exp (libmvec): the declaration math-vector.h makes under -ffast-math, made here without it, so
  * the `#pragma omp simd` loop over the components calls _ZGV*_exp (at most 4 ulp). */
 extern double exp(double) __attribute__((__simd__("notinbranch")));
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define LIK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FIELD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
-#define LIK_CLONES
+#define FIELD_CLONES
 #endif
 
 /* The oracle's bound on the squared Mahalanobis distance to the nearest component with mass (docs/MATH.md §2):
  * beyond it no digit of the second moments is left, and the oracle refuses the point. */
-#define LIK_RHO2_MAX 0x1p104
+#define FIELD_RHO2_MAX 0x1p104
 
 /* exp's arguments l_k - max l are raised to -708 at least: e^-708 < 2^-1021 relative to the largest term (which is
  * 1), below any rounding of the sums, and libmvec's exp leaves its vector path for a scalar call on every lane
  * whose result would not be a normal double (arguments below about -708.4). */
-#define LIK_EXP_MIN (-708.0)
+#define FIELD_EXP_MIN (-708.0)
 
-/* Points per lane group: blocks are cut into groups of at most LIK_CHUNK points, each padded to a multiple of
- * LIK_PAD lanes by repeating its last point, so that every point goes through the same vector code (the vector
+/* Points per lane group: blocks are cut into groups of at most FIELD_CHUNK points, each padded to a multiple of
+ * FIELD_PAD lanes by repeating its last point, so that every point goes through the same vector code (the vector
  * exp included) whatever its place in the block: a point's bits do not depend on the block it comes in. */
-enum { LIK_PAD = 8, LIK_CHUNK = 32 };
+enum { FIELD_PAD = 8, FIELD_CHUNK = 32 };
 
-struct lik_diag {
+struct dpm_oracle_field {
   size_t K, d, nu; /* K: the components with mass (those of weight 0 have responsibility 0 and are left out) */
   double *mu;      /* d x K: the means, components contiguous */
   double *lam;     /* d x K: the variances lambda_{k,j} */
@@ -66,7 +67,7 @@ static int cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-void lik_diag_free(lik_diag *g)
+void dpm_oracle_field_free(dpm_oracle_field *g)
 {
   if (!g) return;
   free(g->mu);
@@ -93,17 +94,17 @@ void lik_diag_free(lik_diag *g)
   free(g);
 }
 
-/* rows of P doubles (P a multiple of LIK_PAD), 64-byte aligned: every lane row starts on a cache line, so the
+/* rows of P doubles (P a multiple of FIELD_PAD), 64-byte aligned: every lane row starts on a cache line, so the
  * vector loops need no peeling (a peeled lane would take the scalar exp) */
 static double *lanes_alloc(size_t rows, size_t P)
 {
   return aligned_alloc(64, (rows ? rows : 1) * P * sizeof(double));
 }
 
-int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
+int dpm_oracle_field_alloc(const dpm_mixture *mix, dpm_oracle_field **out)
 {
   *out = NULL;
-  if (!mix) DPM_ERROR(GSL_EINVAL, "likelihood: NULL data");
+  if (!mix) DPM_ERROR(GSL_EINVAL, "oracle field: NULL data");
   const size_t d = mix->d;
   size_t K = 0;
   for (size_t k = 0; k < mix->K; k++) {
@@ -112,7 +113,7 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
   }
   const size_t Kd = K * d;
   if (K == 0) return DPM_SUCCESS; /* no mass at all: the oracle says why */
-  lik_diag *g = dpm_calloc(1, sizeof *g);
+  dpm_oracle_field *g = dpm_calloc(1, sizeof *g);
   if (!g) return GSL_ENOMEM;
   g->K = K;
   g->d = d;
@@ -126,7 +127,7 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
   g->mmu = malloc(Kd * sizeof(double));
   g->base = malloc(K * sizeof(double));
   g->sic = malloc(K * sizeof(double));
-  const size_t P = K <= 2048 ? LIK_CHUNK : LIK_PAD; /* the lanes' scratch K x P stays within 512 KiB */
+  const size_t P = K <= 2048 ? FIELD_CHUNK : FIELD_PAD; /* the lanes' scratch K x P stays within 512 KiB */
   g->P = P;
   g->X = lanes_alloc(d, P);
   g->L = lanes_alloc(K, P);
@@ -142,8 +143,8 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
   if (!g->mu || !g->lam || !g->lix || !g->ulam || !g->logw || !g->logc || !g->ic || !g->mmu || !g->base ||
       !g->sic || !g->X || !g->L || !g->G || !g->Q || !g->mx || !g->qmin || !g->S || !g->sp || !g->cu || !g->eo ||
       !g->lo) {
-    lik_diag_free(g);
-    DPM_ERROR(GSL_ENOMEM, "likelihood: no memory for the field of %zu components in %zu dimensions", K, d);
+    dpm_oracle_field_free(g);
+    DPM_ERROR(GSL_ENOMEM, "oracle field: no memory for the field of %zu components in %zu dimensions", K, d);
   }
   for (size_t k0 = 0, k = 0; k0 < mix->K; k0++) {
     if (!(mix->w[k0] > 0.0)) continue;
@@ -176,7 +177,7 @@ int lik_diag_alloc(const dpm_mixture *mix, lik_diag **out)
 }
 
 /* The tables of one (m, s): O(K d) operations and one log per distinct variance. */
-static void diag_setup(lik_diag *g, double m, double s)
+static void diag_setup(dpm_oracle_field *g, double m, double s)
 {
   if (g->have && g->m == m && g->s == s) return;
   const size_t K = g->K, d = g->d;
@@ -202,14 +203,14 @@ static void diag_setup(lik_diag *g, double m, double s)
   g->have = 1;
 }
 
-/* A group of np points (np a multiple of LIK_PAD) held in lanes: X (d x P, coordinate j of lane b at X[j P + b]).
- * Every loop runs over the lanes with the component's numbers broadcast, so each lane does the same operations
- * in the same order. Writes eps (np x d, row b) and lap (np). 0, or 1 when a lane is beyond the oracle's
- * distance bound or a result is not finite. */
-LIK_CLONES static int diag_lanes(lik_diag *g, size_t np_in, double s, double *eps, double *lap)
+/* A group of np points (np a multiple of FIELD_PAD) held in lanes: X (d x P, coordinate j of lane b at X[j P +
+ * b]). Every loop runs over the lanes with the component's numbers broadcast, so each lane does the same
+ * operations in the same order. Writes eps (np x d, row b) and lap (np). 0, or 1 when a lane is beyond the
+ * oracle's distance bound or a result is not finite. */
+FIELD_CLONES static int diag_lanes(dpm_oracle_field *g, size_t np_in, double s, double *eps, double *lap)
 {
   const size_t K = g->K, d = g->d, P = g->P;
-  const size_t np = np_in & ~(size_t)(LIK_PAD - 1); /* visibly a multiple of the lanes: no scalar remainder */
+  const size_t np = np_in & ~(size_t)(FIELD_PAD - 1); /* visibly a multiple of the lanes: no scalar remainder */
   const double *restrict X = g->X;
   double *restrict L = g->L, *restrict Q = g->Q, *restrict mx = g->mx, *restrict qmin = g->qmin;
   double *restrict S = g->S, *restrict G = g->G, *restrict sp = g->sp, *restrict cu = g->cu;
@@ -242,7 +243,7 @@ LIK_CLONES static int diag_lanes(lik_diag *g, size_t np_in, double s, double *ep
     }
   }
   for (size_t b = 0; b < np; b++)
-    if (!(qmin[b] <= LIK_RHO2_MAX) || !(mx[b] > -HUGE_VAL)) return 1;
+    if (!(qmin[b] <= FIELD_RHO2_MAX) || !(mx[b] > -HUGE_VAL)) return 1;
   /* e_k = exp(l_k - max l) in (0, 1] (the largest exactly 1), S = sum_k e_k, G = sum_k e_k v_k */
   for (size_t b = 0; b < np; b++)
     S[b] = 0.0;
@@ -253,7 +254,7 @@ LIK_CLONES static int diag_lanes(lik_diag *g, size_t np_in, double s, double *ep
 #pragma omp simd aligned(Lk, mx : 64)
     for (size_t b = 0; b < np; b++) {
       const double a = Lk[b] - mx[b];
-      Lk[b] = a > LIK_EXP_MIN ? a : LIK_EXP_MIN;
+      Lk[b] = a > FIELD_EXP_MIN ? a : FIELD_EXP_MIN;
     }
 #pragma omp simd aligned(Lk, S : 64)
     for (size_t b = 0; b < np; b++) {
@@ -312,8 +313,8 @@ LIK_CLONES static int diag_lanes(lik_diag *g, size_t np_in, double s, double *ep
   return !ok;
 }
 
-int lik_diag_field(lik_diag *g, double m, double s, size_t n, const double *x, size_t ldx, double *eps,
-                   double *lap)
+int dpm_oracle_field_eval(dpm_oracle_field *g, double m, double s, size_t n, const double *x, size_t ldx,
+                          double *eps, double *lap)
 {
   if (!(isfinite(m) && m > 0.0 && isfinite(s) && s > 0.0 && s * s >= DBL_MIN && isfinite(s * s) &&
         isfinite(m * m)))
@@ -321,7 +322,7 @@ int lik_diag_field(lik_diag *g, double m, double s, size_t n, const double *x, s
   diag_setup(g, m, s);
   const size_t d = g->d, P = g->P;
   for (size_t i0 = 0; i0 < n; i0 += P) {
-    const size_t nb = n - i0 < P ? n - i0 : P, np = (nb + LIK_PAD - 1) / LIK_PAD * LIK_PAD;
+    const size_t nb = n - i0 < P ? n - i0 : P, np = (nb + FIELD_PAD - 1) / FIELD_PAD * FIELD_PAD;
     for (size_t b = 0; b < np; b++) {
       const double *xb = x + (i0 + (b < nb ? b : nb - 1)) * ldx;
       for (size_t j = 0; j < d; j++)
