@@ -287,12 +287,48 @@ static void test_npy_blocks(void **state)
   free(v);
 }
 
+/* The DGEMM route checks the set through the |y|^2 its first tile forms: the first non-finite coordinate is named
+ * as the plain scan names it (a NaN before an infinity, in point order), with 1 and 2 threads and before any
+ * output is written; a finite point whose |y|^2 overflows is let through, as before. */
+static void test_set_check(void **state)
+{
+  (void)state;
+  const size_t K = 300, d = 40, n = 3;
+  double *Y = malloc(K * d * sizeof *Y), x[3 * 40], dist2[3];
+  uint64_t st = 11;
+  for (size_t k = 0; k < K * d; k++) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    Y[k] = (double)(st >> 11) * 0x1p-53;
+  }
+  for (size_t i = 0; i < n * d; i++)
+    x[i] = Y[i] + 0.01;
+  const int saved = omp_get_max_threads();
+  for (int nt = 1; nt <= 2; nt++) {
+    omp_set_num_threads(nt);
+    Y[250 * d + 1] = INFINITY;
+    Y[170 * d + 5] = NAN;
+    dist2[0] = dist2[1] = dist2[2] = -1.0;
+    assert_raises(dpm_distance_eval(K, d, Y, 1.0, n, x, dist2, NULL, NULL, NULL, NULL), GSL_EBADFUNC,
+                  "set point 170 is not finite (coordinate 5");
+    assert_true(dist2[0] == -1.0 && dist2[2] == -1.0); /* nothing written */
+    Y[170 * d + 5] = 0.5;
+    assert_raises(dpm_distance_eval(K, d, Y, 1.0, n, x, dist2, NULL, NULL, NULL, NULL), GSL_EBADFUNC,
+                  "set point 250 is not finite (coordinate 1");
+    Y[250 * d + 1] = 1e200; /* finite: |y|^2 overflows, the point is let through */
+    assert_int_equal(dpm_distance_eval(K, d, Y, 1.0, n, x, dist2, NULL, NULL, NULL, NULL), DPM_SUCCESS);
+    assert_true(isfinite(dist2[0]) && isfinite(dist2[1]) && isfinite(dist2[2]));
+    Y[250 * d + 1] = 0.5;
+  }
+  omp_set_num_threads(saved);
+  free(Y);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_switch),       cmocka_unit_test(test_regimes),    cmocka_unit_test(test_threads),
-      cmocka_unit_test(test_blas_threads), cmocka_unit_test(test_npy_blocks),
+      cmocka_unit_test(test_blas_threads), cmocka_unit_test(test_npy_blocks), cmocka_unit_test(test_set_check),
   };
   return cmocka_run_group_tests_name("perf_gemm", tests, NULL, NULL);
 }

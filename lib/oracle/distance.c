@@ -517,6 +517,19 @@ static void tile_compact(tile_job *J)
   }
 }
 
+/* The set's finiteness from |y|^2, formed by the first tile anyway: a non-finite coordinate makes its point's
+ * |y|^2 NaN or +inf, so only those points are scanned, in order, and the first non-finite coordinate is the one
+ * the plain scan of every coordinate would name (a finite point whose |y|^2 overflows scans clean and is let
+ * through, as before). Returns its index k * d + j, or SIZE_MAX when every coordinate is finite. */
+static size_t first_nonfinite(size_t K, size_t d, const double *Y, const double *yn)
+{
+  for (size_t k = 0; k < K; k++)
+    if (!isfinite(yn[k]))
+      for (size_t j = 0; j < d; j++)
+        if (!isfinite(Y[k * d + j])) return k * d + j;
+  return SIZE_MAX;
+}
+
 static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                      double *grad, double *eps, double *proj, size_t *proj_index)
 {
@@ -540,6 +553,7 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
   int st = yn && xn && Dt && S && (!want_w || (A && GY)) && dense_row && flags ? DPM_SUCCESS : GSL_ENOMEM;
   if (st) goto done;
   const double two_s2 = 2.0 * sigma * sigma;
+  size_t bad = SIZE_MAX; /* the first non-finite coordinate of the set, found with the first tile's |y|^2 */
   blas_single_enter();
   for (size_t i0 = 0; i0 < n; i0 += QB) {
     const size_t nq = n - i0 < QB ? n - i0 : QB;
@@ -568,6 +582,7 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
     if (!par) {
       for (size_t c = 0; c < nch; c++)
         tile_chunk(&J, c);
+      if (J.first && (bad = first_nonfinite(K, d, Y, yn)) != SIZE_MAX) break;
       for (size_t q = 0; q < nq; q++)
         tile_query(&J, q, flags);
       tile_compact(&J);
@@ -581,17 +596,22 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
 #pragma omp for schedule(dynamic, 1)
         for (size_t c = 0; c < nch; c++)
           tile_chunk(&J, c);
-#pragma omp for schedule(dynamic, 1)
-        for (size_t q = 0; q < nq; q++)
-          tile_query(&J, q, fl);
 #pragma omp single
-        tile_compact(&J);
-        if (J.ndense) {
+        if (J.first) bad = first_nonfinite(K, d, Y, yn);
+        if (bad == SIZE_MAX) {
 #pragma omp for schedule(dynamic, 1)
-          for (size_t b = 0; b < ncb; b++)
-            tile_dense_block(&J, b);
+          for (size_t q = 0; q < nq; q++)
+            tile_query(&J, q, fl);
+#pragma omp single
+          tile_compact(&J);
+          if (J.ndense) {
+#pragma omp for schedule(dynamic, 1)
+            for (size_t b = 0; b < ncb; b++)
+              tile_dense_block(&J, b);
+          }
         }
       }
+      if (bad != SIZE_MAX) break;
     }
     for (size_t q = 0, jd = 0; q < nq; q++) {
       const size_t i = i0 + q;
@@ -622,6 +642,9 @@ done:
   free(dense_row);
   free(flags);
   if (st) DPM_ERROR(st, "distance: out of memory for %zu points against %zu in dimension %zu", n, K, d);
+  if (bad != SIZE_MAX)
+    DPM_ERROR(GSL_EBADFUNC, "distance: set point %zu is not finite (coordinate %zu = %g)", bad / d, bad % d,
+              Y[bad]);
   return st;
 }
 
@@ -633,16 +656,19 @@ int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t 
   if (K == 0) DPM_ERROR(GSL_EINVAL, "distance: the point set is empty (K = 0)");
   if (d == 0) DPM_ERROR(GSL_EBADLEN, "distance: dimension d = 0");
   if (!Y) DPM_ERROR(GSL_EINVAL, "distance: point set Y is NULL");
-  for (size_t k = 0; k < K; k++)
-    for (size_t j = 0; j < d; j++)
-      if (!isfinite(Y[k * d + j]))
-        DPM_ERROR(GSL_EBADFUNC, "distance: set point %zu is not finite (coordinate %zu = %g)", k, j, Y[k * d + j]);
+  const int gemm = d >= DIST_GEMM_MIN_D && K >= 2 && n > 0; /* the DGEMM route checks the set with its |y|^2 */
+  if (!gemm)
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j < d; j++)
+        if (!isfinite(Y[k * d + j]))
+          DPM_ERROR(GSL_EBADFUNC, "distance: set point %zu is not finite (coordinate %zu = %g)", k, j,
+                    Y[k * d + j]);
   if (n == 0) return DPM_SUCCESS;
   if (!x) DPM_ERROR(GSL_EINVAL, "distance: x is NULL for %zu points", n);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < d; j++)
       if (!isfinite(x[i * d + j]))
         DPM_ERROR(GSL_EBADFUNC, "distance: point %zu is not finite (coordinate %zu = %g)", i, j, x[i * d + j]);
-  if (d >= DIST_GEMM_MIN_D && K >= 2) return eval_gemm(K, d, Y, sigma, n, x, dist2, grad, eps, proj, proj_index);
+  if (gemm) return eval_gemm(K, d, Y, sigma, n, x, dist2, grad, eps, proj, proj_index);
   return eval_direct(K, d, Y, sigma, n, x, dist2, grad, eps, proj, proj_index);
 }
