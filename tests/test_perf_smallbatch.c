@@ -13,78 +13,51 @@
 #include <gsl/gsl_randist.h>
 
 #include "dpmlab.h"
+#include "test_oracle_common.h"
 #include "testutil.h"
 
-/* Every per-point output of the oracle, n points of mixture mix. */
-typedef struct {
-  size_t n, d, K;
-  double *logq, *score, *hess, *lap, *x0, *eps, *trcov, *diagcov, *cov, *resp;
-} outputs;
-
-static void outputs_alloc(outputs *o, size_t n, size_t d, size_t K)
-{
-  o->n = n;
-  o->d = d;
-  o->K = K;
-  o->logq = dpm_test_vec(n);
-  o->score = dpm_test_vec(n * d);
-  o->hess = dpm_test_vec(n * d * d);
-  o->lap = dpm_test_vec(n);
-  o->x0 = dpm_test_vec(n * d);
-  o->eps = dpm_test_vec(n * d);
-  o->trcov = dpm_test_vec(n);
-  o->diagcov = dpm_test_vec(n * d);
-  o->cov = dpm_test_vec(n * d * d);
-  o->resp = dpm_test_vec(n * K);
-}
-
-static void outputs_free(outputs *o)
-{
-  free(o->logq);
-  free(o->score);
-  free(o->hess);
-  free(o->lap);
-  free(o->x0);
-  free(o->eps);
-  free(o->trcov);
-  free(o->diagcov);
-  free(o->cov);
-  free(o->resp);
-}
-
-/* The result struct pointing at points [i, i + ...) of o. */
-static dpm_oracle_result at(const outputs *o, size_t i)
+/* The result struct pointing at points [i, i + ...) of o (every output of the oracle, test_oracle_common.h). */
+static dpm_oracle_result at(const full_out *o, size_t i)
 {
   const size_t d = o->d;
-  dpm_oracle_result r;
-  memset(&r, 0, sizeof r);
-  r.logq = o->logq + i;
-  r.score = o->score + i * d;
-  r.hess = o->hess + i * d * d;
-  r.lap = o->lap + i;
-  r.x0 = o->x0 + i * d;
-  r.eps = o->eps + i * d;
-  r.trcov = o->trcov + i;
-  r.diagcov = o->diagcov + i * d;
-  r.cov = o->cov + i * d * d;
-  r.resp = o->resp + i * o->K;
+  dpm_oracle_result r = o->res;
+  r.logq += i;
+  r.score += i * d;
+  r.hess += i * d * d;
+  r.lap += i;
+  r.x0 += i * d;
+  r.eps += i * d;
+  r.trcov += i;
+  r.diagcov += i * d;
+  r.cov += i * d * d;
+  r.resp += i * o->K;
+  r.logresp += i * o->K;
+  if (r.class_post) r.class_post += i * o->L;
   return r;
 }
 
-static void assert_same_bits(const outputs *a, const outputs *b, const char *what)
+static void assert_same_bits(const full_out *a, const full_out *b, const char *what)
 {
   const size_t n = a->n, d = a->d;
   const struct {
     const double *x, *y;
     size_t len;
     const char *name;
-  } f[] = {{a->logq, b->logq, n, "logq"},         {a->score, b->score, n * d, "score"},
-           {a->hess, b->hess, n * d * d, "hess"}, {a->lap, b->lap, n, "lap"},
-           {a->x0, b->x0, n * d, "x0"},           {a->eps, b->eps, n * d, "eps"},
-           {a->trcov, b->trcov, n, "trcov"},      {a->diagcov, b->diagcov, n * d, "diagcov"},
-           {a->cov, b->cov, n * d * d, "cov"},    {a->resp, b->resp, n * a->K, "resp"}};
+  } f[] = {{a->logq, b->logq, n, "logq"},
+           {a->score, b->score, n * d, "score"},
+           {a->hess, b->hess, n * d * d, "hess"},
+           {a->lap, b->lap, n, "lap"},
+           {a->x0, b->x0, n * d, "x0"},
+           {a->eps, b->eps, n * d, "eps"},
+           {a->trcov, b->trcov, n, "trcov"},
+           {a->diagcov, b->diagcov, n * d, "diagcov"},
+           {a->cov, b->cov, n * d * d, "cov"},
+           {a->resp, b->resp, n * a->K, "resp"},
+           {a->logresp, b->logresp, n * a->K, "logresp"},
+           {a->cpost, b->cpost, a->cpost ? n * a->L : 0, "class_post"}};
   for (size_t k = 0; k < sizeof f / sizeof *f; k++)
-    if (memcmp(f[k].x, f[k].y, f[k].len * sizeof(double)) != 0) fail_msg("%s: %s differs", what, f[k].name);
+    if (f[k].len && memcmp(f[k].x, f[k].y, f[k].len * sizeof(double)) != 0)
+      fail_msg("%s: %s differs", what, f[k].name);
 }
 
 /* n draws of q_t of mix at (m, s), seed fixed */
@@ -112,11 +85,11 @@ static void check_oracle(const char *spec, size_t n)
   const int saved = omp_get_max_threads();
   omp_set_num_threads(2);
 #endif
-  outputs whole, per, one, inner;
-  outputs_alloc(&whole, n, d, K);
-  outputs_alloc(&per, n, d, K);
-  outputs_alloc(&one, n, d, K);
-  outputs_alloc(&inner, n, d, K);
+  full_out whole, per, one, inner;
+  out_alloc(&whole, n, mix);
+  out_alloc(&per, n, mix);
+  out_alloc(&one, n, mix);
+  out_alloc(&inner, n, mix);
   dpm_oracle *o = dpm_test_oracle(mix);
   dpm_oracle_result r = at(&whole, 0);
   assert_int_equal(dpm_oracle_eval(o, m, s, n, x, &r), 0);
@@ -156,10 +129,10 @@ static void check_oracle(const char *spec, size_t n)
   omp_set_num_threads(saved);
 #endif
   dpm_oracle_free(o);
-  outputs_free(&whole);
-  outputs_free(&per);
-  outputs_free(&one);
-  outputs_free(&inner);
+  out_free(&whole);
+  out_free(&per);
+  out_free(&one);
+  out_free(&inner);
   free(x);
   dpm_mixture_free(mix);
 }
@@ -172,11 +145,11 @@ static void test_oracle_serial_path(void **state)
   check_oracle("sample:of=ring8,n=200", 60); /* point masses */
   dpm_mixture *kinds = dpm_test_mixture_kinds();
   /* every covariance kind (iso, diag, full, point mass) */
-  const size_t n = 1500, d = kinds->d, K = kinds->K;
+  const size_t n = 1500, d = kinds->d;
   double *x = draws(kinds, 0.7, 0.5, n, 3);
-  outputs whole, per;
-  outputs_alloc(&whole, n, d, K);
-  outputs_alloc(&per, n, d, K);
+  full_out whole, per;
+  out_alloc(&whole, n, kinds);
+  out_alloc(&per, n, kinds);
 #ifdef _OPENMP
   const int saved = omp_get_max_threads();
   omp_set_num_threads(2);
@@ -202,8 +175,8 @@ static void test_oracle_serial_path(void **state)
   omp_set_num_threads(saved);
 #endif
   dpm_oracle_free(o);
-  outputs_free(&whole);
-  outputs_free(&per);
+  out_free(&whole);
+  out_free(&per);
   free(x);
   dpm_mixture_free(kinds);
 }
