@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -17,6 +18,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "dpmlab.h"
+#include "dpm_kernel_internal.h"
 #include "testutil.h"
 
 #define U       0x1p-53 /* unit roundoff */
@@ -123,24 +125,36 @@ static void make_keep_set(size_t K, size_t d, size_t keep, double sigma, size_t 
   gsl_rng_free(r);
 }
 
+/* The large-d route's two ways to the products (the kernel where the CPU has it, and CBLAS): ROUTES[r] names
+ * them, set_route(r) selects one for what follows. */
+static const char *ROUTES[2] = {"kernel", "CBLAS"};
+static int set_route(int r)
+{
+  if (r == 0 && !dpm_ukr8_available()) return 0; /* no AVX-512: the kernel side is not run */
+  dpm_distance_use_kernel(r == 0);
+  return 1;
+}
+
 /* Both sides of the switch: query 0 keeps K/32 points (the sparse sums) or K/32 + 1 (the dense DGEMM), for K =
  * 512 in one chunk and K = 4000 over 8 chunks, at d = 40 and 300. */
 static void test_switch(void **state)
 {
   (void)state;
   const size_t Ks[2] = {512, 4000}, ds[2] = {40, 300};
-  for (int a = 0; a < 2; a++)
-    for (int side = 0; side < 2; side++) {
-      const size_t K = Ks[a], d = ds[a], keep = K / DENSE_D + (size_t)side, n = 6;
-      double *Y, *x;
-      make_keep_set(K, d, keep, 0.7, n, 80 + (unsigned long)(2 * a + side), &Y, &x);
-      char what[96];
-      snprintf(what, sizeof what, "K = %zu, d = %zu, query 0 keeps %zu (%s)", K, d, keep,
-               side ? "dense" : "sparse");
-      check(K, d, Y, 0.7, n, x, what);
-      free(Y);
-      free(x);
-    }
+  for (int route = 0; route < 2; route++)
+    for (int a = 0; a < 2 && set_route(route); a++)
+      for (int side = 0; side < 2; side++) {
+        const size_t K = Ks[a], d = ds[a], keep = K / DENSE_D + (size_t)side, n = 6;
+        double *Y, *x;
+        make_keep_set(K, d, keep, 0.7, n, 80 + (unsigned long)(2 * a + side), &Y, &x);
+        char what[96];
+        snprintf(what, sizeof what, "%s: K = %zu, d = %zu, query 0 keeps %zu (%s)", ROUTES[route], K, d, keep,
+                 side ? "dense" : "sparse");
+        check(K, d, Y, 0.7, n, x, what);
+        free(Y);
+        free(x);
+      }
+  dpm_distance_use_kernel(1);
 }
 
 /* The two regimes on ordinary data: sigma small against the spacing (a handful kept, sparse) and large (every
@@ -158,9 +172,20 @@ static void test_regimes(void **state)
     for (size_t j = 0; j < d; j++)
       x[i * d + j] = y[j] + 0.3 * gsl_ran_gaussian_ziggurat(r, 1.0);
   }
-  check(K, d, Y, 0.3, n, x, "uniform cube, sigma = 0.3 (sparse)");
-  check(K, d, Y, 5.0, n, x, "uniform cube, sigma = 5 (dense)");
-  check(3, d, Y, 0.2, 40, x, "K = 3, sigma = 0.2");
+  for (int route = 0; route < 2; route++) {
+    if (!set_route(route)) continue;
+    char what[4][64];
+    snprintf(what[0], 64, "%s: uniform cube, sigma = 0.3 (sparse)", ROUTES[route]);
+    snprintf(what[1], 64, "%s: uniform cube, sigma = 5 (dense)", ROUTES[route]);
+    snprintf(what[2], 64, "%s: K = 3, sigma = 0.2", ROUTES[route]);
+    snprintf(what[3], 64, "%s: K = 1003, d = 61, n = 37, sigma = 2", ROUTES[route]);
+    check(K, d, Y, 0.3, n, x, what[0]);
+    check(K, d, Y, 5.0, n, x, what[1]);
+    check(3, d, Y, 0.2, 40, x, what[2]);
+    /* no size a multiple of the kernel's blocks: a last group of 3 points, 37 queries, 61 lanes (2 by mask) */
+    check(1003, 61, Y, 2.0, 37, x, what[3]);
+  }
+  dpm_distance_use_kernel(1);
   gsl_rng_free(r);
   free(Y);
   free(x);
@@ -173,7 +198,9 @@ static void test_threads(void **state)
   (void)state;
 #ifdef _OPENMP
   const size_t K = 2500, d = 96, n = 280;
-  for (int side = 0; side < 2; side++) {
+  for (int rs = 0; rs < 4; rs++) {
+    const int side = rs % 2;
+    if (!set_route(rs / 2)) continue;
     double *Y, *x;
     make_keep_set(K, d, K / DENSE_D + (size_t)side, 0.5, n, 95 + (unsigned long)side, &Y, &x);
     double *out[2][3];
@@ -204,12 +231,14 @@ static void test_threads(void **state)
     free(Y);
     free(x);
   }
+  dpm_distance_use_kernel(1);
 #else
   skip();
 #endif
 }
 
-/* OpenBLAS's thread count: set to 1 inside the route and restored after it, also when calls overlap: each thread
+/* OpenBLAS's thread count (both routes; the kernel route leaves it alone): set to 1 inside the CBLAS route and
+ * restored after it, also when calls overlap: each thread
  * of a parallel region starts its call 1 ms after the previous one, so a later call enters while an earlier one
  * has set 1 and leaves after it has restored (a save and restore per call would then end at 1); every overlapping
  * call returns the bits of a lone call. */
@@ -222,20 +251,24 @@ static void test_blas_threads(void **state)
   const int before = openblas_get_num_threads();
   openblas_set_num_threads(2);
   double *lone = malloc(n * sizeof *lone), *many = malloc(4 * n * sizeof *many);
-  assert_int_equal(dpm_distance_eval(K, d, Y, 0.6, n, x, lone, NULL, NULL, NULL, NULL), 0);
-  assert_int_equal(openblas_get_num_threads(), 2);
-  int bad = 0;
-  for (int round = 0; round < 4; round++) {
-#pragma omp parallel for num_threads(4) schedule(static, 1) reduction(+ : bad)
-    for (int t = 0; t < 4; t++) {
-      usleep(1000u * (unsigned)t);
-      bad += dpm_distance_eval(K, d, Y, 0.6, n, x, many + (size_t)t * n, NULL, NULL, NULL, NULL) != 0;
-    }
+  for (int route = 0; route < 2; route++) {
+    if (!set_route(route)) continue;
+    assert_int_equal(dpm_distance_eval(K, d, Y, 0.6, n, x, lone, NULL, NULL, NULL, NULL), 0);
     assert_int_equal(openblas_get_num_threads(), 2);
-    for (int t = 0; t < 4; t++)
-      assert_memory_equal(many + (size_t)t * n, lone, n * sizeof(double));
+    int bad = 0;
+    for (int round = 0; round < 4; round++) {
+#pragma omp parallel for num_threads(4) schedule(static, 1) reduction(+ : bad)
+      for (int t = 0; t < 4; t++) {
+        usleep(1000u * (unsigned)t);
+        bad += dpm_distance_eval(K, d, Y, 0.6, n, x, many + (size_t)t * n, NULL, NULL, NULL, NULL) != 0;
+      }
+      assert_int_equal(openblas_get_num_threads(), 2);
+      for (int t = 0; t < 4; t++)
+        assert_memory_equal(many + (size_t)t * n, lone, n * sizeof(double));
+    }
+    assert_int_equal(bad, 0);
   }
-  assert_int_equal(bad, 0);
+  dpm_distance_use_kernel(1);
   openblas_set_num_threads(before);
   free(lone);
   free(many);
@@ -323,12 +356,69 @@ static void test_set_check(void **state)
   free(Y);
 }
 
+/* The kernel alone (kernel8.c): every element of C against a long-double dot product, within the bound of a
+ * length-kc sum of fused multiply-adds, kc u sum_k |U_rk V_kl| (Higham, Accuracy and Stability, §3.1; one more
+ * term and |C_old| when adding), for every lane count 1..24, both modes, row strides unlike the widths; C's lanes
+ * past nl and its rows' padding left as they were; and V's last row ending at a page the process may not read,
+ * so a masked lane that touched memory would fault. */
+static void test_kernel(void **state)
+{
+  (void)state;
+  if (!dpm_ukr8_available()) skip();
+  const size_t kc = 77, ldu = 83, ldc = 29, R = DPM_UKR_ROWS;
+  const long page = sysconf(_SC_PAGESIZE);
+  double *A = malloc(R * ldu * sizeof *A), *C = malloc(R * ldc * sizeof *C), *C0 = malloc(R * ldc * sizeof *C0);
+  unsigned char *map = mmap(NULL, 2 * (size_t)page + kc * 32 * sizeof(double), PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(map != MAP_FAILED);
+  const size_t span = ((kc * 32 * sizeof(double)) / (size_t)page + 1) * (size_t)page; /* V's pages */
+  assert_int_equal(mprotect(map + span, (size_t)page, PROT_NONE), 0);
+  uint64_t st = 5;
+  for (size_t i = 0; i < R * ldu; i++) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    A[i] = (double)(st >> 11) * 0x1p-52 - 1.0;
+  }
+  for (size_t nl = 1; nl <= DPM_UKR_LANES; nl++) {
+    const size_t ldv = nl + 5; /* V: kc rows of ldv, the last row's lane nl - 1 the page's last double */
+    double *V = (double *)(map + span) - ((kc - 1) * ldv + nl);
+    for (size_t i = 0; i < (kc - 1) * ldv + nl; i++) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      V[i] = (double)(st >> 11) * 0x1p-50 - 4.0;
+    }
+    for (int add = 0; add < 2; add++) {
+      for (size_t i = 0; i < R * ldc; i++)
+        C0[i] = C[i] = sin((double)(i + nl));
+      dpm_ukr8(kc, A, ldu, V, ldv, nl, C, ldc, add);
+      for (size_t r = 0; r < R; r++)
+        for (size_t l = 0; l < ldc; l++) {
+          const double got = C[r * ldc + l], old = C0[r * ldc + l];
+          if (l >= nl) {
+            assert_true(got == old);
+            continue;
+          }
+          long double ref = add ? old : 0.0L, mag = add ? fabs(old) : 0.0;
+          for (size_t k = 0; k < kc; k++) {
+            ref += (long double)A[r * ldu + k] * V[k * ldv + l];
+            mag += fabs(A[r * ldu + k] * V[k * ldv + l]);
+          }
+          const double tol = (double)(kc + 1) * U * (double)mag, err = fabs((double)((long double)got - ref));
+          if (err > tol) fail_msg("nl %zu add %d C[%zu][%zu]: error %.3g > %.3g", nl, add, r, l, err, tol);
+        }
+    }
+  }
+  munmap(map, 2 * (size_t)page + kc * 32 * sizeof(double));
+  free(A);
+  free(C);
+  free(C0);
+}
+
 int main(void)
 {
   dpm_error_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_switch),       cmocka_unit_test(test_regimes),    cmocka_unit_test(test_threads),
       cmocka_unit_test(test_blas_threads), cmocka_unit_test(test_npy_blocks), cmocka_unit_test(test_set_check),
+      cmocka_unit_test(test_kernel),
   };
   return cmocka_run_group_tests_name("perf_gemm", tests, NULL, NULL);
 }

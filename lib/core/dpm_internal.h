@@ -28,6 +28,16 @@ static inline int dpm_omp_max_threads(void)
 #endif
 }
 
+/* threads of the enclosing parallel region (1 outside one) */
+static inline int dpm_omp_num_threads(void)
+{
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 static inline int dpm_omp_thread_num(void)
 {
 #ifdef _OPENMP

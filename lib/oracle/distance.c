@@ -44,6 +44,7 @@
 #include "dpm_common.h"
 #include "dpm_distance.h"
 #include "dpm_internal.h"
+#include "dpm_kernel_internal.h"
 
 /* glibc's vector exp (libmvec): the declaration math-vector.h makes under -ffast-math, made here without it, so
  * `#pragma omp simd` loops call _ZGV*_exp (at most 4 ulp; the scalar exp's 1 ulp elsewhere). */
@@ -75,7 +76,10 @@ enum {
   KB = 512,             /* points per tile of the DGEMM route */
   NSUPER = 8,           /* at most this many fixed data chunks of the DGEMM route, in parallel */
   DIST_DENSE_DIV = 32,  /* a query keeping more than K / DIST_DENSE_DIV points (and more than DIST_DENSE_MIN) */
-  DIST_DENSE_MIN = 8    /* takes its weighted sum by DGEMM over the whole set (docs/MATH.md §2.11) */
+  DIST_DENSE_MIN = 8,   /* takes its weighted sum by DGEMM over the whole set (docs/MATH.md §2.11) */
+  KER_NCH = 240,        /* kernel route: points per chunk (30 groups of the kernel's 8 rows) */
+  KER_KC = 256,         /* kernel route: d is cut into equal blocks of at most this many coordinates */
+  KER_KCE = 256         /* kernel route: points per block of the dense weighted sums */
 };
 #define DIST_TILE_BYTES ((size_t)32 << 20) /* the DGEMM route keeps a tile's distances in at most this */
 #define DIST_DROP_T0    36.8    /* a weight below e^-(T0 + ln K) of the nearest's is dropped: K e^-T < 2^-53 */
@@ -371,6 +375,12 @@ typedef struct {
   double *GY;        /* nq x d: dense rows, compacted: sum of e y by DGEMM */
   size_t *dense_row; /* the dense queries in order; their count in *ndense */
   size_t ndense;
+  /* the kernel route (dpm_ukr8) */
+  int kern;
+  size_t nqp;      /* nq rounded up to the kernel's rows (8) */
+  double *Xp;      /* d x nqp: the tile's queries, coordinate-major, zero past nq */
+  double *scratch; /* per thread, scratch_len: a chunk's x.y (KER_NCH x nqp), then 8 zero-padded set rows */
+  size_t scratch_len;
 } tile_job;
 
 /* Data chunk c (fixed bounds, a function of K only): D = |x|^2 + |y|^2 - 2 x.y for the tile, x.y by DGEMM; on
@@ -397,6 +407,45 @@ static void tile_chunk(const tile_job *J, size_t c)
         const double D0 = xn + yn[k] + g[k];
         g[k] = D0 > 0.0 ? D0 : 0.0;
       }
+    }
+  }
+}
+
+/* The kernel route's chunk c of KER_NCH points (fixed bounds): x.y for every query of the tile by dpm_ukr8 (the
+ * set's rows as its 8 rows, the packed queries as its lanes; d in equal blocks of at most KER_KC, summed in block
+ * order), then D = |x|^2 + |y|^2 - 2 x.y into the tile's rows, as the DGEMM route forms it; on the first tile
+ * |y|^2 of the chunk first. A last group of fewer than 8 points runs on a zero-padded copy of its rows. */
+static void tile_chunk_kernel(const tile_job *J, size_t c, double *scr)
+{
+  const size_t K = J->K, d = J->d, nq = J->nq, nqp = J->nqp, j0 = c * KER_NCH,
+               j1 = j0 + KER_NCH < K ? j0 + KER_NCH : K, nkb = (d + KER_KC - 1) / KER_KC;
+  double *Cs = scr, *pad = scr + (size_t)KER_NCH * nqp;
+  if (J->first)
+    for (size_t k = j0; k < j1; k++)
+      J->yn[k] = dpm_norm2(J->Y + k * d, d);
+  for (size_t b = 0; b < nkb; b++) {
+    const size_t p0 = b * d / nkb, p1 = (b + 1) * d / nkb;
+    for (size_t j = j0; j < j1; j += DPM_UKR_ROWS) {
+      const double *Ub = J->Y + j * d;
+      if (j + DPM_UKR_ROWS > j1) {
+        if (b == 0) {
+          memset(pad, 0, DPM_UKR_ROWS * d * sizeof(double));
+          memcpy(pad, Ub, (j1 - j) * d * sizeof(double));
+        }
+        Ub = pad;
+      }
+      for (size_t q = 0; q < nq; q += DPM_UKR_LANES)
+        dpm_ukr8(p1 - p0, Ub + p0, d, J->Xp + p0 * nqp + q, nqp, nq - q < DPM_UKR_LANES ? nq - q : DPM_UKR_LANES,
+                 Cs + (j - j0) * nqp + q, nqp, b > 0);
+    }
+  }
+  const double *restrict yn = J->yn;
+  for (size_t q = 0; q < nq; q++) {
+    double *restrict g = J->Dt + q * K;
+    const double xn = J->xn[q];
+    for (size_t j = j0; j < j1; j++) {
+      const double D0 = xn + yn[j] + -2.0 * Cs[(j - j0) * nqp + q];
+      g[j] = D0 > 0.0 ? D0 : 0.0;
     }
   }
 }
@@ -506,6 +555,24 @@ static void tile_dense_block(const tile_job *J, size_t b)
                 (int)J->K, J->Y + j0, (int)J->d, 0.0, J->GY + j0, (int)J->d);
 }
 
+/* The kernel route's dense weighted sums, thread t of nt: GY[:, cols] = E Y[:, cols] for the column groups
+ * [g0, g1) of DPM_UKR_LANES (a fixed split of d), E the dense rows of weights (compacted to the top of Dt, zero
+ * rows up to a multiple of 8); each element summed over the set in blocks of KER_KCE points, in order: its bits
+ * do not depend on nt. */
+static void tile_dense_kernel(const tile_job *J, size_t t, size_t nt)
+{
+  const size_t K = J->K, d = J->d, ng = (d + DPM_UKR_LANES - 1) / DPM_UKR_LANES, g0 = ng * t / nt,
+               g1 = ng * (t + 1) / nt, nr = (J->ndense + DPM_UKR_ROWS - 1) / DPM_UKR_ROWS * DPM_UKR_ROWS;
+  for (size_t p0 = 0; p0 < K; p0 += KER_KCE) {
+    const size_t kc = K - p0 < KER_KCE ? K - p0 : KER_KCE;
+    for (size_t g = g0; g < g1; g++) {
+      const size_t c0 = g * DPM_UKR_LANES, nl = d - c0 < DPM_UKR_LANES ? d - c0 : DPM_UKR_LANES;
+      for (size_t r = 0; r < nr; r += DPM_UKR_ROWS)
+        dpm_ukr8(kc, J->Dt + r * K + p0, K, J->Y + p0 * d + c0, d, nl, J->GY + r * d + c0, d, p0 > 0);
+    }
+  }
+}
+
 /* The dense rows of weights moved to the top of Dt, in order (row j <= its source row: a forward copy). */
 static void tile_compact(tile_job *J)
 {
@@ -515,6 +582,9 @@ static void tile_compact(tile_job *J)
     if (J->ndense != q) memcpy(J->Dt + J->ndense * J->K, J->Dt + q * J->K, J->K * sizeof(double));
     J->dense_row[J->ndense++] = q;
   }
+  if (J->kern) /* the kernel's 8-row groups read zero rows past the last dense one */
+    for (size_t r = J->ndense; r % DPM_UKR_ROWS; r++)
+      memset(J->Dt + r * J->K, 0, J->K * sizeof(double));
 }
 
 /* The set's finiteness from |y|^2, formed by the first tile anyway: a non-finite coordinate makes its point's
@@ -530,6 +600,16 @@ static size_t first_nonfinite(size_t K, size_t d, const double *Y, const double 
   return SIZE_MAX;
 }
 
+/* The kernel route where the CPU has it; tests switch it off to check the CBLAS route too. */
+static int use_kernel = 1;
+
+int dpm_distance_use_kernel(int on)
+{
+  const int was = use_kernel;
+  use_kernel = on != 0;
+  return was;
+}
+
 static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                      double *grad, double *eps, double *proj, size_t *proj_index)
 {
@@ -543,23 +623,34 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
   /* threads unless the caller already runs in parallel: then plain loops, no region of ours */
   const int par = dpm_omp_max_threads() > 1 && !in_parallel();
   const int nt = par ? dpm_omp_max_threads() : 1;
+  const int kern = use_kernel && dpm_ukr8_available();
+  const size_t QBp = (QB + DPM_UKR_ROWS - 1) / DPM_UKR_ROWS * DPM_UKR_ROWS; /* rows of Dt and GY: zero-padded */
+  const size_t scr_len = (size_t)KER_NCH * QBp + DPM_UKR_ROWS * d;
   double *yn = dpm_malloc(K * sizeof(double)), *xn = dpm_malloc(QB * sizeof(double));
-  double *Dt = alloc_tile(QB * K);
+  double *Dt = alloc_tile(QBp * K);
   dist_state *S = dpm_malloc(QB * sizeof(dist_state));
   double *A = want_w ? dpm_malloc(QB * d * sizeof(double)) : NULL;
-  double *GY = want_w ? dpm_malloc(QB * d * sizeof(double)) : NULL;
+  double *GY = want_w ? dpm_malloc(QBp * d * sizeof(double)) : NULL;
   size_t *dense_row = dpm_malloc(QB * sizeof(size_t));
   unsigned char *flags = dpm_malloc((size_t)nt * K);
-  int st = yn && xn && Dt && S && (!want_w || (A && GY)) && dense_row && flags ? DPM_SUCCESS : GSL_ENOMEM;
+  double *Xp = kern ? alloc_aligned(d * QBp) : NULL, *scr = kern ? alloc_aligned((size_t)nt * scr_len) : NULL;
+  int st = yn && xn && Dt && S && (!want_w || (A && GY)) && dense_row && flags && (!kern || (Xp && scr))
+               ? DPM_SUCCESS
+               : GSL_ENOMEM;
   if (st) goto done;
   const double two_s2 = 2.0 * sigma * sigma;
   size_t bad = SIZE_MAX; /* the first non-finite coordinate of the set, found with the first tile's |y|^2 */
-  blas_single_enter();
+  if (!kern) blas_single_enter();
+  const size_t nchk = kern ? (K + KER_NCH - 1) / KER_NCH : nch; /* the data chunks */
   for (size_t i0 = 0; i0 < n; i0 += QB) {
-    const size_t nq = n - i0 < QB ? n - i0 : QB;
+    const size_t nq = n - i0 < QB ? n - i0 : QB, nqp = (nq + DPM_UKR_ROWS - 1) / DPM_UKR_ROWS * DPM_UKR_ROWS;
     const double *X = x + i0 * d;
     for (size_t q = 0; q < nq; q++)
       xn[q] = dpm_norm2(X + q * d, d);
+    if (kern)
+      for (size_t k = 0; k < d; k++)
+        for (size_t q = 0; q < nqp; q++)
+          Xp[k * nqp + q] = q < nq ? X[q * d + k] : 0.0;
     tile_job J = {.K = K,
                   .d = d,
                   .nq = nq,
@@ -578,24 +669,38 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
                   .S = S,
                   .A = A,
                   .GY = GY,
-                  .dense_row = dense_row};
+                  .dense_row = dense_row,
+                  .kern = kern,
+                  .nqp = nqp,
+                  .Xp = Xp,
+                  .scratch = scr,
+                  .scratch_len = scr_len};
     if (!par) {
-      for (size_t c = 0; c < nch; c++)
-        tile_chunk(&J, c);
+      for (size_t c = 0; c < nchk; c++)
+        if (kern)
+          tile_chunk_kernel(&J, c, scr);
+        else
+          tile_chunk(&J, c);
       if (J.first && (bad = first_nonfinite(K, d, Y, yn)) != SIZE_MAX) break;
       for (size_t q = 0; q < nq; q++)
         tile_query(&J, q, flags);
       tile_compact(&J);
-      if (J.ndense)
+      if (J.ndense && kern)
+        tile_dense_kernel(&J, 0, 1);
+      else if (J.ndense)
         for (size_t b = 0; b < ncb; b++)
           tile_dense_block(&J, b);
     } else {
 #pragma omp parallel num_threads(nt)
       {
-        unsigned char *fl = flags + (size_t)dpm_omp_thread_num() * K;
+        const size_t tid = (size_t)dpm_omp_thread_num();
+        unsigned char *fl = flags + tid * K;
 #pragma omp for schedule(dynamic, 1)
-        for (size_t c = 0; c < nch; c++)
-          tile_chunk(&J, c);
+        for (size_t c = 0; c < nchk; c++)
+          if (kern)
+            tile_chunk_kernel(&J, c, scr + tid * scr_len);
+          else
+            tile_chunk(&J, c);
 #pragma omp single
         if (J.first) bad = first_nonfinite(K, d, Y, yn);
         if (bad == SIZE_MAX) {
@@ -604,7 +709,9 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
             tile_query(&J, q, fl);
 #pragma omp single
           tile_compact(&J);
-          if (J.ndense) {
+          if (J.ndense && kern)
+            tile_dense_kernel(&J, tid, (size_t)dpm_omp_num_threads());
+          else if (J.ndense) {
 #pragma omp for schedule(dynamic, 1)
             for (size_t b = 0; b < ncb; b++)
               tile_dense_block(&J, b);
@@ -631,7 +738,7 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
       }
     }
   }
-  blas_single_leave();
+  if (!kern) blas_single_leave();
 done:
   free(yn);
   free(xn);
@@ -641,6 +748,8 @@ done:
   free(GY);
   free(dense_row);
   free(flags);
+  free(Xp);
+  free(scr);
   if (st) DPM_ERROR(st, "distance: out of memory for %zu points against %zu in dimension %zu", n, K, d);
   if (bad != SIZE_MAX)
     DPM_ERROR(GSL_EBADFUNC, "distance: set point %zu is not finite (coordinate %zu = %g)", bad / d, bad % d,
