@@ -3,7 +3,8 @@
  * per thread), log-sum-exp against the direct sum, the (seed, index) random streams (same bits for the same pair,
  * distinct and uncorrelated streams otherwise, splitmix64's published first output), the Welford running moments
  * against a two-pass computation in long double within the Chan-Golub-LeVeque bound, and a self-test of the test
- * helpers' own failure modes (testutil.h), so that an error expectation cannot pass on an earlier error. */
+ * helpers' own failure modes (testutil.h), so that an error expectation cannot pass on an earlier error; and the
+ * large-buffer allocator's alignment and failure. */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <float.h>
@@ -387,6 +388,26 @@ static void test_error_helpers(void **state)
 }
 
 /* The shared fixture builds what it is asked for, frees it, and refuses a bad data spec (cmocka then fails). */
+/* dpm_malloc_large: 64-byte alignment below 2 MiB and 2 MiB alignment from it on, every byte writable (the size is
+ * never rounded down), a request of 0 bytes a valid pointer, and a request no allocator can meet a NULL with
+ * GSL_ENOMEM raised (the one error path), not a crash. */
+static void test_malloc_large(void **state)
+{
+  (void)state;
+  const size_t sizes[6] = {0, 1, 100, ((size_t)1 << 21) - 8, (size_t)1 << 21, ((size_t)5 << 20) + 3};
+  for (int i = 0; i < 6; i++) {
+    unsigned char *p = dpm_malloc_large(sizes[i]);
+    assert_non_null(p);
+    const uintptr_t align = sizes[i] >= ((size_t)1 << 21) ? ((uintptr_t)1 << 21) : 64;
+    assert_int_equal((uintptr_t)p % align, 0);
+    memset(p, 0xA5, sizes[i]);
+    if (sizes[i]) assert_int_equal(p[sizes[i] - 1], 0xA5);
+    free(p);
+  }
+  dpm_error_clear();
+  assert_raises_null(dpm_malloc_large(SIZE_MAX - 16), "out of memory");
+}
+
 static void test_fixture(void **state)
 {
   (void)state;
@@ -417,7 +438,7 @@ int main(void)
       cmocka_unit_test(test_rng_streams),      cmocka_unit_test(test_rng_streams_distinct),
       cmocka_unit_test(test_welford),          cmocka_unit_test(test_small_helpers),
       cmocka_unit_test(test_error_helpers),    cmocka_unit_test(test_blas_binding),
-      cmocka_unit_test(test_fixture),
+      cmocka_unit_test(test_fixture),          cmocka_unit_test(test_malloc_large),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

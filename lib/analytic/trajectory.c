@@ -115,9 +115,10 @@ dpm_analytic_dp *dpm_analytic_dp_alloc(size_t N, size_t K)
   dp->K = K;
   dp->D[0] = dpm_malloc((N + 1) * sizeof(double));
   dp->D[1] = dpm_malloc((N + 1) * sizeof(double));
-  dp->arg = dpm_malloc(K * (N + 1) * sizeof(size_t));
-  if (N <= DP_TABLE_MAX_N) dp->C = dpm_malloc((tri(N + 1) + 1) * sizeof(double));
-  if (N < DP_PAR_MIN_N) dp->Dall = dpm_malloc(K * (N + 1) * sizeof(double));
+  /* the table and the layers on huge pages when large: N = 1000 is 4 MB, a thousand first-touch faults else */
+  dp->arg = dpm_malloc_large(K * (N + 1) * sizeof(size_t));
+  if (N <= DP_TABLE_MAX_N) dp->C = dpm_malloc_large((tri(N + 1) + 1) * sizeof(double));
+  if (N < DP_PAR_MIN_N) dp->Dall = dpm_malloc_large(K * (N + 1) * sizeof(double));
   if (!dp->D[0] || !dp->D[1] || !dp->arg || (N <= DP_TABLE_MAX_N && !dp->C) || (N < DP_PAR_MIN_N && !dp->Dall)) {
     dpm_analytic_dp_free(dp);
     return NULL;

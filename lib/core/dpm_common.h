@@ -57,5 +57,9 @@ double dpm_logsumexp(const double *v, size_t n, size_t stride);
 /* Allocation wrappers: return NULL on failure (after raising GSL_ENOMEM). */
 void *dpm_malloc(size_t nbytes);
 void *dpm_calloc(size_t n, size_t size);
+/* A large scratch or data buffer that free() releases: 64-byte aligned (a cache line, an AVX-512 vector); from
+ * 2 MiB on aligned to a 2 MiB huge page and advised for transparent huge pages, which on a kernel in "madvise"
+ * mode turns a first touch of thousands of 4 KiB pages (each a fault, costly under a hypervisor) into a few. */
+void *dpm_malloc_large(size_t nbytes);
 
 #endif

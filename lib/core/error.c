@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dpm_common.h"
 
@@ -82,6 +83,19 @@ void *dpm_malloc(size_t nbytes)
 {
   void *p = malloc(nbytes ? nbytes : 1);
   if (!p) DPM_RAISE(GSL_ENOMEM, "out of memory (%zu bytes)", nbytes);
+  return p;
+}
+
+void *dpm_malloc_large(size_t nbytes)
+{
+  const size_t line = 64, huge = (size_t)1 << 21;
+  const size_t align = nbytes >= huge ? huge : line, round = ((nbytes ? nbytes : 1) + align - 1) / align * align;
+  void *p = round >= nbytes ? aligned_alloc(align, round) : NULL;
+  if (!p) DPM_RAISE(GSL_ENOMEM, "out of memory (%zu bytes)", nbytes);
+#ifdef MADV_HUGEPAGE
+  else if (align == huge)
+    (void)madvise(p, round, MADV_HUGEPAGE); /* advice only: no error without huge pages */
+#endif
   return p;
 }
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "dpm_common.h"
 #include "dpm_io.h"
@@ -22,24 +21,8 @@
 
 enum {
   NPY_MAX_HEADER = 1 << 20,
-  NPY_BLOCK = 1 << 20, /* values per read: 8 MiB, so a block is checked while still in cache */
-  NPY_HUGE = 1 << 21   /* a huge page: buffers of at least two are aligned to it and advised */
+  NPY_BLOCK = 1 << 20 /* values per read: 8 MiB, so a block is checked while still in cache */
 };
-
-/* A buffer of n doubles that free() releases; from 4 MiB on aligned to a huge page and advised for transparent
- * huge pages (on a kernel in "madvise" mode this turns thousands of 4 KiB first-touch faults into a few). */
-static double *npy_alloc(size_t n)
-{
-  const size_t bytes = n * sizeof(double);
-  if (bytes < 2 * (size_t)NPY_HUGE) return dpm_malloc(bytes);
-  const size_t round = (bytes + NPY_HUGE - 1) / NPY_HUGE * NPY_HUGE;
-  void *p = aligned_alloc(NPY_HUGE, round);
-  if (!p) DPM_ERROR_NULL(GSL_ENOMEM, "out of memory (%zu bytes)", round);
-#ifdef MADV_HUGEPAGE
-  (void)madvise(p, round, MADV_HUGEPAGE); /* advice only: no error when the kernel has no huge pages */
-#endif
-  return p;
-}
 
 /* Index of the first non-finite value of v[0, n), or n. A double is NaN or Inf exactly when its 11 exponent bits
  * are all ones: tested on the bits, branch-free, so the loop vectorises. */
@@ -215,7 +198,7 @@ int dpm_npy_read_stream(FILE *fp, const char *what, double **data, size_t *rows,
   if (n == 0 || d == 0) DPM_ERROR(GSL_EINVAL, "%s: no data rows (.npy shape has a zero)", what);
   if (n > SIZE_MAX / 8 / d) DPM_ERROR(GSL_ENOMEM, "%s: .npy shape (%zu, %zu) is too large", what, n, d);
   const size_t want = n * d;
-  double *v = npy_alloc(want);
+  double *v = dpm_malloc_large(want * sizeof(double));
   if (!v) DPM_ERROR(GSL_ENOMEM, "%s: out of memory for a (%zu, %zu) array", what, n, d);
   for (size_t i0 = 0; i0 < want; i0 += NPY_BLOCK) {
     const size_t m = want - i0 < NPY_BLOCK ? want - i0 : NPY_BLOCK, have = fread(v + i0, sizeof(double), m, fp);

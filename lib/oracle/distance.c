@@ -13,29 +13,29 @@
  *    y, so the loop over y vectorises), the exact minimum, then the weights with a vectorised exp (glibc's
  *    libmvec through `#pragma omp simd` on an exp declared simd; 2-8 lanes by the CPU, chosen once at load) and
  *    the weighted sums; threads over queries.
- *  - large d: D_y = |x|^2 + |y|^2 - 2 x.y with x.y by DGEMM for a tile of queries against the whole set, the
- *    tile's rows of D kept (at most DIST_TILE_BYTES), so each query's exact minimum D* is known before any weight
- *    is formed. The computed D_y is within delta_y = (2d + 4) u (|x|^2 + |y|^2) of the true one (u = 2^-53; a dot
- *    product of length d errs by at most d u |x||y| <= d u (|x|^2 + |y|^2)/2, the norms and sums add the rest).
- *    With ub = min_y (D_y + delta_y) >= D*, a point is recomputed by coordinate differences (refined) when it may
- *    be the nearest (D_y - delta_y <= ub), or when its weight can matter (D_y - delta_y <= ub + 2 sigma^2 T,
- *    T = 40) and the expansion cancels (D_y < kappa (|x|^2 + |y|^2), kappa = 1/8): D*, y* and the ties are exact,
- *    every other D_y that matters within 8 (2d + 4) u D_y. A point with D_y - delta_y > ub + 2 sigma^2 T_drop,
- *    T_drop = T0 + ln K, T0 = 36.8, is dropped: its weight is below e^-T_drop, so the dropped weights sum to less
- *    than e^-36.8 < 2^-53 of the total. A query keeping at most max(8, K/32) points sums e_y (x - y) over them
- *    directly (sparse); one keeping more puts every weight in its row, and the tile's dense rows are multiplied
- *    by Y in one DGEMM, entering as (sum e_y) x - sum e_y y (rounding ~ (K + d) u (|x| + max |y|) sum e_y); the
- *    refined points always enter as e_y (x - y). docs/MATH.md §2.11 has the bounds and the switch.
- *    The products are cut into at most NSUPER fixed data chunks (a function of K only), each row reduced by one
- *    thread, the dense DGEMM cut into fixed column blocks (a function of d): no sum is split between threads, so
- *    the result is the same bits for any thread count. OpenBLAS runs single-threaded inside
- *    (blas_single_enter/leave). */
+ *  - large d: D_y = |x|^2 + |y|^2 - 2 x.y with x.y for a tile of queries against the whole set by the product
+ *    kernel of kernel8.c (by DGEMM on a CPU without AVX-512), the tile's rows of D kept (at most
+ *    DIST_TILE_BYTES), so each query's exact minimum D* is known before any weight is formed. The computed D_y is
+ *    within delta_y = (2d + 4) u (|x|^2 + |y|^2) of the true one (u = 2^-53; a dot product of length d errs by at
+ *    most d u |x||y| <= d u (|x|^2 + |y|^2)/2, the norms and sums add the rest). With ub = min_y (D_y + delta_y)
+ *    >= D*, a point is recomputed by coordinate differences (refined) when it may be the nearest (D_y - delta_y
+ *    <= ub), or when its weight can matter (D_y - delta_y <= ub + 2 sigma^2 T, T = 40) and the expansion cancels
+ *    (D_y < kappa (|x|^2 + |y|^2), kappa = 1/8): D*, y* and the ties are exact, every other D_y that matters
+ *    within 8 (2d + 4) u D_y. A point with D_y - delta_y > ub + 2 sigma^2 T_drop, T_drop = T0 + ln K, T0 = 36.8,
+ *    is dropped: its weight is below e^-T_drop, so the dropped weights sum to less than e^-36.8 < 2^-53 of the
+ *    total. A query keeping at most max(8, K/32) points sums e_y (x - y) over them directly (sparse); one keeping
+ *    more puts every weight in its row, and the tile's dense rows are multiplied by Y (the kernel or one DGEMM),
+ *    entering as (sum e_y) x - sum e_y y (rounding ~ (K + d) u (|x| + max |y|) sum e_y); the refined points
+ *    always enter as e_y (x - y). docs/MATH.md §2.11 has the bounds and the switch.
+ *    The products are cut into fixed data chunks (a function of K only: KER_NCH points for the kernel, at most
+ *    NSUPER for DGEMM), each row reduced by one thread, the dense sums cut into fixed column blocks (a function
+ *    of d): no sum is split between threads, so the result is the same bits for any thread count. On the DGEMM
+ *    route OpenBLAS runs single-threaded inside (blas_single_enter/leave). */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -114,14 +114,9 @@ double dpm_distance_min2(size_t K, size_t d, const double *Y, const double *x, s
 
 static size_t pad_lanes(size_t n) { return (n + DIST_LANES - 1) / DIST_LANES * DIST_LANES; }
 
-static double *alloc_aligned(size_t n)
-{
-  size_t bytes = pad_lanes(n) * sizeof(double);
-  bytes = (bytes + 63) / 64 * 64;
-  void *p = aligned_alloc(64, bytes ? bytes : 64);
-  if (!p) DPM_ERROR_NULL(GSL_ENOMEM, "distance: out of memory (%zu bytes)", bytes);
-  return p;
-}
+/* A buffer of n doubles, 64-byte aligned, its size rounded up to whole cache lines (so up to a multiple of
+ * DIST_LANES doubles); huge pages from 4 MiB on (dpm_malloc_large). */
+static double *alloc_aligned(size_t n) { return dpm_malloc_large(pad_lanes(n) * sizeof(double)); }
 
 /* ---- small d: one query against the transposed set ---------------------------------------------------------- */
 
@@ -335,21 +330,6 @@ static void blas_single_leave(void)
   pthread_mutex_lock(&blas_mutex);
   if (--blas_users == 0) openblas_set_num_threads(blas_saved);
   pthread_mutex_unlock(&blas_mutex);
-}
-
-/* A scratch buffer of n doubles, 64-byte aligned; from 4 MiB on aligned to a huge page and advised for
- * transparent huge pages (first-touch faults of 4 KiB pages cost more than the arithmetic on them). */
-static double *alloc_tile(size_t n)
-{
-  const size_t huge = (size_t)1 << 21, bytes = (n ? n : 1) * sizeof(double);
-  if (bytes < 2 * huge) return alloc_aligned(n ? n : 1);
-  const size_t round = (bytes + huge - 1) / huge * huge;
-  void *p = aligned_alloc(huge, round);
-  if (!p) DPM_ERROR_NULL(GSL_ENOMEM, "distance: out of memory (%zu bytes)", round);
-#ifdef MADV_HUGEPAGE
-  (void)madvise(p, round, MADV_HUGEPAGE); /* advice only */
-#endif
-  return p;
 }
 
 /* The state of one query once its row of distances is known. */
@@ -627,7 +607,7 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
   const size_t QBp = (QB + DPM_UKR_ROWS - 1) / DPM_UKR_ROWS * DPM_UKR_ROWS; /* rows of Dt and GY: zero-padded */
   const size_t scr_len = (size_t)KER_NCH * QBp + DPM_UKR_ROWS * d;
   double *yn = dpm_malloc(K * sizeof(double)), *xn = dpm_malloc(QB * sizeof(double));
-  double *Dt = alloc_tile(QBp * K);
+  double *Dt = alloc_aligned(QBp * K);
   dist_state *S = dpm_malloc(QB * sizeof(dist_state));
   double *A = want_w ? dpm_malloc(QB * d * sizeof(double)) : NULL;
   double *GY = want_w ? dpm_malloc(QBp * d * sizeof(double)) : NULL;
