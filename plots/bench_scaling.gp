@@ -1,6 +1,6 @@
 # bench_scaling.gp — how the ideal denoiser's time grows (docs/MATH.md §2.11): the median time of dpm_distance_eval
 # against the number of data points K, the dimension d and the number of queries B on log-log axes, one size varied
-# at a time (K = 16000, d = 256, B = 256 otherwise, DGEMM route; and the small-d route at d = 2, B = 4000), with
+# at a time (K = 16000, d = 256, B = 256 otherwise, large-d route; and the small-d route at d = 2, B = 4000), with
 # least-squares slopes of log t against log size (1 = linear). Written by `make bench` (tests/bench.sh).
 # Usage: gnuplot -c plots/bench_scaling.gp build/data/bench_scaling.dat OUT.{pdf,png,svg,tex}
 dpm_slash(s) = strstrt(s, '/') ? strstrt(s, '/') + dpm_slash(s[strstrt(s, '/') + 1:]) : 0

@@ -4,9 +4,9 @@
 # CPU float64; smalldiffusion's IdealDenoiser algorithm in torch), on the same inputs, in the same run:
 #   1. the machine's limits: exp throughput (glibc scalar and libmvec), DGEMM GFLOP/s for dpmlab's environment and
 #      for the references' (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the NumPy/torch side only, and the
-#      OpenBLAS kernel each side runs is reported);
+#      OpenBLAS kernel each side runs is reported), and the ideal denoiser's own product kernel's GFLOP/s;
 #   2. per hot path, whole processes (read the inputs, compute, write the values) interleaved A B C A B C ...,
-#      BENCH_REPS rounds (default 3), medians of the wall time, peak memory from /usr/bin/time; and in-process
+#      BENCH_REPS rounds (default 3), medians of the wall time, peak memory from wait4 (bench_oracle time); and in-process
 #      timings of the compute alone (median of BENCH_INREPS, default 3);
 #   3. the values of every contender compared with dpmlab's on every column before a ratio is printed;
 #   4. rows printed by every other tests/bench_*.py (run as `python3 tests/bench_X.py --dpmlab BUILD/dpmlab`,
@@ -17,7 +17,8 @@
 # BENCH_SAME_KERNEL=1 unsets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for dpmlab too, so both sides run the same OpenBLAS
 # kernel (by default dpmlab keeps the environment it is given, as its tests and CI do).
 # BENCH_REFS="numpy" limits the references of every row (default: all of each row's).
-# BENCH_ROWS="denoiser2 denoiser784 denoiser3072 oracle gamma dp" picks rows (dp needs gamma); default all.
+# BENCH_ROWS="denoiser2 denoiser784 denoiser3072 oracle gamma dp likelihood sinkhorn" picks rows (dp needs gamma;
+# X names the rows of tests/bench_X.py); default all.
 set -e
 build=${1:-build}
 PY=/usr/bin/python3
@@ -33,13 +34,14 @@ say() { echo "bench: $*" >&2; }
 ref_env() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
 if [ -n "$BENCH_SAME_KERNEL" ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; } # field "a=1 b=2" b -> 2
+ms() { awk '{ printf "%.3f\n", $1 }'; } # seconds to the millisecond
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "nan"}'; }
 
 # ---- 1. limits ---------------------------------------------------------------------------------------------------
 say "machine limits"
 lim=$("$H" limits)
 exp_s=$(field "$lim" exp_scalar_ns); exp_v=$(field "$lim" exp_vector_ns)
-gemm=$(field "$lim" dgemm_gflops); gemm1=$(field "$lim" dgemm_gflops_1)
+gemm=$(field "$lim" dgemm_gflops); gemm1=$(field "$lim" dgemm_gflops_1); kern=$(field "$lim" kernel_gflops)
 ncpu=$(nproc)
 our_blas=$($PY tests/bench_reference.py blas)
 ref_blas=$(ref_env $PY tests/bench_reference.py blas)
@@ -54,10 +56,11 @@ say "writing the problems${BENCH_QUICK:+ (quick sizes)}"
 $PY tests/bench_reference.py gen "$tmp" ${BENCH_QUICK:+--quick}
 size() { $PY -c "import json,sys; z=json.load(open('$tmp/sizes.json'))['$1']; print(z['$2'])"; }
 
-# whole-process run: wall seconds and peak KiB appended to FILE; the values land where the command writes them
+# whole-process run: wall seconds (microseconds resolved) and peak KiB appended to FILE (bench_oracle time); the
+# values land where the command writes them
 wp() {
   f=$1; shift
-  if ! /usr/bin/time -f "%e %M" -a -o "$f" "$@" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  if ! "$H" time "$f" "$@" >"$tmp/stdout" 2>"$tmp/stderr"; then
     say "FAILED: $*"; cat "$tmp/stderr" >&2; return 1
   fi
 }
@@ -87,12 +90,12 @@ row() {
         "$tmp" 1 "$tmp/ref_$impl.npy"
     done
   done
-  t_ours=$(cut -d' ' -f1 "$tmp/w_ours" | median); m_ours=$(cut -d' ' -f2 "$tmp/w_ours" | median)
+  t_ours=$(cut -d' ' -f1 "$tmp/w_ours" | median | ms); m_ours=$(cut -d' ' -f2 "$tmp/w_ours" | median)
   for impl in $REFS; do
     c=$($PY tests/bench_reference.py compare "$name" "$tmp" "$tmp/ref_$impl.npy" "$tmp/ours.npy") || agree=no
     c2=$($PY tests/bench_reference.py compare "$name" "$tmp" "$tmp/ref_in_$impl.npy" "$tmp/ours_in.npy") || agree=no
     worst="$worst $impl:$(field "$c" worst)"
-    t=$(cut -d' ' -f1 "$tmp/w_$impl" | median)
+    t=$(cut -d' ' -f1 "$tmp/w_$impl" | median | ms)
     m=$(cut -d' ' -f2 "$tmp/w_$impl" | median)
     eval "ti=\$tin_$impl"
     say "  $impl: whole ${t}s (${m} KiB), in-process ${ti}s; $c"
@@ -101,9 +104,11 @@ row() {
     fi
   done
   say "  dpmlab: whole ${t_ours}s (${m_ours} KiB), in-process ${tin_ours}s"
-  frac=$(awk -v k="$kind" -v t="$tin_ours" -v g="$gemm" -v ev="$exp_v" -v nc="$ncpu" -v s="$sz" 'BEGIN {
+  frac=$(awk -v k="$kind" -v t="$tin_ours" -v g="$gemm" -v kg="$kern" -v ev="$exp_v" -v nc="$ncpu" -v s="$sz" 'BEGIN {
     n = split(s, a, /[ ,=]+/); for (i = 1; i < n; i += 2) v[a[i]] = a[i + 1]
-    if (k == "gemm") printf "%.0f%% of DGEMM (4KBd flops; the 2KBd distance products alone: %.0f%%)", 100 * 4 * v["K"] * v["B"] * v["d"] / t / 1e9 / g, 100 * 2 * v["K"] * v["B"] * v["d"] / t / 1e9 / g
+    f4 = 4 * v["K"] * v["B"] * v["d"] / t / 1e9
+    if (k == "gemm" && kg > 0) printf "%.0f%% of DGEMM, %.0f%% of the product kernel (4KBd flops; the 2KBd distance products alone: %.0f%%, %.0f%%)", 100 * f4 / g, 100 * f4 / kg, 50 * f4 / g, 50 * f4 / kg
+    else if (k == "gemm") printf "%.0f%% of DGEMM (4KBd flops; the 2KBd distance products alone: %.0f%%)", 100 * f4 / g, 50 * f4 / g
     else if (k == "oracle") printf "%.0f%% of DGEMM", 100 * 6 * v["K"] * v["B"] * v["d"] * v["d"] / t / 1e9 / g
     else if (k == "exp") printf "%.0f%% of exp", 100 * v["K"] * v["B"] * ev * 1e-9 / nc / t
     else if (k == "gexp") printf "%.0f%% of exp", 100 * v["N"] * v["M"] * 8 * ev * 1e-9 / nc / t
@@ -165,6 +170,7 @@ extra=$out/extra.txt
 : >"$extra"
 for f in tests/bench_*.py; do
   case $f in tests/bench_reference.py) continue ;; esac
+  r=${f#tests/bench_}; want "${r%.py}" || continue
   say "$f"
   ref_env $PY "$f" --dpmlab "$D" 2>"$tmp/extra_err" | grep '^ROW|' >>"$extra" || { say "$f failed:"; cat "$tmp/extra_err" >&2; }
 done
@@ -179,7 +185,8 @@ for ext in pdf png; do gnuplot -c plots/bench_scaling.gp "$build/data/bench_scal
   echo "Measured $(date -u +%Y-%m-%d) on $ncpu cores ($(uname -m)), load average $(cut -d' ' -f1-3 /proc/loadavg)${BENCH_QUICK:+; QUICK SIZES: a smoke test, not a measurement}."
   echo "Limits: glibc exp ${exp_s} ns per call scalar, ${exp_v} ns in libmvec's SIMD lanes (one core); DGEMM ${gemm} GFLOP/s"
   echo "(${gemm1} on one thread) with dpmlab's environment (OpenBLAS kernel ${our_kernel}), ${ref_gemm} GFLOP/s for NumPy with"
-  echo "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset (kernel ${ref_kernel})."
+  echo "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset (kernel ${ref_kernel}); the ideal denoiser's own product kernel ${kern} GFLOP/s"
+  echo "(0: not on this CPU, the route uses DGEMM)."
   echo
   echo "| hot path | size | dpmlab (s) | best reference (s) | speed-up | target | in-process: dpmlab / reference (s) | share of the limit | peak memory dpmlab / reference (MiB) | values agree |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"

@@ -1,6 +1,7 @@
 /* bench_oracle.c — the in-process side of `make bench` (tests/bench.sh): the machine's limits (exp throughput,
- * scalar and libmvec; DGEMM GFLOP/s) and dpmlab's hot paths timed inside one process on inputs given as .npy
- * files, each writing its values (.npy) for tests/bench_reference.py to compare before any ratio is printed.
+ * scalar and libmvec; DGEMM GFLOP/s; the ideal denoiser's product kernel's GFLOP/s) and dpmlab's hot paths timed
+ * inside one process on inputs given as .npy files, each writing its values (.npy) for tests/bench_reference.py to
+ * compare before any ratio is printed.
  *
  *   bench_oracle limits
  *   bench_oracle distance Y.npy X.npy SIGMA REPS OUT.npy      dist2, eps (the ideal denoiser, docs/MATH.md §2.11)
@@ -8,6 +9,7 @@
  *   bench_oracle gamma SPEC N M SEED REPS OUT.npy             Gamma_n and its standard error, linear schedule
  *   bench_oracle dp GAMMA.npy N K REPS OUT.npy                the optimal trajectory tau_1..tau_K and its cost
  *   bench_oracle scale OUT.dat                                the ideal denoiser's time against K, d and B
+ *   bench_oracle time FILE CMD [ARGS...]                      CMD's wall time and peak memory appended to FILE
  *
  * Each prints one line "seconds=MEDIAN min=MIN reps=R threads=T" (the compute only: files are read before and
  * written after the timed region), then the output file holds the values of the last repetition. */
@@ -16,13 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 #include <gsl/gsl_cblas.h>
 
 #include "dpmlab.h"
+#include "dpm_kernel_internal.h"
 
 extern double exp(double) __attribute__((__simd__("notinbranch")));
 
@@ -100,6 +106,42 @@ exp_vector(size_t n, const double *a)
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
+/* The ideal denoiser's product kernel (lib/oracle/kernel8.c) at its own best, on the shape the route gives it:
+ * 64 packed queries against 16 384 points of d = 784, points in chunks of 240 over the threads, d in 4 blocks.
+ * GFLOP/s, or 0 where the CPU lacks it. */
+static double kernel_rate(void)
+{
+  if (!dpm_ukr8_available()) return 0.0;
+  const size_t nq = 64, K = 16384, d = 784, nch = 240, nkb = 4;
+  double *Y = malloc(K * d * sizeof *Y), *Xp = malloc(d * nq * sizeof *Xp);
+  for (size_t i = 0; i < K * d; i++)
+    Y[i] = sin((double)i);
+  for (size_t i = 0; i < d * nq; i++)
+    Xp[i] = cos((double)i);
+  double best = 1e300;
+  for (int r = 0; r < 5; r++) {
+    const double t0 = now();
+#pragma omp parallel
+    {
+      double *C = malloc(nch * nq * sizeof *C);
+#pragma omp for schedule(dynamic, 1)
+      for (size_t j0 = 0; j0 < K; j0 += nch)
+        for (size_t b = 0; b < nkb; b++) {
+          const size_t p0 = b * d / nkb, p1 = (b + 1) * d / nkb;
+          for (size_t j = j0; j < j0 + nch && j + 8 <= K; j += 8)
+            for (size_t q = 0; q < nq; q += 24)
+              dpm_ukr8(p1 - p0, Y + j * d + p0, d, Xp + p0 * nq + q, nq, nq - q < 24 ? nq - q : 24,
+                       C + (j - j0) * nq + q, nq, b > 0);
+        }
+      free(C);
+    }
+    best = fmin(best, now() - t0);
+  }
+  free(Y);
+  free(Xp);
+  return 2.0 * (double)(K / 8 * 8) * (double)d * (double)nq / best / 1e9;
+}
+
 static int limits(void)
 {
   const size_t n = 1 << 16;
@@ -124,7 +166,11 @@ static int limits(void)
     A[i] = sin((double)i);
     B[i] = cos((double)i);
   }
+#ifdef _OPENMP
+  const int all = omp_get_num_procs(); /* every core (the pool starts empty, see blas_pool_off) */
+#else
   const int all = openblas_get_num_threads();
+#endif
   double g[2];
   for (int k = 0; k < 2; k++) {
     openblas_set_num_threads(k == 0 ? all : 1);
@@ -138,8 +184,8 @@ static int limits(void)
   }
   openblas_set_num_threads(all);
   printf("exp_scalar_ns=%.3f exp_vector_ns=%.3f dgemm_gflops=%.2f dgemm_gflops_1=%.2f blas_threads=%d "
-         "sink=%g\n",
-         best_s / (double)n * 1e9, best_v / (double)n * 1e9, g[0], g[1], all, sink);
+         "kernel_gflops=%.2f sink=%g\n",
+         best_s / (double)n * 1e9, best_v / (double)n * 1e9, g[0], g[1], all, kernel_rate(), sink);
   free(a);
   free(A);
   free(B);
@@ -307,8 +353,8 @@ static double time_distance(size_t K, size_t d, size_t B, double sigma)
   return t[2];
 }
 
-/* Blocks for plots/bench_scaling.gp: the median of 5 times against K, d and B on the DGEMM route (the others fixed
- * at K = 16000, d = 256, B = 256) and against K on the small-d route (d = 2, B = 4000); sigma = 1. */
+/* Blocks for plots/bench_scaling.gp: the median of 5 times against K, d and B on the large-d route (the others
+ * fixed at K = 16000, d = 256, B = 256) and against K on the small-d route (d = 2, B = 4000); sigma = 1. */
 static int scale(const char *path)
 {
   FILE *fp = fopen(path, "w");
@@ -337,9 +383,55 @@ static int scale(const char *path)
   return fclose(fp) != 0;
 }
 
+/* As the command line does (lib/cli/main.c): OpenBLAS's pool empty unless the environment asks for one; the
+ * limits below start the threads they measure with openblas_set_num_threads. */
+static int pool_set_here = 0; /* 1: OPENBLAS_NUM_THREADS was set by blas_pool_off, not by the environment */
+__attribute__((constructor(101))) static void blas_pool_off(void)
+{
+  pool_set_here = getenv("OPENBLAS_NUM_THREADS") == NULL;
+  setenv("OPENBLAS_NUM_THREADS", "1", 0);
+}
+
+/* ---- whole-process timing ------------------------------------------------------------------------------------
+ * bench_oracle time FILE CMD [ARGS...]: run CMD (PATH searched) with this process's stdin, stdout and stderr and
+ * the environment it was given (OPENBLAS_NUM_THREADS as before blas_pool_off), append "SECONDS MAXRSS_KIB" to
+ * FILE (wall time by the monotonic clock in microseconds — /usr/bin/time's %e has 10 ms steps, the size of the
+ * small rows' differences — and the peak resident set of CMD and its descendants, from wait4), and exit with
+ * CMD's status. */
+static int time_cmd(int argc, char **argv)
+{
+  if (pool_set_here) unsetenv("OPENBLAS_NUM_THREADS");
+  const double t0 = now();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    perror("bench_oracle time: fork");
+    return 125;
+  }
+  if (pid == 0) {
+    execvp(argv[1], argv + 1);
+    fprintf(stderr, "bench_oracle time: cannot run %s\n", argv[1]);
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru;
+  if (wait4(pid, &status, 0, &ru) != pid) {
+    perror("bench_oracle time: wait4");
+    return 125;
+  }
+  const double sec = now() - t0;
+  FILE *fp = fopen(argv[0], "a");
+  if (!fp || fprintf(fp, "%.6f %ld\n", sec, ru.ru_maxrss) < 0 || fclose(fp) != 0) {
+    fprintf(stderr, "bench_oracle time: cannot append to %s\n", argv[0]);
+    return 125;
+  }
+  (void)argc;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 int main(int argc, char **argv)
 {
   dpm_error_install();
+  if (argc >= 4 && strcmp(argv[1], "time") == 0) return time_cmd(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "limits") == 0) return limits();
   if (argc == 7 && strcmp(argv[1], "distance") == 0) return bench_distance(argv + 2);
   if (argc == 8 && strcmp(argv[1], "oracle") == 0) return bench_oracle(argv + 2);
@@ -347,6 +439,6 @@ int main(int argc, char **argv)
   if (argc == 7 && strcmp(argv[1], "dp") == 0) return bench_dp(argv + 2);
   if (argc == 3 && strcmp(argv[1], "scale") == 0) return scale(argv[2]);
   fprintf(stderr, "usage: bench_oracle limits | distance Y X SIGMA REPS OUT | oracle MIX X M S REPS OUT | "
-                  "gamma SPEC N M SEED REPS OUT | dp GAMMA N K REPS OUT | scale OUT\n");
+                  "gamma SPEC N M SEED REPS OUT | dp GAMMA N K REPS OUT | scale OUT | time FILE CMD [ARGS]\n");
   return 2;
 }
