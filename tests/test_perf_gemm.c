@@ -184,6 +184,19 @@ static void test_regimes(void **state)
     check(3, d, Y, 0.2, 40, x, what[2]);
     /* no size a multiple of the kernel's blocks: a last group of 3 points, 37 queries, 61 lanes (2 by mask) */
     check(1003, 61, Y, 2.0, 37, x, what[3]);
+    /* d = 40 000: the tile cut to 24 queries by its d-wide buffers' 8 MiB (two tiles for 30 queries) */
+    const size_t Kw = 40, dw = 40000, nw = 30;
+    double *Yw = malloc(Kw * dw * sizeof *Yw), *xw = malloc(nw * dw * sizeof *xw);
+    for (size_t i = 0; i < Kw * dw; i++)
+      Yw[i] = gsl_rng_uniform(r);
+    for (size_t i = 0; i < nw; i++)
+      for (size_t j = 0; j < dw; j++)
+        xw[i * dw + j] = Yw[(i % Kw) * dw + j] + 0.3 * gsl_ran_gaussian_ziggurat(r, 1.0);
+    char wide[64];
+    snprintf(wide, sizeof wide, "%s: K = 40, d = 40000, n = 30, sigma = 30", ROUTES[route]);
+    check(Kw, dw, Yw, 30.0, nw, xw, wide);
+    free(Yw);
+    free(xw);
   }
   dpm_distance_use_kernel(1);
   gsl_rng_free(r);

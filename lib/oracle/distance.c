@@ -81,11 +81,12 @@ enum {
   KER_KC = 256,         /* kernel route: d is cut into equal blocks of at most this many coordinates */
   KER_KCE = 256         /* kernel route: points per block of the dense weighted sums */
 };
-#define DIST_TILE_BYTES ((size_t)32 << 20) /* the DGEMM route keeps a tile's distances in at most this */
-#define DIST_DROP_T0    36.8    /* a weight below e^-(T0 + ln K) of the nearest's is dropped: K e^-T < 2^-53 */
-#define DIST_T          40.0    /* e^-40 < 2^-57: weights below it relative to the nearest's 1 do not matter */
-#define DIST_KAPPA      0.125   /* refine where D_y < kappa (|x|^2 + |y|^2): the expansion's cancellation */
-#define DIST_U          0x1p-53 /* unit roundoff */
+#define DIST_TILE_BYTES  ((size_t)32 << 20) /* the DGEMM route keeps a tile's distances in at most this */
+#define DIST_QUERY_BYTES ((size_t)8 << 20)  /* and each d-wide buffer of the tile's queries in at most this */
+#define DIST_DROP_T0     36.8    /* a weight below e^-(T0 + ln K) of the nearest's is dropped: K e^-T < 2^-53 */
+#define DIST_T           40.0    /* e^-40 < 2^-57: weights below it relative to the nearest's 1 do not matter */
+#define DIST_KAPPA       0.125   /* refine where D_y < kappa (|x|^2 + |y|^2): the expansion's cancellation */
+#define DIST_U           0x1p-53 /* unit roundoff */
 
 static double dist2_point(size_t d, const double *x, const double *y)
 {
@@ -594,8 +595,11 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
                      double *grad, double *eps, double *proj, size_t *proj_index)
 {
   const int want_w = grad || eps;
-  /* the tile's distances take at most DIST_TILE_BYTES (at least 8 queries) */
+  /* the tile's distances take at most DIST_TILE_BYTES, each of its three d-wide buffers (the packed queries, the
+   * exact sums, the dense sums) at most DIST_QUERY_BYTES (at least 8 queries) */
   size_t QB = DIST_TILE_BYTES / (K * sizeof(double)) / 8 * 8;
+  const size_t QBd = DIST_QUERY_BYTES / (d * sizeof(double)) / 8 * 8;
+  QB = QB > QBd ? QBd : QB;
   QB = QB < 8 ? 8 : QB > 256 ? 256 : QB;
   if (QB > n) QB = n;
   const size_t ntiles = (K + KB - 1) / KB, nch = ntiles < NSUPER ? ntiles : NSUPER;

@@ -15,8 +15,10 @@
  * bounds [min - 2 sigma^2 log K, min], and as 2 sigma^2 underflows the limit (min, nearest point, ties averaged).
  * For d >= 32 weights below e^-(36.8 + ln K) of the nearest point's may be dropped (together less than 2^-53 of
  * the total: dist^2 moves by at most 2 sigma^2 u, sigma eps*_j by at most u max_y |x_j - y_j|, docs/MATH.md
- * §2.11), and the call needs up to 32 MiB of scratch beyond its arguments. Parallel over points and data chunks
- * (OpenMP), same bits for any thread count; safe to call from several threads at once. */
+ * §2.11), and the call needs about 56 MiB of scratch beyond its arguments (32 MiB for a tile's distances, 8 MiB
+ * for each of three d-wide buffers of its queries; more only where 8 queries of dimension d take more). Parallel
+ * over points and data chunks (OpenMP), same bits for any thread count; safe to call from several threads at once.
+ */
 int dpm_distance_eval(size_t K, size_t d, const double *Y, double sigma, size_t n, const double *x, double *dist2,
                       double *grad, double *eps, double *proj, size_t *proj_index);
 
