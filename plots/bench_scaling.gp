@@ -57,7 +57,7 @@ do for [dpm_pass = 1:2] {
   eval dpm_panel_end
 
   eval dpm_key_begin(2)
-  plot [0:1][0:1] NaN with linespoints ls 1 title 'DGEMM route (others at K = 16000, d = 256, B = 256)', \
+  plot [0:1][0:1] NaN with linespoints ls 1 title 'product route (others at K = 16000, d = 256, B = 256)', \
        NaN with linespoints ls 2 title 'coordinate-difference route (d = 2, B = 4000)'
   unset multiplot
 }
