@@ -50,9 +50,9 @@ dpm_out *dpm_out_open(const char *path);
 FILE *dpm_out_file(dpm_out *out);
 int dpm_out_close(dpm_out *out, int commit);
 
-/* Format x into buf (cap bytes, NUL-terminated) as the shortest decimal that reads back (strtod) as exactly x:
- * at most 17 significant digits, "%g" style; "inf", "-inf", "nan" for non-finite values. Returns the length (as
- * snprintf). */
+/* Format x into buf (cap bytes, NUL-terminated) as the shortest decimal that reads back (strtod) as exactly x,
+ * the closest to x among those (Schubfach): at most 17 significant digits, "%g" style (n digits laid out as
+ * "%.{max(15, n)}g" prints them); "inf", "-inf", "nan" for non-finite values. Returns the length (as snprintf). */
 int dpm_format_double(char *buf, size_t cap, double x);
 
 /* Write one CSV row of doubles (comma separated, newline), each in its shortest round-trip form

@@ -14,6 +14,7 @@
 
 #include "dpm_common.h"
 #include "dpm_io.h"
+#include "dpm_shortest_internal.h"
 #include "parse_double.h"
 
 /* ---- CSV input -----------------------------------------------------------------------------------------------
@@ -563,33 +564,40 @@ int dpm_out_close(dpm_out *out, int commit)
 
 /* ---- shortest round-trip printing ----------------------------------------------------------------------------
  *
- * For a normal double, the decimal with p significant digits nearest to x reads back as x whenever any p-digit
- * decimal does (the set of decimals that read back as x is an interval around x), and with p <= 15 it is the
- * shortest such decimal padded with zeros, which %g strips (a p-digit unit is at least 5e-16 |x| relative, more
- * than x's half ulp of at most 1.2e-16 |x|). So the first of %.15g, %.16g, %.17g that reads back is the shortest
- * round-trip form. Subnormals carry fewer digits: every precision from 1 is tried. */
+ * The digits come from the Schubfach algorithm (shortest.c): the fewest significant digits that read back as x,
+ * the closest to x among those. They are laid out as "%.{P}g" prints them with P = max(15, n) for n digits, the
+ * layout of the files written before (which printed the first of %.15g, %.16g, %.17g that read back). */
 int dpm_format_double(char *buf, size_t cap, double x)
 {
-  if (!isfinite(x)) return snprintf(buf, cap, "%g", x);
-  char tmp[40];
-  int len = 0;
-  const int p0 = fabs(x) < DBL_MIN ? 1 : 15;
-  for (int p = p0; p <= 17; p++) {
-    len = snprintf(tmp, sizeof tmp, "%.*g", p, x);
-    if (p == 17 || strtod(tmp, NULL) == x) break;
+  if (cap >= DPM_SHORTEST_MAX + 1) {
+    const size_t len = dpm_shortest_format(buf, x);
+    buf[len] = '\0';
+    return (int)len;
   }
-  if (cap > 0) snprintf(buf, cap, "%s", tmp);
-  return len;
+  char tmp[DPM_SHORTEST_MAX];
+  const size_t len = dpm_shortest_format(tmp, x);
+  if (cap > 0) {
+    const size_t m = len < cap - 1 ? len : cap - 1;
+    memcpy(buf, tmp, m);
+    buf[m] = '\0';
+  }
+  return (int)len;
 }
 
+/* The row is formatted into a block on the stack and handed to the stream in pieces of about 4 kB. */
 void dpm_csv_write_row(FILE *fp, const double *v, size_t n)
 {
   if (npy_append(fp, v, n)) return;
-  char tmp[40];
+  char block[4096];
+  size_t used = 0;
   for (size_t i = 0; i < n; i++) {
-    if (i) putc(',', fp);
-    const int len = dpm_format_double(tmp, sizeof tmp, v[i]);
-    fwrite(tmp, 1, (size_t)len, fp);
+    if (used > sizeof block - DPM_SHORTEST_MAX - 2) {
+      fwrite(block, 1, used, fp);
+      used = 0;
+    }
+    if (i) block[used++] = ',';
+    used += dpm_shortest_format(block + used, v[i]);
   }
-  putc('\n', fp);
+  block[used++] = '\n';
+  fwrite(block, 1, used, fp);
 }
