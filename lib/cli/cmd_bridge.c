@@ -46,19 +46,23 @@ static int single_gaussian(const char *cmd, const char *opt, const dpm_mixture *
   return CLI_OK;
 }
 
-/* The paths ((K + 1) x n x d) as CSV: path,t,x_1..x_d, one row per path and grid point. */
-static void write_paths(FILE *fp, size_t n, size_t K, size_t d, const double *paths)
+/* The paths ((K + 1) x n x d) as CSV: path,t,x_1..x_d, one row per path and grid point. -1 when out of memory. */
+static int write_paths(FILE *fp, size_t n, size_t K, size_t d, const double *paths)
 {
   fputs("path,t,", fp);
   cli_header_vec(fp, "x", d);
   fputc('\n', fp);
+  double *row = malloc((d + 2) * sizeof *row); /* path index, t, x: the shortest round-trip form */
+  if (!row) return -1;
   for (size_t p = 0; p < n; p++)
     for (size_t k = 0; k <= K; k++) {
-      fprintf(fp, "%zu,%.17g", p, (double)k / (double)K);
-      for (size_t j = 0; j < d; j++)
-        fprintf(fp, ",%.17g", paths[(k * n + p) * d + j]);
-      fputc('\n', fp);
+      row[0] = (double)p;
+      row[1] = (double)k / (double)K;
+      memcpy(row + 2, paths + (k * n + p) * d, d * sizeof *row);
+      dpm_csv_write_row(fp, row, d + 2);
     }
+  free(row);
+  return 0;
 }
 
 static json_t *jscore(const dpm_bridge_bench_score *sc)
@@ -676,7 +680,10 @@ int cmd_bridge(int argc, char **argv)
   if (pout)
     for (size_t i = 0; i < mu0->K; i++)
       dpm_csv_write_row(dpm_out_file(pout), plan + i * mu1->K, mu1->K);
-  if (qout) write_paths(dpm_out_file(qout), n, K, d, paths);
+  if (qout && write_paths(dpm_out_file(qout), n, K, d, paths)) {
+    rc = cli_fail(cmd, CLI_EDATA, "out of memory");
+    goto done_mt;
+  }
   int bad = dpm_out_close(out, 1);
   out = NULL;
   if (pout) bad |= dpm_out_close(pout, 1);

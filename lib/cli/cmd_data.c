@@ -1,6 +1,7 @@
 /* cmd_data.c — `dpmlab data`: a data set as a JSON mixture file, or N exact samples of q_0 (or of q_t) as CSV. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <gsl/gsl_randist.h>
 
 #include "cli.h"
@@ -80,15 +81,22 @@ int cmd_data(int argc, char **argv)
   cli_header_vec(fp, "x", d);
   if (labels) fputs(mix->labels ? ",component,label" : ",component", fp);
   fputc('\n', fp);
-  for (size_t i = 0; i < n; i++) {
-    for (size_t k = 0; k < d; k++)
-      fprintf(fp, k ? ",%.17g" : "%.17g", x[i * d + k]);
-    if (labels) {
-      fprintf(fp, ",%zu", comp[i]);
-      if (mix->labels) fprintf(fp, ",%d", mix->labels[comp[i]]);
-    }
-    fputc('\n', fp);
+  /* each row in the shortest round-trip form; the component and its label (small integers) print as integers */
+  const size_t width = d + (labels ? 1 + (mix->labels != NULL) : 0);
+  double *row = malloc(width * sizeof *row);
+  if (!row) {
+    cli_fail(cmd, CLI_EDATA, "out of memory");
+    goto done;
   }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(row, x + i * d, d * sizeof *row);
+    if (labels) {
+      row[d] = (double)comp[i];
+      if (mix->labels) row[d + 1] = mix->labels[comp[i]];
+    }
+    dpm_csv_write_row(fp, row, width);
+  }
+  free(row);
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
   out = NULL;
 done:

@@ -226,14 +226,25 @@ int cmd_likelihood(int argc, char **argv)
     fputs("logp,logq_true,err,nfe,bpd,", fp);
     cli_header_vec(fp, "xT", d);
     fputs(par.prior == DPM_LIK_PRIOR_GAUSSIAN ? ",prior_mismatch\n" : "\n", fp);
+    /* each row in the shortest round-trip form (nfe, below 2^53, prints as the integer it is) */
+    const size_t width = 5 + d + (par.prior == DPM_LIK_PRIOR_GAUSSIAN);
+    double *row = malloc(width * sizeof *row);
+    if (!row) {
+      cli_fail(cmd, CLI_EDATA, "out of memory");
+      goto done;
+    }
     for (size_t i = 0; i < n; i++) {
       const dpm_likelihood_point *r = res + i;
-      fprintf(fp, "%.17g,%.17g,%.17g,%lu,%.17g", r->logp, r->logq_true, r->logp - r->logq_true, r->nfe, r->bpd);
-      for (size_t j = 0; j < d; j++)
-        fprintf(fp, ",%.17g", xT[i * d + j]);
-      if (par.prior == DPM_LIK_PRIOR_GAUSSIAN) fprintf(fp, ",%.17g", r->prior_mismatch);
-      fputc('\n', fp);
+      row[0] = r->logp;
+      row[1] = r->logq_true;
+      row[2] = r->logp - r->logq_true;
+      row[3] = (double)r->nfe;
+      row[4] = r->bpd;
+      memcpy(row + 5, xT + i * d, d * sizeof *row);
+      if (par.prior == DPM_LIK_PRIOR_GAUSSIAN) row[5 + d] = r->prior_mismatch;
+      dpm_csv_write_row(fp, row, width);
     }
+    free(row);
   }
   rc = dpm_out_close(out, 1) ? cli_fail(cmd, CLI_EDATA, "write failed") : CLI_OK;
   out = NULL;
