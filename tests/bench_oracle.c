@@ -29,25 +29,13 @@
 
 #include "dpmlab.h"
 #include "dpm_kernel_internal.h"
+#include "timing.h"
 
 extern double exp(double) __attribute__((__simd__("notinbranch")));
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static void report(double *t, int reps)
 {
-  qsort(t, (size_t)reps, sizeof *t, cmp_double);
+  qsort(t, (size_t)reps, sizeof *t, timing_cmp_double);
   int nt = 1;
 #ifdef _OPENMP
   nt = omp_get_max_threads();
@@ -120,7 +108,7 @@ static double kernel_rate(void)
     Xp[i] = cos((double)i);
   double best = 1e300;
   for (int r = 0; r < 5; r++) {
-    const double t0 = now();
+    const double t0 = timing_now();
 #pragma omp parallel
     {
       double *C = malloc(nch * nq * sizeof *C);
@@ -135,7 +123,7 @@ static double kernel_rate(void)
         }
       free(C);
     }
-    best = fmin(best, now() - t0);
+    best = fmin(best, timing_now() - t0);
   }
   free(Y);
   free(Xp);
@@ -150,11 +138,11 @@ static int limits(void)
     a[i] = -40.0 * (double)i / (double)n;
   double best_s = 1e300, best_v = 1e300;
   for (int r = 0; r < 30; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     sink += exp_scalar(n, a);
-    double t1 = now();
+    double t1 = timing_now();
     sink += exp_vector(n, a);
-    double t2 = now();
+    double t2 = timing_now();
     best_s = fmin(best_s, t1 - t0);
     best_v = fmin(best_v, t2 - t1);
   }
@@ -176,9 +164,9 @@ static int limits(void)
     openblas_set_num_threads(k == 0 ? all : 1);
     double best = 1e300;
     for (int r = 0; r < 3; r++) {
-      double t0 = now();
+      double t0 = timing_now();
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0, A, N, B, N, 0.0, C, N);
-      best = fmin(best, now() - t0);
+      best = fmin(best, timing_now() - t0);
     }
     g[k] = 2.0 * N * (double)N * N / best / 1e9;
   }
@@ -208,9 +196,9 @@ static int bench_distance(char **argv)
   }
   double *dist2 = malloc(n * sizeof *dist2), *eps = malloc(n * d * sizeof *eps), *t = malloc((size_t)reps * 8);
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     if (dpm_distance_eval(K, d, Y, sigma, n, x, dist2, NULL, eps, NULL, NULL)) die("distance");
-    t[r] = now() - t0;
+    t[r] = timing_now() - t0;
   }
   report(t, reps);
   double *out = malloc(n * (d + 1) * sizeof *out);
@@ -243,9 +231,9 @@ static int bench_oracle(char **argv)
   dpm_oracle *o = dpm_oracle_alloc(mix);
   if (!o) die("oracle");
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     if (dpm_oracle_eval(o, m, s, n, x, &res)) die("oracle");
-    t[r] = now() - t0;
+    t[r] = timing_now() - t0;
   }
   report(t, reps);
   double *out = malloc(n * cols * sizeof *out);
@@ -274,11 +262,11 @@ static int bench_gamma(char **argv)
   if (!mix || !sch) die("gamma");
   double *g = malloc((N + 1) * sizeof *g), *se = malloc((N + 1) * sizeof *se), *t = malloc((size_t)reps * 8);
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     dpm_analytic_gamma_mc *w = dpm_analytic_gamma_mc_alloc(mix, M);
     if (!w || dpm_analytic_gamma_mc_schedule(w, sch, seed, g, se)) die("gamma");
     dpm_analytic_gamma_mc_free(w);
-    t[r] = now() - t0;
+    t[r] = timing_now() - t0;
   }
   report(t, reps);
   double *out = malloc(N * 2 * sizeof *out);
@@ -308,11 +296,11 @@ static int bench_dp(char **argv)
   memcpy(gamma + 1, gin, N * sizeof(double));
   size_t *tau = malloc(K * sizeof *tau);
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     dpm_analytic_dp *dp = dpm_analytic_dp_alloc(N, K);
     if (!dp || dpm_analytic_dp_solve(dp, sch, gamma, DPM_COST_J, K, tau, &total)) die("dp");
     dpm_analytic_dp_free(dp);
-    t[r] = now() - t0;
+    t[r] = timing_now() - t0;
   }
   report(t, reps);
   double *out = malloc((K + 1) * sizeof *out);
@@ -341,11 +329,11 @@ static double time_distance(size_t K, size_t d, size_t B, double sigma)
   fill(Y, K * d, &st);
   fill(x, B * d, &st);
   for (int r = 0; r < 5; r++) {
-    double t0 = now();
+    double t0 = timing_now();
     if (dpm_distance_eval(K, d, Y, sigma, B, x, dist2, NULL, eps, NULL, NULL)) die("scale");
-    t[r] = now() - t0;
+    t[r] = timing_now() - t0;
   }
-  qsort(t, 5, sizeof *t, cmp_double);
+  qsort(t, 5, sizeof *t, timing_cmp_double);
   free(Y);
   free(x);
   free(dist2);
@@ -401,7 +389,7 @@ __attribute__((constructor(101))) static void blas_pool_off(void)
 static int time_cmd(int argc, char **argv)
 {
   if (pool_set_here) unsetenv("OPENBLAS_NUM_THREADS");
-  const double t0 = now();
+  const double t0 = timing_now();
   const pid_t pid = fork();
   if (pid < 0) {
     perror("bench_oracle time: fork");
@@ -418,7 +406,7 @@ static int time_cmd(int argc, char **argv)
     perror("bench_oracle time: wait4");
     return 125;
   }
-  const double sec = now() - t0;
+  const double sec = timing_now() - t0;
   FILE *fp = fopen(argv[0], "a");
   if (!fp || fprintf(fp, "%.6f %ld\n", sec, ru.ru_maxrss) < 0 || fclose(fp) != 0) {
     fprintf(stderr, "bench_oracle time: cannot append to %s\n", argv[0]);

@@ -23,6 +23,7 @@
 #include "dpmlab.h"
 #include "dpm_shortest_internal.h"
 #include "testutil.h"
+#include "timing.h"
 
 typedef unsigned __int128 u128;
 
@@ -604,35 +605,16 @@ static void test_csv_row(void **state)
 /* ---- --bench
  * ----------------------------------------------------------------------------------------------------- */
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return t[n / 2];
-}
-
 static volatile size_t sink;
 
 static double time_format(int (*fmt)(char *, size_t, double), const double *x, size_t n)
 {
   char buf[40];
   size_t total = 0;
-  const double t0 = now();
+  const double t0 = timing_now();
   for (size_t i = 0; i < n; i++)
     total += (size_t)fmt(buf, sizeof buf, x[i]) + (size_t)buf[0];
-  const double t = now() - t0;
+  const double t = timing_now() - t0;
   sink = total;
   return t;
 }
@@ -641,11 +623,11 @@ static double time_rows(void (*row)(FILE *, const double *, size_t), const doubl
 {
   FILE *fp = fopen("/dev/null", "w");
   if (!fp) return NAN;
-  const double t0 = now();
+  const double t0 = timing_now();
   for (size_t i = 0; i < rows; i++)
     row(fp, x + i * cols, cols);
   fflush(fp);
-  const double t = now() - t0;
+  const double t = timing_now() - t0;
   fclose(fp);
   return t;
 }
@@ -686,8 +668,9 @@ static int bench(void)
     c[1][k] = time_rows(dpm_csv_write_row, csv, ROWS, COLS);
     c[2][k] = time_rows(printf17_row, csv, ROWS, COLS);
   }
-  const double m0 = median(t[0], REPS), m1 = median(t[1], REPS), m2 = median(t[2], REPS), m3 = median(t[3], REPS);
-  const double c0 = median(c[0], REPS), c1 = median(c[1], REPS), c2 = median(c[2], REPS);
+  const double m0 = timing_median(t[0], REPS), m1 = timing_median(t[1], REPS), m2 = timing_median(t[2], REPS),
+               m3 = timing_median(t[3], REPS);
+  const double c0 = timing_median(c[0], REPS), c1 = timing_median(c[1], REPS), c2 = timing_median(c[2], REPS);
   printf("10^6 random bit patterns: old %.3f s, new %.3f s (%.1fx)\n", m0, m1, m0 / m1);
   printf("10^6 standard normals:    old %.3f s, new %.3f s (%.1fx)\n", m2, m3, m2 / m3);
   printf("200000 x 5 CSV to /dev/null: old %.3f s, new %.3f s (%.1fx), fprintf %%.17g %.3f s (%.1fx the new)\n",
