@@ -136,7 +136,7 @@ static double norm2_lanes(const double *v, size_t d)
 }
 
 /* A buffer of n doubles, 64-byte aligned, its size rounded up to whole cache lines (so up to a multiple of
- * DIST_LANES doubles); huge pages from 4 MiB on (dpm_malloc_large). */
+ * DIST_LANES doubles); huge pages from 2 MiB on (dpm_malloc_large). */
 static double *alloc_aligned(size_t n) { return dpm_malloc_large(pad_lanes(n) * sizeof(double)); }
 
 /* ---- small d: one query against the transposed set ---------------------------------------------------------- */
@@ -373,15 +373,13 @@ typedef struct {
   double *Dt;        /* nq x K: -2 x.y, then D, then (dense rows) the weights */
   dist_state *S;     /* nq */
   double *A;         /* nq x d: sum over the exactly accumulated points of e (x - y) */
-  double *GY;        /* nq x d: dense rows, compacted: sum of e y by DGEMM */
+  double *GY;        /* nq x d: dense rows, compacted: sum of e y (the kernel or DGEMM) */
   size_t *dense_row; /* the dense queries in order; their count in *ndense */
   size_t ndense;
   /* the kernel route (dpm_ukr8) */
   int kern;
-  size_t nqp;      /* nq rounded up to the kernel's rows (8) */
-  double *Xp;      /* d x nqp: the tile's queries, coordinate-major, zero past nq */
-  double *scratch; /* per thread, scratch_len: a chunk's x.y (KER_NCH x nqp), then 8 zero-padded set rows */
-  size_t scratch_len;
+  size_t nqp; /* nq rounded up to the kernel's rows (8) */
+  double *Xp; /* d x nqp: the tile's queries, coordinate-major, zero past nq */
 } tile_job;
 
 /* Data chunk c (fixed bounds, a function of K only): D = |x|^2 + |y|^2 - 2 x.y for the tile, x.y by DGEMM; on
@@ -415,7 +413,8 @@ static void tile_chunk(const tile_job *J, size_t c)
 /* The kernel route's chunk c of KER_NCH points (fixed bounds): x.y for every query of the tile by dpm_ukr8 (the
  * set's rows as its 8 rows, the packed queries as its lanes; d in equal blocks of at most KER_KC, summed in block
  * order), then D = |x|^2 + |y|^2 - 2 x.y into the tile's rows, as the DGEMM route forms it; on the first tile
- * |y|^2 of the chunk first. A last group of fewer than 8 points runs on a zero-padded copy of its rows. */
+ * |y|^2 of the chunk first. A last group of fewer than 8 points runs on a zero-padded copy of its rows. scr: the
+ * calling thread's scratch, the chunk's x.y (KER_NCH x nqp) and then room for those 8 rows (8 x d). */
 static void tile_chunk_kernel(const tile_job *J, size_t c, double *scr)
 {
   const size_t K = J->K, d = J->d, nq = J->nq, nqp = J->nqp, j0 = c * KER_NCH,
@@ -676,9 +675,7 @@ static int eval_gemm(size_t K, size_t d, const double *Y, double sigma, size_t n
                   .dense_row = dense_row,
                   .kern = kern,
                   .nqp = nqp,
-                  .Xp = Xp,
-                  .scratch = scr,
-                  .scratch_len = scr_len};
+                  .Xp = Xp};
     if (!par) {
       for (size_t c = 0; c < nchk; c++)
         if (kern)
