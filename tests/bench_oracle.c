@@ -35,12 +35,12 @@ extern double exp(double) __attribute__((__simd__("notinbranch")));
 
 static void report(double *t, int reps)
 {
-  qsort(t, (size_t)reps, sizeof *t, timing_cmp_double);
+  const double med = timing_median(t, (size_t)reps); /* t sorted: t[0] the minimum */
   int nt = 1;
 #ifdef _OPENMP
   nt = omp_get_max_threads();
 #endif
-  printf("seconds=%.6g min=%.6g reps=%d threads=%d\n", t[reps / 2], t[0], reps, nt);
+  printf("seconds=%.6g min=%.6g reps=%d threads=%d\n", med, t[0], reps, nt);
 }
 
 static double *load(const char *path, size_t *rows, size_t *cols)
@@ -116,10 +116,10 @@ static double kernel_rate(void)
       for (size_t j0 = 0; j0 < K; j0 += nch)
         for (size_t b = 0; b < nkb; b++) {
           const size_t p0 = b * d / nkb, p1 = (b + 1) * d / nkb;
-          for (size_t j = j0; j < j0 + nch && j + 8 <= K; j += 8)
-            for (size_t q = 0; q < nq; q += 24)
-              dpm_ukr8(p1 - p0, Y + j * d + p0, d, Xp + p0 * nq + q, nq, nq - q < 24 ? nq - q : 24,
-                       C + (j - j0) * nq + q, nq, b > 0);
+          for (size_t j = j0; j < j0 + nch && j + DPM_UKR_ROWS <= K; j += DPM_UKR_ROWS)
+            for (size_t q = 0; q < nq; q += DPM_UKR_LANES)
+              dpm_ukr8(p1 - p0, Y + j * d + p0, d, Xp + p0 * nq + q, nq,
+                       nq - q < DPM_UKR_LANES ? nq - q : DPM_UKR_LANES, C + (j - j0) * nq + q, nq, b > 0);
         }
       free(C);
     }
@@ -127,7 +127,7 @@ static double kernel_rate(void)
   }
   free(Y);
   free(Xp);
-  return 2.0 * (double)(K / 8 * 8) * (double)d * (double)nq / best / 1e9;
+  return 2.0 * (double)K * (double)d * (double)nq / best / 1e9; /* K a multiple of the kernel's rows */
 }
 
 static int limits(void)
@@ -333,12 +333,12 @@ static double time_distance(size_t K, size_t d, size_t B, double sigma)
     if (dpm_distance_eval(K, d, Y, sigma, B, x, dist2, NULL, eps, NULL, NULL)) die("scale");
     t[r] = timing_now() - t0;
   }
-  qsort(t, 5, sizeof *t, timing_cmp_double);
+  const double med = timing_median(t, 5);
   free(Y);
   free(x);
   free(dist2);
   free(eps);
-  return t[2];
+  return med;
 }
 
 /* Blocks for plots/bench_scaling.gp: the median of 5 times against K, d and B on the large-d route (the others
@@ -386,7 +386,7 @@ __attribute__((constructor(101))) static void blas_pool_off(void)
  * FILE (wall time by the monotonic clock in microseconds — /usr/bin/time's %e has 10 ms steps, the size of the
  * small rows' differences — and the peak resident set of CMD and its descendants, from wait4), and exit with
  * CMD's status. */
-static int time_cmd(int argc, char **argv)
+static int time_cmd(char **argv)
 {
   if (pool_set_here) unsetenv("OPENBLAS_NUM_THREADS");
   const double t0 = timing_now();
@@ -412,14 +412,13 @@ static int time_cmd(int argc, char **argv)
     fprintf(stderr, "bench_oracle time: cannot append to %s\n", argv[0]);
     return 125;
   }
-  (void)argc;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 int main(int argc, char **argv)
 {
   dpm_error_install();
-  if (argc >= 4 && strcmp(argv[1], "time") == 0) return time_cmd(argc - 2, argv + 2);
+  if (argc >= 4 && strcmp(argv[1], "time") == 0) return time_cmd(argv + 2);
   if (argc >= 2 && strcmp(argv[1], "limits") == 0) return limits();
   if (argc == 7 && strcmp(argv[1], "distance") == 0) return bench_distance(argv + 2);
   if (argc == 8 && strcmp(argv[1], "oracle") == 0) return bench_oracle(argv + 2);
